@@ -1,0 +1,66 @@
+"""Settings from SEGWORK_* environment variables, read in one place."""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+PROJECT_DIR = Path(__file__).resolve().parent.parent
+DEFAULT_DATA_DIR = PROJECT_DIR / "data"
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything configurable; build with `Settings.from_env()` and pass it down."""
+
+    dsn: str | None = None  # None: the embedded on-disk database below data_dir
+    database: str = "segwork"
+    data_dir: Path = DEFAULT_DATA_DIR
+    chunk_rows: int = 250_000  # rows per validated insert block when streaming files
+    max_id_length: int = 256  # longest customer_id / event_id accepted
+    api_max_body_bytes: int = 10 * 1024 * 1024  # as the seed's Events API
+    api_rate_limit_per_minute: int = 6000  # requests per token per minute
+    demo_customers: int = 20_000
+    demo_events: int = 400_000
+    extra: dict = field(default_factory=dict, compare=False)
+
+    @property
+    def embedded_path(self) -> Path:
+        """Directory of the embedded database when no DSN is set."""
+        return self.data_dir / "chdb"
+
+    @property
+    def resolved_dsn(self) -> str:
+        """The DSN actually used: SEGWORK_DSN or the embedded default path."""
+        return self.dsn or f"chdb://{self.embedded_path}"
+
+    @classmethod
+    def from_env(cls, environ: dict | None = None) -> "Settings":
+        """Read SEGWORK_* variables; unset ones keep their defaults."""
+        env = os.environ if environ is None else environ
+        s = cls()
+        data_dir = Path(env["SEGWORK_DATA_DIR"]).resolve() if env.get("SEGWORK_DATA_DIR") else s.data_dir
+        return replace(
+            s,
+            dsn=env.get("SEGWORK_DSN") or None,
+            database=env.get("SEGWORK_DATABASE", s.database),
+            data_dir=data_dir,
+            chunk_rows=_int(env, "SEGWORK_CHUNK_ROWS", s.chunk_rows),
+            api_max_body_bytes=_int(env, "SEGWORK_API_MAX_BODY_BYTES", s.api_max_body_bytes),
+            api_rate_limit_per_minute=_int(env, "SEGWORK_API_RATE_LIMIT", s.api_rate_limit_per_minute),
+            demo_customers=_int(env, "SEGWORK_DEMO_CUSTOMERS", s.demo_customers),
+            demo_events=_int(env, "SEGWORK_DEMO_EVENTS", s.demo_events),
+        )
+
+
+def _int(env, name: str, default: int) -> int:
+    raw = env.get(name)
+    if raw in (None, ""):
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        from segwork.errors import ConfigError
+
+        raise ConfigError(f"{name}={raw!r} is not a whole number; unset it or give e.g. {name}={default}") from None
+    return value

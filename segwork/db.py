@@ -1,0 +1,153 @@
+"""The only place a ClickHouse client is made; schema creation; the one query runner."""
+from __future__ import annotations
+
+import logging
+import re
+import threading
+from pathlib import Path
+from typing import Any
+
+import clickhouse_connect
+import pandas as pd
+from clickhouse_connect.driver.client import Client
+from clickhouse_connect.driver.exceptions import ClickHouseError, DatabaseError, ProgrammingError
+
+from segwork import sqlfiles
+from segwork.config import Settings
+from segwork.errors import ConfigError, EngineBusyError, EngineError
+
+log = logging.getLogger(__name__)
+_DB_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,63}$")
+_schema_ready: set[tuple[str, str]] = set()
+_schema_lock = threading.Lock()
+_local = threading.local()
+
+
+def connect(dsn: str | None = None, *, database: str | None = None, settings: Settings | None = None) -> Client:
+    """A ready client with the schema created (idempotent; safe to call twice).
+
+    dsn: `chdb:///abs/path`, `chdb://memory` or `http(s)://user:pass@host:port/db`;
+    None takes SEGWORK_DSN, else the embedded database in the project's data folder.
+    """
+    settings = settings or Settings.from_env()
+    dsn = dsn or settings.resolved_dsn
+    database = database or _dsn_database(dsn) or settings.database
+    if not _DB_NAME.match(database):
+        raise ConfigError(f"database name {database!r} is not a plain identifier; use letters, digits and _")
+    client = _open(dsn)
+    key = (_dsn_location(dsn), database)
+    with _schema_lock:
+        if key not in _schema_ready:
+            client.command(f"CREATE DATABASE IF NOT EXISTS `{database}`")
+            client.database = database
+            for statement in sqlfiles.ddl_statements():
+                client.command(statement)
+            _schema_ready.add(key)
+    client.database = database
+    return client
+
+
+def thread_client(dsn: str | None = None, *, database: str | None = None, settings: Settings | None = None) -> Client:
+    """One client per thread and (dsn, database): a client serialises its calls with a lock,
+    so threads that share one wait on each other; several clients on one engine do not."""
+    settings = settings or Settings.from_env()
+    key = (dsn or settings.resolved_dsn, database or settings.database)
+    clients = _local.__dict__.setdefault("clients", {})
+    if key not in clients:
+        clients[key] = connect(key[0], database=key[1], settings=settings)
+    return clients[key]
+
+
+def query_df(client: Client, name: str, parameters: dict[str, Any]) -> pd.DataFrame:
+    """Run sql/<name>.sql with server-side parameters; engine errors become EngineError."""
+    sql = sqlfiles.load(name)
+    try:
+        return client.query_df(sql, parameters=parameters)
+    except ClickHouseError as exc:
+        log.error("query %s failed: %s; parameters=%r", name, exc, parameters)
+        raise EngineError(f"the engine refused query '{name}': {_first_line(exc)}") from exc
+
+
+def query_rows(client: Client, name: str, parameters: dict[str, Any]) -> list[tuple]:
+    """Like query_df, for small results wanted as tuples."""
+    sql = sqlfiles.load(name)
+    try:
+        return client.query(sql, parameters=parameters).result_rows
+    except ClickHouseError as exc:
+        log.error("query %s failed: %s; parameters=%r", name, exc, parameters)
+        raise EngineError(f"the engine refused query '{name}': {_first_line(exc)}") from exc
+
+
+def command(client: Client, name: str, parameters: dict[str, Any] | None = None) -> Any:
+    """Run a statement file (INSERT ... SELECT, OPTIMIZE, ...) with server-side parameters."""
+    sql = sqlfiles.load(name)
+    try:
+        return client.command(sql, parameters=parameters or {})
+    except ClickHouseError as exc:
+        log.error("statement %s failed: %s; parameters=%r", name, exc, parameters)
+        raise EngineError(f"the engine refused statement '{name}': {_first_line(exc)}") from exc
+
+
+def describe_engine(client: Client) -> str:
+    """A human line for the engine in use: the embedded path or the server."""
+    path = getattr(client, "path", None)
+    if path is not None:
+        where = "in memory" if path in (":memory:", "memory") else f"at {path}"
+        return f"embedded ClickHouse (chDB) {where}, database {client.database}"
+    return f"ClickHouse server {client.url}, database {client.database}"
+
+
+def is_embedded(client: Client) -> bool:
+    """True when the client runs the in-process engine."""
+    return getattr(client, "path", None) is not None
+
+
+def _open(dsn: str) -> Client:
+    if dsn.startswith("chdb://") and dsn not in ("chdb://memory",) and not dsn.startswith("chdb://memory/"):
+        Path(_dsn_location(dsn)).mkdir(parents=True, exist_ok=True)
+    try:
+        if dsn.startswith("chdb:"):
+            return clickhouse_connect.get_client(dsn=dsn)
+        return clickhouse_connect.get_client(dsn=dsn, autogenerate_session_id=False)
+    except ProgrammingError as exc:
+        if "chdb" in str(exc).lower():
+            raise EngineBusyError(
+                f"the embedded database at {_dsn_location(dsn)} is in use by another process "
+                "(only one process may open it at a time). Either stop the other process "
+                "(a running workbench, notebook or `python -m segwork serve`), or point "
+                "SEGWORK_DSN at a ClickHouse server (http://user:pass@host:8123/db) or at "
+                "another folder (chdb:///path/to/other/dir)."
+            ) from exc
+        raise EngineError(f"cannot open the engine at {dsn}: {_first_line(exc)}") from exc
+    except (DatabaseError, OSError) as exc:
+        raise EngineError(
+            f"cannot reach ClickHouse at {_redact(dsn)}: {_first_line(exc)}. Check SEGWORK_DSN "
+            "(host, port, user, password) or unset it to use the embedded engine."
+        ) from exc
+
+
+def _dsn_location(dsn: str) -> str:
+    if dsn.startswith("chdb://"):
+        rest = dsn[len("chdb://"):]
+        if rest == "memory" or rest.startswith("memory/"):
+            return ":memory:"
+        return rest
+    return _redact(dsn)
+
+
+def _dsn_database(dsn: str) -> str | None:
+    if dsn.startswith("chdb://memory/"):
+        return dsn.split("/", 3)[3] or None
+    if dsn.startswith("http"):
+        path = dsn.split("://", 1)[1].split("?", 1)[0]
+        return path.split("/", 1)[1] if "/" in path and path.split("/", 1)[1] else None
+    return None
+
+
+def _redact(dsn: str) -> str:
+    return re.sub(r"//([^:/@]+):[^@]*@", r"//\1:***@", dsn)
+
+
+def _first_line(exc: Exception) -> str:
+    text = str(exc).strip().splitlines()
+    return text[0][:500] if text else exc.__class__.__name__

@@ -1,0 +1,30 @@
+"""The one user-facing error family: every message says what, where and what to do."""
+from __future__ import annotations
+
+
+class SegworkError(Exception):
+    """Base of every error a person may see; the message is fit to show as is."""
+
+
+class ConfigError(SegworkError):
+    """A setting (SEGWORK_* variable, DSN, segment rule) is invalid."""
+
+
+class EngineError(SegworkError):
+    """The database engine could not be opened or refused a statement."""
+
+
+class EngineBusyError(EngineError):
+    """The embedded database directory is held by another process."""
+
+
+class InputFileError(SegworkError):
+    """A file or body cannot be read at all; nothing from it was inserted."""
+
+
+class ParameterError(SegworkError, ValueError):
+    """A query parameter is missing, of the wrong type or out of range."""
+
+    def __init__(self, parameter: str, message: str):
+        super().__init__(f"parameter '{parameter}': {message}")
+        self.parameter = parameter

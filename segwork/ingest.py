@@ -1,0 +1,252 @@
+"""read -> validate -> insert good rows, quarantine bad ones -> report.
+
+Nothing is dropped silently: every record read is inserted, recognised as a duplicate of a
+block inserted before (re-ingest is idempotent), or quarantined with its reasons.
+"""
+from __future__ import annotations
+
+import hashlib
+import time
+import uuid
+from collections import Counter
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timezone
+from typing import Callable
+
+import pandas as pd
+import pandera.pandas as pa
+import pyarrow as pa_arrow
+from clickhouse_connect.driver.client import Client
+from clickhouse_connect.driver.exceptions import ClickHouseError
+
+from segwork import db, readers
+from segwork.config import Settings
+from segwork.errors import EngineError, InputFileError, SegworkError
+from segwork.parse import Parsed, parse_chunk
+from segwork.schemas import TABLES, columns, describe_failure
+
+Progress = Callable[[int, float | None], None]  # (records read so far, fraction done or None)
+
+_ARROW_TYPES = {"id": pa_arrow.string(), "text": pa_arrow.string(), "type": pa_arrow.string(),
+                "float": pa_arrow.float64(), "int": pa_arrow.int32(), "time": pa_arrow.timestamp("s", tz="UTC")}
+
+
+@dataclass
+class IngestReport:
+    """What happened to every record of one ingest; rows_read == inserted + duplicates + quarantined."""
+
+    ingest_id: str
+    table: str
+    source: str
+    format: str
+    rows_read: int = 0
+    inserted: int = 0
+    duplicates: int = 0
+    quarantined: int = 0
+    reasons: list[tuple[str, int]] = field(default_factory=list)
+    ignored_columns: list[str] = field(default_factory=list)
+    elapsed_s: float = 0.0
+    started_at: datetime = field(default_factory=lambda: datetime.now(timezone.utc))
+
+    @property
+    def accepted(self) -> int:
+        """Rows now in the table because of this ingest or an identical earlier one."""
+        return self.inserted + self.duplicates
+
+    def as_dict(self) -> dict:
+        """JSON-ready form (for the API and `--format json`)."""
+        d = asdict(self)
+        d["started_at"] = self.started_at.isoformat()
+        d["reasons"] = [{"reason": r, "rows": n} for r, n in self.reasons]
+        return d
+
+    def summary(self) -> str:
+        """A few human lines."""
+        lines = [
+            f"{self.source} -> {self.table}: {self.rows_read:,} rows read, {self.inserted:,} inserted, "
+            f"{self.duplicates:,} already present (skipped), {self.quarantined:,} quarantined "
+            f"in {self.elapsed_s:.2f} s (ingest id {self.ingest_id})"
+        ]
+        for reason, n in self.reasons:
+            lines.append(f"  {n:>8,}  {reason}")
+        if self.ignored_columns:
+            lines.append(f"  ignored columns not in {self.table}: {', '.join(self.ignored_columns)}")
+        return "\n".join(lines)
+
+
+def ingest(client: Client, table: str, source, *, format: str | None = None, settings: Settings | None = None,
+           progress: Progress | None = None, source_name: str | None = None) -> IngestReport:
+    """Validate and load a path, file-like object, bytes or DataFrame into `table`."""
+    if table not in TABLES:
+        raise SegworkError(f"unknown table {table!r}; use one of: {', '.join(TABLES)}")
+    settings = settings or Settings()
+    started = time.perf_counter()
+    wanted = columns(table)
+    if isinstance(source, pd.DataFrame):
+        src, chunks = None, readers.frame_chunks(source, settings.chunk_rows)
+        report = IngestReport(uuid.uuid4().hex, table, source_name or "<DataFrame>", "dataframe")
+        header = list(source.columns)
+    else:
+        src = readers.open_source(source, format, source_name)
+        chunks = readers.rechunk(readers.read_chunks(src, wanted, settings.chunk_rows), settings.chunk_rows)
+        report = IngestReport(uuid.uuid4().hex, table, src.name, src.format)
+        header = None
+    reasons: Counter = Counter()
+    try:
+        for i, chunk in enumerate(chunks):
+            if i == 0:
+                report.ignored_columns = _check_columns(table, report.source, header, chunk, src)
+            _load_chunk(client, table, chunk, report, reasons)
+            if progress:
+                done = readers.bytes_done(src) if src else None
+                fraction = min(done / src.size, 1.0) if src and src.size and done is not None else (
+                    None if src else report.rows_read / max(len(source), 1))
+                progress(report.rows_read, fraction)
+    except InputFileError as exc:
+        if report.rows_read:
+            raise InputFileError(
+                f"{exc} — after {report.rows_read:,} rows had been read and {report.inserted:,} inserted "
+                f"(ingest id {report.ingest_id}). Fix the file and ingest it again: the rows already in are "
+                "recognised and skipped."
+            ) from exc
+        raise
+    finally:
+        if src is not None:
+            src.stream.close()
+    if report.rows_read == 0:
+        raise InputFileError(f"{report.source}: has no data rows; nothing was inserted")
+    report.reasons = reasons.most_common(10)
+    report.elapsed_s = time.perf_counter() - started
+    _log(client, report)
+    return report
+
+
+def _check_columns(table: str, name: str, header, chunk: readers.RawChunk, src) -> list[str]:
+    present = header if header is not None else (chunk.seen if chunk.seen is not None else list(chunk.frame.columns))
+    present = [c for c in present if c != "__row"]
+    if src is not None and src.format in ("ndjson", "json") and not present and chunk.bad:
+        return []  # every record broken: each is quarantined with its reason
+    missing = [c for c in TABLES[table]["required"] if c not in present]
+    if missing and (header is not None or len(chunk.frame)):
+        raise InputFileError(
+            f"{name}: missing required column(s) {', '.join(missing)} for table {table}; "
+            f"found: {', '.join(present) or 'none'}. A {table} file needs at least "
+            f"{', '.join(TABLES[table]['required'])} (all columns: {', '.join(columns(table))})."
+        )
+    return [c for c in present if c not in columns(table)]
+
+
+def _load_chunk(client: Client, table: str, chunk: readers.RawChunk, report: IngestReport, reasons: Counter) -> None:
+    frame = chunk.frame
+    rows = frame.pop("__row").to_numpy() if "__row" in frame.columns else None
+    n = len(frame)
+    report.rows_read += n + len(chunk.bad)
+    row_numbers = rows if rows is not None else range(chunk.first_row, chunk.first_row + n)
+    parsed = parse_chunk(table, frame)
+    failures = _validate(table, parsed)
+    bad_pos = sorted(failures)
+    good = parsed.typed.drop(index=bad_pos) if bad_pos else parsed.typed
+    if len(good):
+        _insert_good(client, table, good, report)
+    quarantine = _quarantine_rows(table, parsed, failures, bad_pos, row_numbers, chunk.bad, report)
+    if quarantine is not None:
+        _insert(client, f"{table}_quarantine", quarantine, None)
+    for pos in bad_pos:
+        for _, reason, _ in failures[pos]:
+            reasons[reason] += 1
+    for rec in chunk.bad:
+        reasons[rec.reason.split(" (", 1)[0]] += 1
+    report.quarantined += len(bad_pos) + len(chunk.bad)
+
+
+def _validate(table: str, parsed: Parsed) -> dict[int, list[tuple[str, str, str]]]:
+    failures = {pos: list(errs) for pos, errs in parsed.errors.items()}
+    failed_cols = {(pos, col) for pos, errs in failures.items() for col, _, _ in errs}
+    try:
+        TABLES[table]["model"].validate(parsed.typed, lazy=True)
+    except pa.errors.SchemaErrors as exc:
+        cases = exc.failure_cases
+        for col, check, value, pos in zip(cases["column"], cases["check"], cases["failure_case"], cases["index"]):
+            if pos is None or pd.isna(pos):
+                raise SegworkError(f"validation of {table} failed as a whole: {check} on {col}") from exc
+            pos = int(pos)
+            if (pos, col) in failed_cols:
+                continue  # already reported as unparseable
+            failed_cols.add((pos, col))
+            reason, detail = describe_failure(str(col), str(check), value)
+            failures.setdefault(pos, []).append((str(col), reason, detail))
+    return failures
+
+
+def _insert_good(client: Client, table: str, good: pd.DataFrame, report: IngestReport) -> None:
+    filled = good.fillna(TABLES[table]["fill"]) if TABLES[table]["fill"] else good
+    arrow = _to_arrow(table, filled)
+    token = f"{table}:" + hashlib.sha256(pd.util.hash_pandas_object(filled, index=False).to_numpy().tobytes()).hexdigest()
+    if db.query_rows(client, "ingest_block_seen", {"table_name": table, "token": token}):
+        report.duplicates += len(good)
+        return
+    _insert(client, table, arrow, token)
+    _insert(client, "ingest_blocks", pa_arrow.table({
+        "table_name": [table], "token": [token], "ingest_id": [report.ingest_id], "rows": pa_arrow.array([len(good)], pa_arrow.uint64()),
+        "inserted_at": pa_arrow.array([datetime.now(timezone.utc)], pa_arrow.timestamp("s", tz="UTC")),
+    }), None)
+    report.inserted += len(good)
+
+
+def _to_arrow(table: str, frame: pd.DataFrame) -> pa_arrow.Table:
+    arrays, names = [], []
+    for column, kind in TABLES[table]["kinds"].items():
+        series = frame[column]
+        if kind == "time":
+            arr = pa_arrow.array(series.dt.floor("s")).cast(_ARROW_TYPES[kind])
+        elif kind == "int":
+            arr = pa_arrow.array(series.astype("int32").to_numpy(), pa_arrow.int32())
+        else:
+            arr = pa_arrow.array(series, _ARROW_TYPES[kind], from_pandas=True)
+        arrays.append(arr)
+        names.append(column)
+    return pa_arrow.table(arrays, names=names)
+
+
+def _quarantine_rows(table, parsed: Parsed, failures, bad_pos, row_numbers, bad_records, report) -> pa_arrow.Table | None:
+    if not bad_pos and not bad_records:
+        return None
+    cols = columns(table)
+    now = datetime.now(timezone.utc)
+    text = parsed.raw_text(bad_pos)
+    data = {c: list(text[c]) + [None] * len(bad_records) for c in cols}
+    data["c__error_column"] = [[c for c, _, _ in failures[p]] for p in bad_pos] + [["*"]] * len(bad_records)
+    data["c__error"] = [[d for _, _, d in failures[p]] for p in bad_pos] + [[r.reason] for r in bad_records]
+    total = len(bad_pos) + len(bad_records)
+    data["c__import_id"] = [report.ingest_id] * total
+    data["c__source"] = [report.source] * total
+    data["c__row"] = [int(row_numbers[p]) for p in bad_pos] + [r.row for r in bad_records]
+    data["c__raw"] = [None] * len(bad_pos) + [r.text for r in bad_records]
+    data["insertion_date"] = [now] * total
+    schema = pa_arrow.schema(
+        [(c, pa_arrow.string()) for c in cols]
+        + [("c__error_column", pa_arrow.list_(pa_arrow.string())), ("c__error", pa_arrow.list_(pa_arrow.string())),
+           ("c__import_id", pa_arrow.string()), ("c__source", pa_arrow.string()), ("c__row", pa_arrow.uint64()),
+           ("c__raw", pa_arrow.string()), ("insertion_date", pa_arrow.timestamp("s", tz="UTC"))]
+    )
+    return pa_arrow.table(data, schema=schema)
+
+
+def _insert(client: Client, table: str, arrow: pa_arrow.Table, token: str | None) -> None:
+    settings = {"insert_deduplication_token": token} if token else None
+    try:
+        client.insert_arrow(table, arrow, settings=settings)
+    except ClickHouseError as exc:
+        raise EngineError(f"inserting into {table} failed: {str(exc).splitlines()[0][:300]}") from exc
+
+
+def _log(client: Client, report: IngestReport) -> None:
+    _insert(client, "ingest_log", pa_arrow.table({
+        "ingest_id": [report.ingest_id], "table_name": [report.table], "source": [report.source],
+        "rows_read": pa_arrow.array([report.rows_read], pa_arrow.uint64()),
+        "inserted": pa_arrow.array([report.inserted], pa_arrow.uint64()),
+        "duplicates": pa_arrow.array([report.duplicates], pa_arrow.uint64()),
+        "quarantined": pa_arrow.array([report.quarantined], pa_arrow.uint64()),
+        "started_at": pa_arrow.array([report.started_at], pa_arrow.timestamp("ms", tz="UTC")),
+        "elapsed_s": [report.elapsed_s],
+    }), None)

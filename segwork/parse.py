@@ -1,0 +1,146 @@
+"""Type raw chunks column by column, keeping the original text and what failed to parse."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from segwork.schemas import TABLES
+
+
+@dataclass
+class Parsed:
+    """A typed frame, the raw input, and per-row parse errors."""
+
+    typed: pd.DataFrame
+    raw: pd.DataFrame
+    errors: dict[int, list[tuple[str, str, str]]]  # position -> [(column, reason, reason with value)]
+
+    def raw_text(self, positions: list[int]) -> pd.DataFrame:
+        """Original values of some rows as text (None for missing), for the quarantine."""
+        picked = self.raw.iloc[positions]
+        return pd.DataFrame({c: _as_text(picked[c]) if c in picked.columns else [None] * len(picked) for c in self.typed.columns})
+
+
+def parse_chunk(table: str, raw: pd.DataFrame) -> Parsed:
+    """Turn one raw chunk into the model's dtypes; unparseable values become errors, not NaN."""
+    kinds = TABLES[table]["kinds"]
+    n = len(raw)
+    raw = raw.reset_index(drop=True)
+    typed, errors = {}, {}
+    for column, kind in kinds.items():
+        values = raw[column] if column in raw.columns else pd.Series([None] * n, dtype=object)
+        result, bad = _PARSERS[kind](values)
+        typed[column] = result
+        for pos in np.flatnonzero(bad):
+            reason = f"{column}: is not {_KIND_WORDS[kind]}"
+            errors.setdefault(int(pos), []).append((column, reason, f"{reason} (got {_short(values.iloc[pos])!r})"))
+    return Parsed(pd.DataFrame(typed), raw, errors)
+
+
+def _as_text(values: pd.Series) -> pd.Series:
+    """Original values as text (None for missing), for the quarantine."""
+    if pd.api.types.is_datetime64_any_dtype(values):
+        out = values.astype("str")
+    else:
+        out = values.map(_obj_text) if values.dtype == object else values.astype("str")
+    out = out.astype(object)
+    out[values.isna().to_numpy()] = None
+    return out
+
+
+def _missing(values: pd.Series) -> np.ndarray:
+    if values.dtype == object:
+        values = values.map(_obj_text)
+    if pd.api.types.is_string_dtype(values):
+        return (values.isna() | (values.str.strip() == "")).to_numpy(dtype=bool)
+    return values.isna().to_numpy(dtype=bool)
+
+
+def _text(values: pd.Series) -> pd.Series:
+    """Values as str dtype (None stays missing)."""
+    if values.dtype == object:
+        values = values.map(_obj_text)
+    return values.astype("str")
+
+
+def _obj_text(value):
+    """str() of a JSON value, None for missing (None or NaN)."""
+    if value is None or (isinstance(value, float) and value != value):
+        return None
+    return str(value)
+
+
+def _parse_text(values: pd.Series):
+    out = _text(values)
+    return out.where(~_missing(out)), np.zeros(len(values), dtype=bool)
+
+
+def _parse_id(values: pd.Series):
+    if pd.api.types.is_float_dtype(values):  # ids that came in as numbers: 17850.0 -> "17850"
+        whole = values.notna() & (values == np.floor(values.fillna(0)))
+        values = values.where(whole).astype("Int64").astype("str").where(whole, _text(values))
+    out = _text(values).str.strip()
+    return out.where(~_missing(out)), np.zeros(len(values), dtype=bool)
+
+
+def _parse_type(values: pd.Series):
+    out, bad = _parse_id(values)
+    return out.str.lower(), bad
+
+
+def _parse_float(values: pd.Series):
+    if pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values):
+        return values.astype("float64"), np.zeros(len(values), dtype=bool)
+    text = _text(values).str.strip()
+    missing = _missing(text)
+    out = pd.to_numeric(text.where(~missing), errors="coerce").astype("float64")
+    bad = ~missing & out.isna().to_numpy()
+    if pd.api.types.is_object_dtype(values):  # JSON true/false are not numbers
+        bad |= values.map(lambda v: isinstance(v, bool)).to_numpy(dtype=bool)
+    return out.where(~bad), bad
+
+
+def _parse_int(values: pd.Series):
+    as_float, bad = _parse_float(values)
+    fractional = as_float.notna() & np.isfinite(as_float.fillna(0)) & (as_float != np.floor(as_float.fillna(0)))
+    out_of_int = as_float.notna() & (as_float.abs() > 2**31 - 1)
+    bad = bad | fractional.to_numpy() | out_of_int.to_numpy() | (as_float.notna() & ~np.isfinite(as_float.fillna(0))).to_numpy()
+    ok = as_float.where(~bad)
+    return ok.round().astype("Int32"), bad
+
+
+def _parse_time(values: pd.Series):
+    n = len(values)
+    if isinstance(values.dtype, pd.DatetimeTZDtype):
+        out = values.dt.tz_convert("UTC")
+        return out.astype("datetime64[us, UTC]"), np.zeros(n, dtype=bool)
+    if pd.api.types.is_datetime64_dtype(values):
+        return values.dt.tz_localize("UTC").astype("datetime64[us, UTC]"), np.zeros(n, dtype=bool)
+    if pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values):
+        missing = values.isna().to_numpy()
+        out = pd.to_datetime(values, unit="s", utc=True, errors="coerce")
+    else:
+        text = _text(values).str.strip()
+        missing = _missing(text)
+        text = text.where(~missing)
+        out = pd.to_datetime(text, utc=True, errors="coerce", format="ISO8601")
+        numeric = pd.to_numeric(text.where(out.isna()), errors="coerce")  # epoch seconds as text or JSON numbers
+        if numeric.notna().any():
+            out = out.where(numeric.isna(), pd.to_datetime(numeric, unit="s", utc=True, errors="coerce"))
+    out = out.astype("datetime64[us, UTC]")
+    bad = ~missing & out.isna().to_numpy()
+    return out, bad
+
+
+_PARSERS = {"id": _parse_id, "text": _parse_text, "type": _parse_type, "float": _parse_float, "int": _parse_int, "time": _parse_time}
+_KIND_WORDS = {
+    "id": "text", "text": "text", "type": "text", "float": "a number (Float64)",
+    "int": "a whole number (Int32)", "time": "a date/time (use ISO 8601, e.g. 2024-05-01 13:45:00)",
+}
+
+
+def _short(value) -> str:
+    s = str(value)
+    return s if len(s) <= 60 else s[:57] + "..."

@@ -1,0 +1,131 @@
+"""The three segmentation queries (thin wrappers over sql/*.sql) and their helpers.
+
+Each function checks its parameters (clear ParameterError, never a database traceback),
+runs one SQL file with server-side parameters only, and returns a pandas DataFrame whose
+date/time columns are UTC-aware.
+"""
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+import pandas as pd
+from clickhouse_connect.driver.client import Client
+
+from segwork import db, params
+from segwork.segments import DEFAULT_RULES, SegmentRules
+
+MAX_LIMIT = 1_000_000
+ORDER_BY = ("event_count", "total_value")
+DEFAULT_WINDOW = timedelta(days=30)
+
+
+def customer_segment_lookup(client: Client, customer_id: str, *, as_of=None, rules: SegmentRules | None = None) -> pd.DataFrame:
+    """One customer's latest profile plus value/loyalty segments; empty if unknown.
+
+    Columns: customer_id, name, email, age (NULL if unknown), gender, location, signup_date,
+    lifetime_value, days_since_signup, value_segment, loyalty_segment, profile_updated_at.
+    """
+    customer_id = params.text("customer_id", customer_id, required=True)
+    p = {"customer_id": customer_id, "as_of": _as_of(as_of), **(rules or DEFAULT_RULES).sql_parameters()}
+    return _utc(db.query_df(client, "customer_segment_lookup", p))
+
+
+def customer_engagement_analysis(client: Client, start_date=None, end_date=None, event_types=None, limit: int = 100, *,
+                                 location: str | None = None, include_inactive: bool = False, order_by: str = "event_count",
+                                 as_of=None, rules: SegmentRules | None = None) -> pd.DataFrame:
+    """Events and event value per customer in [start_date, end_date], top `limit`.
+
+    Defaults: end_date = as_of (now), start_date = 30 days before end_date; a bare end date
+    includes that whole day. event_types: list or comma-separated text, empty = all.
+    Columns: customer_id, name, email, location, event_count, total_value, first_event,
+    last_event, value_segment, loyalty_segment ('' for customers without a profile).
+    """
+    p = engagement_parameters(start_date, end_date, event_types, location=location, as_of=as_of, rules=rules)
+    p["limit"] = params.integer("limit", limit, default=100, minimum=1, maximum=MAX_LIMIT)
+    p["order_by"] = params.choice("order_by", order_by, ORDER_BY, "event_count")
+    name = "customer_engagement_with_inactive" if include_inactive else "customer_engagement_analysis"
+    return _utc(db.query_df(client, name, p))
+
+
+def customer_segments_summary(client: Client, location: str | None = None, min_age=None, max_age=None, *,
+                              as_of=None, rules: SegmentRules | None = None) -> pd.DataFrame:
+    """Customers and average lifetime value per (value, loyalty) segment, best first.
+
+    An age bound keeps only customers whose age is known. Columns: value_segment,
+    loyalty_segment, customer_count, avg_lifetime_value, total_lifetime_value, avg_age.
+    """
+    p = _segment_filters(location, min_age, max_age, as_of, rules)
+    return db.query_df(client, "customer_segments_summary", p)
+
+
+def segment_customers(client: Client, value_segment: str = "", loyalty_segment: str = "", *, location=None, min_age=None,
+                      max_age=None, limit: int = 100, offset: int = 0, as_of=None, rules: SegmentRules | None = None) -> pd.DataFrame:
+    """The customers of one segment ('' = any), a page at a time; total_rows = segment size."""
+    p = _segment_filters(location, min_age, max_age, as_of, rules)
+    p["value_segment"] = params.text("value_segment", value_segment) or ""
+    p["loyalty_segment"] = params.text("loyalty_segment", loyalty_segment) or ""
+    p["limit"] = params.integer("limit", limit, default=100, minimum=1, maximum=MAX_LIMIT)
+    p["offset"] = params.integer("offset", offset, default=0, minimum=0)
+    return _utc(db.query_df(client, "segment_customers", p))
+
+
+def find_customers(client: Client, text: str, *, limit: int = 20) -> pd.DataFrame:
+    """Customers whose id, email or name starts with `text` (exact id first)."""
+    text = params.text("text", text, required=True)
+    return _utc(db.query_df(client, "find_customers", {"text": text, "limit": params.integer("limit", limit, minimum=1, maximum=1000)}))
+
+
+def customer_timeline(client: Client, customer_id: str, *, limit: int = 10_000) -> pd.DataFrame:
+    """One customer's events, newest first."""
+    customer_id = params.text("customer_id", customer_id, required=True)
+    return _utc(db.query_df(client, "customer_timeline", {"customer_id": customer_id, "limit": params.integer("limit", limit, minimum=1, maximum=MAX_LIMIT)}))
+
+
+def events_over_time(client: Client, start_date=None, end_date=None, event_types=None, *, location=None, as_of=None) -> pd.DataFrame:
+    """Events and value per day and event type for the engagement selection."""
+    p = engagement_parameters(start_date, end_date, event_types, location=location, as_of=as_of, rules=None)
+    keep = ("start_date", "end_date", "event_types", "location")
+    return db.query_df(client, "events_over_time", {k: p[k] for k in keep})
+
+
+def event_types_present(client: Client) -> list[str]:
+    """Event types ingested so far."""
+    return [r[0] for r in db.query_rows(client, "event_types_present", {})]
+
+
+def locations_present(client: Client) -> pd.DataFrame:
+    """Known locations with their customer counts."""
+    return db.query_df(client, "locations_present", {})
+
+
+def engagement_parameters(start_date, end_date, event_types, *, location, as_of, rules) -> dict:
+    """Checked parameters shared by the engagement queries."""
+    as_of_dt = _as_of(as_of)
+    end = params.timestamp("end_date", end_date, end_of_day=True) or as_of_dt
+    start = params.timestamp("start_date", start_date) or (end - DEFAULT_WINDOW)
+    if start > end:
+        raise params.ParameterError("start_date", f"{start:%Y-%m-%d %H:%M:%S} is after end_date {end:%Y-%m-%d %H:%M:%S}; swap them")
+    return {
+        "start_date": start, "end_date": end, "event_types": params.event_types("event_type", event_types),
+        "location": params.text("location", location), "as_of": as_of_dt, **(rules or DEFAULT_RULES).sql_parameters(),
+    }
+
+
+def _segment_filters(location, min_age, max_age, as_of, rules) -> dict:
+    lo = params.integer("min_age", min_age, minimum=0, maximum=150)
+    hi = params.integer("max_age", max_age, minimum=0, maximum=150)
+    if lo is not None and hi is not None and lo > hi:
+        raise params.ParameterError("min_age", f"{lo} is greater than max_age {hi}")
+    return {"location": params.text("location", location), "min_age": lo if lo else None, "max_age": hi,
+            "as_of": _as_of(as_of), **(rules or DEFAULT_RULES).sql_parameters()}
+
+
+def _as_of(value) -> datetime:
+    return params.timestamp("as_of", value) or params.now()
+
+
+def _utc(df: pd.DataFrame) -> pd.DataFrame:
+    for column in df.columns:
+        if pd.api.types.is_datetime64_dtype(df[column]) and not isinstance(df[column].dtype, pd.DatetimeTZDtype):
+            df[column] = df[column].dt.tz_localize("UTC")
+    return df

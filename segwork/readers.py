@@ -1,0 +1,362 @@
+"""Read CSV, NDJSON, JSON arrays and Parquet (optionally gzipped) in bounded chunks.
+
+Readers only turn bytes into raw DataFrame chunks; typing and validation happen in
+`segwork.parse` and `segwork.schemas`. Each chunk is a `RawChunk` with the 1-based number
+of its first record and the records that could not even be split into fields.
+"""
+from __future__ import annotations
+
+import gzip
+import io
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import BinaryIO, Callable, Iterator
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.csv as pacsv
+import pyarrow.json as pajson
+import pyarrow.parquet as pq
+
+from segwork.errors import InputFileError
+
+FORMATS = ("csv", "ndjson", "json", "parquet")
+_SUFFIXES = {".csv": "csv", ".ndjson": "ndjson", ".jsonl": "ndjson", ".json": "json", ".parquet": "parquet", ".pq": "parquet"}
+_FORMAT_ALIASES = {"jsonl": "ndjson", "jsonlines": "ndjson", "json_lines": "ndjson", "json_array": "json"}
+
+
+@dataclass
+class BadRecord:
+    """A record that could not be split into fields (broken CSV line, invalid JSON)."""
+
+    row: int
+    text: str
+    reason: str
+
+
+@dataclass
+class RawChunk:
+    """A block of records as read, before typing."""
+
+    frame: pd.DataFrame
+    first_row: int  # 1-based record number of frame's first row (when no __row column)
+    bad: list[BadRecord] = field(default_factory=list)
+    seen: list[str] | None = None  # every column name the input had (for header checks)
+
+
+@dataclass
+class Source:
+    """An opened input: a binary stream plus what we know about it."""
+
+    stream: BinaryIO
+    name: str
+    format: str
+    size: int | None
+
+
+def open_source(source, fmt: str | None = None, name: str | None = None) -> Source:
+    """Open a path, bytes or binary file-like; detect the format and gzip when not given."""
+    given, raw = _binary_stream(source)
+    name = name or given
+    size = _size(raw)
+    head = _peek(raw, 4, name)
+    if head[:2] == b"\x1f\x8b":
+        raw = gzip.GzipFile(fileobj=raw)
+        size = None if size is None else size  # progress keeps counting compressed bytes
+        name_inner = name[:-3] if name.lower().endswith(".gz") else name
+    else:
+        name_inner = name
+    fmt = _normalise_format(fmt) if fmt else _detect(name_inner, raw)
+    return Source(stream=raw, name=name, format=fmt, size=size)
+
+
+def read_chunks(src: Source, columns: list[str], chunk_rows: int) -> Iterator[RawChunk]:
+    """Yield raw chunks of at most about chunk_rows records of the wanted columns."""
+    reader = {"csv": _csv_chunks, "ndjson": _ndjson_chunks, "json": _json_array_chunks, "parquet": _parquet_chunks}
+    try:
+        yield from reader[src.format](src, columns, chunk_rows)
+    except (UnicodeDecodeError, pa.ArrowInvalid, json.JSONDecodeError, OSError, EOFError) as exc:
+        text = str(exc).splitlines()[0][:300] if str(exc) else exc.__class__.__name__
+        if "utf" in text.lower() or isinstance(exc, UnicodeDecodeError):
+            raise InputFileError(f"{src.name}: not UTF-8 text ({text}); save the file as UTF-8 and retry") from exc
+        raise InputFileError(
+            f"{src.name}: cannot be read as {src.format.upper()} ({text}); check the file or pass the right format"
+        ) from exc
+
+
+def frame_chunks(df: pd.DataFrame, chunk_rows: int) -> Iterator[RawChunk]:
+    """Chunks of an in-memory DataFrame."""
+    for start in range(0, len(df), chunk_rows):
+        yield RawChunk(df.iloc[start:start + chunk_rows].reset_index(drop=True), start + 1)
+
+
+def bytes_done(src: Source) -> int | None:
+    """Bytes consumed so far (compressed bytes for gzip), for progress bars."""
+    stream = src.stream
+    if isinstance(stream, gzip.GzipFile):
+        stream = stream.fileobj
+    try:
+        return stream.tell()
+    except (OSError, ValueError, AttributeError):
+        return None
+
+
+def _csv_chunks(src: Source, columns: list[str], chunk_rows: int) -> Iterator[RawChunk]:
+    """CSV in line-aligned blocks; record numbers are physical line numbers (header = line 1).
+
+    Values may not contain line breaks (a record split over lines is quarantined as broken).
+    """
+    stream = src.stream
+    header = _csv_header(stream)
+    stream.readline()
+    wanted = [c for c in header if c in columns]
+    read_options = pacsv.ReadOptions(column_names=header, use_threads=False, block_size=1 << 24)
+    convert_options = pacsv.ConvertOptions(
+        include_columns=wanted or header[:1], column_types={c: pa.string() for c in header},
+        strings_can_be_null=True, quoted_strings_can_be_null=False,
+    )
+    line = 2
+    frames, bad, rows = [], [], 0
+    for block in _line_blocks(stream, 1 << 23):
+        broken: list = []
+
+        def on_invalid(row) -> str:
+            broken.append((row.text, f"line has {row.actual_columns} fields, the header has {row.expected_columns}"))
+            return "skip"
+
+        table = pacsv.read_csv(io.BytesIO(block), read_options=read_options, convert_options=convert_options,
+                               parse_options=pacsv.ParseOptions(invalid_row_handler=on_invalid))
+        frame = table.to_pandas() if wanted else pd.DataFrame(index=range(table.num_rows))
+        lines = block.count(b"\n") + (0 if block.endswith(b"\n") else 1)
+        if broken or lines != len(frame):
+            good_lines, block_bad = _classify_lines(block, line, broken)
+            frame["__row"] = good_lines[: len(frame)]
+            bad.extend(block_bad)
+        else:
+            frame["__row"] = np.arange(line, line + len(frame))
+        line += lines
+        frames.append(frame)
+        rows += len(frame)
+        if rows >= chunk_rows:
+            yield RawChunk(pd.concat(frames, ignore_index=True), 0, bad, header)
+            frames, bad, rows = [], [], 0
+    if frames or bad:
+        yield RawChunk(pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=wanted + ["__row"]), 0, bad, header)
+
+
+def _classify_lines(block: bytes, first_line: int, broken: list) -> tuple[list[int], list[BadRecord]]:
+    """Line numbers of the good records of a block, and the broken ones as BadRecords."""
+    good, bad = [], []
+    pending = list(broken)
+    for offset, raw in enumerate(block.split(b"\n")):
+        text = raw.rstrip(b"\r")
+        if not text.strip():
+            continue
+        decoded = text.decode("utf-8", "replace")
+        if pending and pending[0][0] == decoded:
+            bad.append(BadRecord(first_line + offset, decoded[:2000], pending.pop(0)[1]))
+        else:
+            good.append(first_line + offset)
+    return good, bad
+
+
+def _line_blocks(stream, size: int) -> Iterator[bytes]:
+    """Blocks of about `size` bytes that end at a line break."""
+    rest = b""
+    while True:
+        data = stream.read(size)
+        if not data:
+            break
+        data = rest + data
+        cut = data.rfind(b"\n")
+        if cut < 0:
+            rest = data
+            continue
+        rest = data[cut + 1:]
+        yield data[:cut + 1]
+    if rest.strip():
+        yield rest
+
+
+def _csv_header(stream) -> list[str]:
+    start = stream.tell()
+    line = stream.readline(1 << 20)
+    stream.seek(start)
+    if line.startswith(b"\xef\xbb\xbf"):
+        stream.read(3)
+        line = line[3:]
+    if not line.strip():
+        raise InputFileError("the file is empty (no header line); a CSV needs a header naming the columns")
+    text = line.decode("utf-8-sig", errors="strict").rstrip("\r\n")
+    import csv
+
+    return [h.strip() for h in next(csv.reader([text]))]
+
+
+def _ndjson_chunks(src: Source, columns: list[str], chunk_rows: int) -> Iterator[RawChunk]:
+    first = 1
+    lines: list[bytes] = []
+    for line in src.stream:
+        lines.append(line)
+        if len(lines) >= chunk_rows:
+            yield _ndjson_chunk(lines, first, columns)
+            first += len(lines)
+            lines = []
+    if lines:
+        yield _ndjson_chunk(lines, first, columns)
+
+
+def _ndjson_chunk(lines: list[bytes], first: int, columns: list[str]) -> RawChunk:
+    if all(ln.strip() for ln in lines):
+        body = b"".join(ln if ln.endswith(b"\n") else ln + b"\n" for ln in lines)
+        try:
+            table = pajson.read_json(io.BytesIO(body))
+        except pa.ArrowInvalid:
+            table = None  # a broken line or mixed types: take the per-line path below
+        if table is not None and not any(
+            pa.types.is_floating(table.schema.field(c).type) for c in _string_targets(columns) if c in table.column_names
+        ):
+            return RawChunk(table.select([c for c in table.column_names if c in columns]).to_pandas(), first, [], table.column_names)
+    # Blank lines are not records; numbering stays by physical line.
+    return _records_chunk([(i, ln) for i, ln in enumerate(lines) if ln.strip()], first, columns)
+
+
+def _records_chunk(numbered, first: int, columns: list[str]) -> RawChunk:
+    """The slow, per-line path: one bad line is one quarantined record, not a failed file."""
+    records, rows, bad, seen = [], [], [], {}
+    for i, line in numbered:
+        try:
+            obj = json.loads(line)
+        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+            bad.append(BadRecord(first + i, line[:2000].decode("utf-8", "replace").rstrip("\n"), f"not valid JSON ({exc.__class__.__name__}: {exc})"))
+            continue
+        if not isinstance(obj, dict):
+            bad.append(BadRecord(first + i, line[:2000].decode("utf-8", "replace").rstrip("\n"), "not a JSON object"))
+            continue
+        seen.update(dict.fromkeys(obj))
+        records.append({k: obj.get(k) for k in columns if k in obj})
+        rows.append(first + i)
+    frame = pd.DataFrame.from_records(records) if records else pd.DataFrame()
+    frame = frame.astype(object) if len(frame.columns) else frame
+    frame["__row"] = rows
+    return RawChunk(frame, first, bad, list(seen))
+
+
+def _json_array_chunks(src: Source, columns: list[str], chunk_rows: int) -> Iterator[RawChunk]:
+    # A JSON array is read whole (it cannot be streamed without a streaming parser);
+    # use NDJSON for files larger than memory.
+    data = json.load(io.TextIOWrapper(src.stream, encoding="utf-8"))
+    if isinstance(data, dict):
+        data = [data]
+    if not isinstance(data, list):
+        raise InputFileError(f"{src.name}: a JSON file must hold an array of objects (or one object)")
+    for start in range(0, len(data), chunk_rows):
+        part = data[start:start + chunk_rows]
+        numbered = [(i, json.dumps(obj).encode()) for i, obj in enumerate(part)]
+        yield _records_chunk(numbered, start + 1, columns)
+
+
+def _parquet_chunks(src: Source, columns: list[str], chunk_rows: int) -> Iterator[RawChunk]:
+    pf = pq.ParquetFile(src.stream)
+    present = [c for c in pf.schema_arrow.names if c in columns]
+    first = 1
+    for batch in pf.iter_batches(batch_size=chunk_rows, columns=present or None):
+        frame = batch.to_pandas() if present else pd.DataFrame(index=range(batch.num_rows))
+        yield RawChunk(frame, first, [], pf.schema_arrow.names)
+        first += batch.num_rows
+
+
+def _string_targets(columns: list[str]) -> list[str]:
+    from segwork.schemas import string_columns
+
+    return [c for c in columns if c in string_columns()]
+
+
+def _binary_stream(source) -> tuple[str, BinaryIO]:
+    if isinstance(source, (str, Path)):
+        path = Path(source)
+        if not path.exists():
+            raise InputFileError(f"{path}: no such file; check the path")
+        if path.is_dir():
+            raise InputFileError(f"{path}: is a folder, not a file")
+        return path.name, open(path, "rb")
+    if isinstance(source, (bytes, bytearray, memoryview)):
+        return "<bytes>", io.BytesIO(bytes(source))
+    if hasattr(source, "read"):
+        name = Path(str(getattr(source, "name", "<stream>"))).name
+        if not (hasattr(source, "seekable") and source.seekable()):
+            source = io.BytesIO(source.read())
+        return name, source
+    raise InputFileError(f"cannot read a {type(source).__name__}; give a path, bytes, a binary file object or a DataFrame")
+
+
+def _size(stream) -> int | None:
+    try:
+        pos = stream.tell()
+        end = stream.seek(0, io.SEEK_END)
+        stream.seek(pos)
+        return end - pos
+    except (OSError, ValueError, AttributeError):
+        return None
+
+
+def _peek(stream, n: int, name: str) -> bytes:
+    pos = stream.tell()
+    data = stream.read(n)
+    stream.seek(pos)
+    if not data:
+        raise InputFileError(f"{name}: the file is empty; nothing was inserted")
+    return data
+
+
+def _normalise_format(fmt: str) -> str:
+    f = fmt.lower().lstrip(".")
+    f = _FORMAT_ALIASES.get(f, f)
+    if f not in FORMATS:
+        raise InputFileError(f"unknown format {fmt!r}; use one of: csv, ndjson, json, parquet")
+    return f
+
+
+def _detect(name: str, stream) -> str:
+    suffix = Path(name).suffix.lower()
+    if suffix in _SUFFIXES:
+        return _SUFFIXES[suffix]
+    pos = stream.tell()
+    head = stream.read(4096)
+    stream.seek(pos)
+    if head[:4] == b"PAR1":
+        return "parquet"
+    text = head.lstrip(b"\xef\xbb\xbf \t\r\n")
+    if text[:1] == b"[":
+        return "json"
+    if text[:1] == b"{":
+        return "ndjson"
+    return "csv"
+
+
+def rechunk(chunks: Iterator[RawChunk], rows: int) -> Iterator[RawChunk]:
+    """Exactly `rows` records per chunk (the last may be shorter), whatever the format read.
+
+    Equal content then makes equal blocks, so a re-ingest of the same rows is recognised even
+    from another format or a different read-block size.
+    """
+    buffer: list[pd.DataFrame] = []
+    size, bad, seen = 0, [], None
+    for chunk in chunks:
+        frame = chunk.frame
+        if "__row" not in frame.columns:
+            frame = frame.assign(__row=np.arange(chunk.first_row, chunk.first_row + len(frame)))
+        buffer.append(frame)
+        size += len(frame)
+        bad.extend(chunk.bad)
+        seen = chunk.seen if seen is None else seen
+        while size >= rows:
+            whole = pd.concat(buffer, ignore_index=True) if len(buffer) > 1 else buffer[0]
+            yield RawChunk(whole.iloc[:rows].reset_index(drop=True), 0, bad, seen)
+            rest = whole.iloc[rows:].reset_index(drop=True)
+            buffer, size, bad = [rest], len(rest), []
+    if size or bad:
+        whole = pd.concat(buffer, ignore_index=True) if len(buffer) > 1 else (buffer[0] if buffer else pd.DataFrame())
+        yield RawChunk(whole, 0, bad, seen)

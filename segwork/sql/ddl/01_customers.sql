@@ -1,0 +1,20 @@
+-- customers: an append-only log of profile versions; the latest `timestamp` per customer_id
+-- is the profile. ReplacingMergeTree(timestamp) keeps that version when parts merge and
+-- reads with FINAL never see an older one, so no query counts a customer twice or shows a
+-- stale profile. Unpartitioned: monthly partitions split each insert into dozens of parts
+-- (performance-notes.md). Missing text is stored as '' and a missing age as 0 (ages are
+-- validated to 1..120, so 0 only ever means "unknown").
+CREATE TABLE IF NOT EXISTS customers (
+    customer_id    String,
+    name           String,
+    email          String,
+    age            Int32,
+    gender         LowCardinality(String),
+    location       LowCardinality(String),
+    signup_date    DateTime('UTC'),
+    lifetime_value Float64,
+    timestamp      DateTime('UTC')
+)
+ENGINE = ReplacingMergeTree(timestamp)
+ORDER BY customer_id
+SETTINGS non_replicated_deduplication_window = 10000

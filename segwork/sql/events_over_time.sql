@@ -1,0 +1,15 @@
+-- events_over_time: events and value per day and event type in [start_date, end_date] for the
+-- chosen event types (empty = all), optionally for one location.
+SELECT
+    toDate(timestamp) AS day,
+    event_type,
+    count() AS event_count,
+    sum(event_value) AS total_value
+FROM customer_events
+WHERE timestamp >= {start_date:DateTime('UTC')}
+  AND timestamp <= {end_date:DateTime('UTC')}
+  AND (empty({event_types:Array(String)}) OR has({event_types:Array(String)}, event_type))
+  AND (isNull({location:Nullable(String)})
+       OR customer_id IN (SELECT customer_id FROM customers FINAL WHERE location = {location:Nullable(String)}))
+GROUP BY day, event_type
+ORDER BY day ASC, event_type ASC

@@ -1,0 +1,55 @@
+"""Independent pandas computations of the three queries, to check the SQL against."""
+from __future__ import annotations
+
+import pandas as pd
+
+from segwork.segments import SegmentRules
+
+
+def latest_profiles(customers: pd.DataFrame) -> pd.DataFrame:
+    """The newest version (max timestamp) of each customer."""
+    ordered = customers.sort_values(["customer_id", "timestamp"], kind="stable")
+    return ordered.groupby("customer_id", as_index=False).tail(1).reset_index(drop=True)
+
+
+def days_between(start: pd.Series, as_of: pd.Timestamp) -> pd.Series:
+    """Calendar days (UTC) from start to as_of, as ClickHouse dateDiff('day', ...)."""
+    return (as_of.tz_convert("UTC").normalize() - start.dt.tz_convert("UTC").dt.normalize()).dt.days
+
+
+def segmented(customers: pd.DataFrame, as_of: pd.Timestamp, rules: SegmentRules) -> pd.DataFrame:
+    """Latest profiles with value/loyalty segments, by Python rules applied row by row."""
+    p = latest_profiles(customers).copy()
+    p["days_since_signup"] = days_between(p["signup_date"], as_of)
+    p["value_segment"] = [rules.value_segment(v) for v in p["lifetime_value"]]
+    p["loyalty_segment"] = [rules.loyalty_segment(d) for d in p["days_since_signup"]]
+    return p
+
+
+def summary(customers, as_of, rules, location=None, min_age=None, max_age=None) -> pd.DataFrame:
+    """customer_segments_summary computed in pandas."""
+    p = segmented(customers, as_of, rules)
+    age = p["age"].fillna(0) if "age" in p else pd.Series(0, index=p.index)
+    keep = pd.Series(True, index=p.index)
+    if location is not None:
+        keep &= p["location"] == location
+    if min_age:
+        keep &= age >= min_age
+    if max_age is not None:
+        keep &= (age > 0) & (age <= max_age)
+    g = p[keep].groupby(["value_segment", "loyalty_segment"], as_index=False)
+    out = g.agg(customer_count=("customer_id", "size"), avg_lifetime_value=("lifetime_value", "mean"))
+    return out.sort_values(["avg_lifetime_value", "value_segment", "loyalty_segment"], ascending=[False, True, True]).reset_index(drop=True)
+
+
+def engagement(events, customers, start, end, event_types=None, limit=100, location=None) -> pd.DataFrame:
+    """customer_engagement_analysis (active customers only) computed in pandas."""
+    e = events[(events["timestamp"] >= start) & (events["timestamp"] <= end)]
+    if event_types:
+        e = e[e["event_type"].isin(event_types)]
+    if location is not None:
+        ids = latest_profiles(customers).query("location == @location")["customer_id"]
+        e = e[e["customer_id"].isin(ids)]
+    g = e.groupby("customer_id", as_index=False).agg(event_count=("event_id", "size"), total_value=("event_value", "sum"))
+    g = g.sort_values(["event_count", "total_value", "customer_id"], ascending=[False, False, True])
+    return g.head(limit).reset_index(drop=True)

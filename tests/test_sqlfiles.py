@@ -1,0 +1,38 @@
+"""SQL files: every placeholder is fed by its wrapper, and nothing else is."""
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from segwork import db, queries, sqlfiles
+
+CALLS = {
+    "customer_segment_lookup": lambda c: queries.customer_segment_lookup(c, "x"),
+    "customer_engagement_analysis": lambda c: queries.customer_engagement_analysis(c),
+    "customer_engagement_with_inactive": lambda c: queries.customer_engagement_analysis(c, include_inactive=True),
+    "customer_segments_summary": lambda c: queries.customer_segments_summary(c),
+    "segment_customers": lambda c: queries.segment_customers(c, "High Value"),
+    "find_customers": lambda c: queries.find_customers(c, "a"),
+    "customer_timeline": lambda c: queries.customer_timeline(c, "a"),
+    "events_over_time": lambda c: queries.events_over_time(c),
+}
+
+
+@pytest.mark.parametrize("name", sorted(CALLS))
+def test_wrapper_parameters_match_placeholders(client, monkeypatch, name):
+    seen = {}
+    real = db.query_df
+
+    def spy(client_, sql_name, parameters):
+        seen[sql_name] = parameters
+        return real(client_, sql_name, parameters)
+
+    monkeypatch.setattr(db, "query_df", spy)
+    result = CALLS[name](client)
+    assert isinstance(result, pd.DataFrame)
+    assert set(seen[name]) == set(sqlfiles.placeholders(name))
+
+
+def test_every_query_file_has_a_purpose_header():
+    for path in sqlfiles.SQL_DIR.rglob("*.sql"):
+        assert path.read_text().startswith("--"), path
