@@ -25,9 +25,13 @@ def read_lines(path: Path | str = RETAIL_CSV) -> pd.DataFrame:
     return df
 
 
-def to_events(lines: pd.DataFrame) -> pd.DataFrame:
-    """customer_events rows for the lines that have a CustomerID ("17850.0" -> "17850")."""
-    known = lines[lines["CustomerID"].notna()]
+def to_events(lines: pd.DataFrame, *, keep_unknown: bool = False) -> pd.DataFrame:
+    """customer_events rows for the lines that have a CustomerID ("17850.0" -> "17850").
+
+    keep_unknown=True maps every line; those without a CustomerID then fail validation and
+    land in the quarantine with their reason, so the counts add up to the file's lines.
+    """
+    known = lines if keep_unknown else lines[lines["CustomerID"].notna()]
     cancelled = known["InvoiceNo"].str.startswith("C")
     return pd.DataFrame({
         "event_id": known["InvoiceNo"] + "-" + known["line"].astype("str"),

@@ -1,0 +1,57 @@
+"""Connecting: one factory, idempotent schema, clear errors for bad settings."""
+from __future__ import annotations
+
+import pytest
+
+import segwork
+from segwork import db
+from segwork.config import Settings
+from segwork.errors import ConfigError, EngineError
+
+
+def test_connect_twice_is_safe_and_keeps_data(database):
+    first = segwork.connect("chdb://memory", database=database)
+    first.command("INSERT INTO customers (customer_id, signup_date, timestamp) VALUES ('a', now(), now())")
+    second = segwork.connect("chdb://memory", database=database)
+    assert second.query("SELECT count() FROM customers").result_rows == [(1,)]
+    first.command(f"DROP DATABASE `{database}`")
+
+
+def test_schema_has_the_tutorials_columns_in_utc(client):
+    cols = dict(client.query("SELECT name, type FROM system.columns WHERE database = currentDatabase() AND table = 'customers'").result_rows)
+    assert cols == {
+        "customer_id": "String", "name": "String", "email": "String", "age": "Int32",
+        "gender": "LowCardinality(String)", "location": "LowCardinality(String)",
+        "signup_date": "DateTime('UTC')", "lifetime_value": "Float64", "timestamp": "DateTime('UTC')",
+    }
+    ev = dict(client.query("SELECT name, type FROM system.columns WHERE database = currentDatabase() AND table = 'customer_events'").result_rows)
+    assert set(ev) == {"event_id", "customer_id", "event_type", "event_value", "product_id", "category", "timestamp"}
+    assert ev["timestamp"] == "DateTime('UTC')" and ev["event_value"] == "Float64"
+
+
+def test_bad_database_name_is_refused():
+    with pytest.raises(ConfigError, match="plain identifier"):
+        segwork.connect("chdb://memory", database="x; DROP")
+
+
+def test_unreachable_server_is_a_clear_error():
+    with pytest.raises(EngineError, match="SEGWORK_DSN"):
+        segwork.connect("http://nobody:secret@127.0.0.1:9/db")
+
+
+def test_settings_from_env(tmp_path):
+    s = Settings.from_env({"SEGWORK_DATA_DIR": str(tmp_path), "SEGWORK_CHUNK_ROWS": "10"})
+    assert s.resolved_dsn == f"chdb://{tmp_path}/chdb" and s.chunk_rows == 10
+    assert Settings.from_env({"SEGWORK_DSN": "chdb://memory"}).resolved_dsn == "chdb://memory"
+    with pytest.raises(ConfigError, match="SEGWORK_CHUNK_ROWS"):
+        Settings.from_env({"SEGWORK_CHUNK_ROWS": "many"})
+
+
+def test_engine_errors_name_the_query_not_a_traceback(client, monkeypatch):
+    monkeypatch.setattr(db.sqlfiles, "load", lambda name: "SELECT no_such_column FROM customers")
+    with pytest.raises(EngineError, match="the engine refused query 'x'"):
+        db.query_df(client, "x", {})
+
+
+def test_describe_engine(client):
+    assert db.describe_engine(client).startswith("embedded ClickHouse (chDB) in memory")
