@@ -24,8 +24,8 @@ def freshness(client: Client, *, as_of=None) -> dict:
     for key in ("latest_event", "latest_profile", "latest_ingest"):
         value = row.get(key)
         ts = pd.Timestamp(value) if value is not None else None
-        if ts is not None and ts.tzinfo is None:
-            ts = ts.tz_localize("UTC")
+        if ts is not None:
+            ts = ts.tz_localize("UTC") if ts.tzinfo is None else ts.tz_convert("UTC")
         row[key] = None if ts is None or ts.year <= 1970 else ts
     row["events_last_hour"] = int(row["events_last_hour"])
     row["events_last_day"] = int(row["events_last_day"])

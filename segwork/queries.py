@@ -125,7 +125,10 @@ def _as_of(value) -> datetime:
 
 
 def _utc(df: pd.DataFrame) -> pd.DataFrame:
+    # Naive in a UTC process; in the process's zone elsewhere (chDB follows TZ): UTC either way.
     for column in df.columns:
-        if pd.api.types.is_datetime64_dtype(df[column]) and not isinstance(df[column].dtype, pd.DatetimeTZDtype):
+        if isinstance(df[column].dtype, pd.DatetimeTZDtype):
+            df[column] = df[column].dt.tz_convert("UTC")
+        elif pd.api.types.is_datetime64_dtype(df[column]):
             df[column] = df[column].dt.tz_localize("UTC")
     return df
