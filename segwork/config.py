@@ -22,6 +22,10 @@ class Settings:
     api_rate_limit_per_minute: int = 6000  # requests per token per minute
     demo_customers: int = 20_000
     demo_events: int = 400_000
+    workbench_address: str = "127.0.0.1"  # where `python -m segwork run` listens
+    workbench_port: int = 8501
+    workbench_cache_seconds: int = 60  # how long the workbench reuses a query result
+    workbench_live_seconds: int = 5  # refresh interval of the Overview's live mode
     extra: dict = field(default_factory=dict, compare=False)
 
     @property
@@ -50,6 +54,10 @@ class Settings:
             api_rate_limit_per_minute=_int(env, "SEGWORK_API_RATE_LIMIT", s.api_rate_limit_per_minute),
             demo_customers=_int(env, "SEGWORK_DEMO_CUSTOMERS", s.demo_customers),
             demo_events=_int(env, "SEGWORK_DEMO_EVENTS", s.demo_events),
+            workbench_address=env.get("SEGWORK_WORKBENCH_ADDRESS") or s.workbench_address,
+            workbench_port=_int(env, "SEGWORK_WORKBENCH_PORT", s.workbench_port),
+            workbench_cache_seconds=_int(env, "SEGWORK_WORKBENCH_CACHE_SECONDS", s.workbench_cache_seconds),
+            workbench_live_seconds=_int(env, "SEGWORK_WORKBENCH_LIVE_SECONDS", s.workbench_live_seconds),
         )
 
 
