@@ -1,0 +1,117 @@
+"""Plotly figures for the notebooks' analyses: segment mixes compared side by side, monthly
+activity, RFM segments, a cohort retention heatmap, one customer's timeline.
+
+Each builder takes the DataFrame a segwork function returns and gives a
+`plotly.graph_objects.Figure`; an empty frame gives an empty figure that says so.
+"""
+from __future__ import annotations
+
+import pandas as pd
+import plotly.express as px
+import plotly.graph_objects as go
+from plotly.subplots import make_subplots
+
+from segwork.analysis import RFM_SEGMENTS
+from segwork.segments import LOYALTY_SEGMENTS, VALUE_SEGMENTS
+
+SEGMENT_COLORS = {"High Value": "#1b6ca8", "Medium Value": "#5aa0d6", "Low Value": "#b9d6ee",
+                  "Loyal": "#2e7d32", "Regular": "#81c784", "New": "#c8e6c9"}
+
+
+def segment_mix(summaries: pd.DataFrame | dict[str, pd.DataFrame], *, by: str = "value_segment",
+                share: bool = False, title: str | None = None) -> go.Figure:
+    """Customers per segment from customer_segments_summary results, stacked.
+
+    One summary: one bar per segment of the other kind (value vs loyalty). Several, as
+    {label: summary} (rule sets, countries): one bar per label, so the mixes compare; with
+    share=True each bar shows percentages of its customers.
+    """
+    if by not in ("value_segment", "loyalty_segment"):
+        raise ValueError(f"by must be value_segment or loyalty_segment, not {by!r}")
+    other = "loyalty_segment" if by == "value_segment" else "value_segment"
+    if isinstance(summaries, pd.DataFrame):
+        frame, x, xlabel = summaries.rename(columns={other: "group"}), "group", other.replace("_", " ")
+    else:
+        frame = pd.concat([s.assign(group=label) for label, s in summaries.items()], ignore_index=True) if summaries else pd.DataFrame()
+        x, xlabel = "group", ""
+    if frame.empty:
+        return _empty("no customers match")
+    counts = frame.groupby([x, by], sort=False, as_index=False)["customer_count"].sum()
+    y, ylabel = "customer_count", "customers"
+    if share:
+        counts["share"] = counts["customer_count"] / counts.groupby(x)["customer_count"].transform("sum")
+        y, ylabel = "share", "share of customers"
+    order = list(VALUE_SEGMENTS if by == "value_segment" else LOYALTY_SEGMENTS)
+    fig = px.bar(counts, x=x, y=y, color=by, color_discrete_map=SEGMENT_COLORS, category_orders={by: order},
+                 labels={x: xlabel, y: ylabel, by: by.replace("_", " ")}, hover_data={"customer_count": ":,"},
+                 title=title or f"Customers by {by.replace('_', ' ')}")
+    if x == "group" and isinstance(summaries, pd.DataFrame):
+        fig.update_xaxes(categoryorder="array", categoryarray=list(LOYALTY_SEGMENTS if by == "value_segment" else VALUE_SEGMENTS))
+    if share:
+        fig.update_yaxes(tickformat=".0%")
+    return _tidy(fig)
+
+
+def monthly_activity(monthly: pd.DataFrame, *, title: str = "Engagement month by month") -> go.Figure:
+    """Active customers (bars) and net event value (line) per month, from analysis.monthly_activity."""
+    if monthly.empty:
+        return _empty("no events in the selection")
+    fig = make_subplots(specs=[[{"secondary_y": True}]])
+    fig.add_trace(go.Bar(x=monthly["month"], y=monthly["active_customers"], name="active customers",
+                         marker_color="#5aa0d6", hovertemplate="%{x|%b %Y}: %{y:,} customers<extra></extra>"))
+    fig.add_trace(go.Scatter(x=monthly["month"], y=monthly["total_value"], name="net value", mode="lines+markers",
+                             line_color="#e07b39", hovertemplate="%{x|%b %Y}: %{y:,.2f}<extra></extra>"), secondary_y=True)
+    fig.update_layout(title=title, xaxis_title="month (UTC)", legend={"orientation": "h", "y": -0.2})
+    fig.update_yaxes(title_text="active customers", secondary_y=False)
+    fig.update_yaxes(title_text="net event value", secondary_y=True, rangemode="tozero")
+    return _tidy(fig)
+
+
+def rfm_segments(summary: pd.DataFrame, *, title: str = "RFM segments") -> go.Figure:
+    """Customers (bars) and share of net value (text) per RFM segment, from analysis.rfm_segment_summary."""
+    if summary.empty:
+        return _empty("no purchasing customers")
+    frame = summary.reset_index()
+    fig = px.bar(frame, x="rfm_segment", y="customers", color="avg_monetary", color_continuous_scale="Blues",
+                 text=frame["value_share"].map("{:.0%} of value".format),
+                 category_orders={"rfm_segment": [s for s in RFM_SEGMENTS if s in set(frame["rfm_segment"])]},
+                 labels={"rfm_segment": "RFM segment", "customers": "customers", "avg_monetary": "avg monetary"},
+                 hover_data={"avg_recency_days": ":.0f", "avg_frequency": ":.1f", "avg_monetary": ":,.2f"},
+                 title=title)
+    fig.update_traces(textposition="outside", cliponaxis=False)
+    return _tidy(fig)
+
+
+def retention_heatmap(matrix: pd.DataFrame, *, title: str = "Share of each signup cohort active N months later") -> go.Figure:
+    """Cohorts (rows) x months since signup (columns), from analysis.retention_matrix."""
+    if matrix.empty:
+        return _empty("no cohorts")
+    fig = px.imshow(matrix, text_auto=".0%", color_continuous_scale="Blues", aspect="auto", zmin=0, zmax=1,
+                    labels={"x": "months since signup", "y": "signup cohort", "color": "active"}, title=title)
+    fig.update_xaxes(side="top", dtick=1)
+    fig.update_coloraxes(colorbar_tickformat=".0%")
+    return _tidy(fig)
+
+
+def customer_timeline(timeline: pd.DataFrame, *, title: str = "Events of one customer") -> go.Figure:
+    """One dot per event (time x event type), from segwork.customer_timeline."""
+    if timeline.empty:
+        return _empty("no events for this customer")
+    fig = px.strip(timeline, x="timestamp", y="event_type", color="event_type",
+                   hover_data={"event_value": ":,.2f", "product_id": True, "event_type": False},
+                   labels={"timestamp": "time (UTC)", "event_type": "event type"}, title=title)
+    fig.update_layout(showlegend=False)
+    return _tidy(fig)
+
+
+def _empty(message: str) -> go.Figure:
+    fig = go.Figure()
+    fig.add_annotation(text=message, showarrow=False, x=0.5, y=0.5, xref="paper", yref="paper", font_size=16)
+    fig.update_xaxes(visible=False)
+    fig.update_yaxes(visible=False)
+    return _tidy(fig)
+
+
+def _tidy(fig: go.Figure) -> go.Figure:
+    fig.update_layout(template="plotly_white", margin={"l": 40, "r": 20, "t": 60, "b": 40})
+    return fig
