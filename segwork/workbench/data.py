@@ -1,0 +1,140 @@
+"""segwork calls for the workbench: on the shared pool, with the session's rules, cached briefly.
+
+Results are cached per (query, arguments, engine, data generation, time bucket): an ingest
+through the workbench bumps the generation, so nobody sees results from before it; rows that
+arrive by other ways (the HTTP API, another process on a server) show up within
+SEGWORK_WORKBENCH_CACHE_SECONDS.
+"""
+from __future__ import annotations
+
+import inspect
+import time
+from typing import Any, Callable
+
+import pandas as pd
+import streamlit as st
+
+from segwork import demo, overview, queries
+from segwork.ingest import IngestReport, Progress, ingest as _ingest
+from segwork.workbench import engine, state
+from segwork.workbench.engine import ClientPool
+
+QUERIES: dict[str, Callable] = {f.__name__: f for f in (
+    queries.customer_segment_lookup, queries.customer_engagement_analysis, queries.customer_segments_summary,
+    queries.segment_customers, queries.find_customers, queries.customer_timeline, queries.events_over_time,
+    queries.event_types_present, queries.locations_present,
+    overview.table_counts, overview.freshness, overview.quarantine, overview.ingest_history,
+)}
+_TAKES_RULES = {name for name, f in QUERIES.items() if "rules" in inspect.signature(f).parameters}
+EXPORT_LIMIT = queries.MAX_LIMIT
+
+
+def query(name: str, *, fresh: bool = False, **kwargs) -> Any:
+    """Run the segwork query `name` (a function of segwork.queries or segwork.overview).
+
+    Segmenting queries follow the session's rules unless `rules=` is given; fresh=True
+    skips the cache (live mode).
+    """
+    if name not in QUERIES:
+        raise KeyError(f"unknown workbench query {name!r}")
+    if name in _TAKES_RULES:
+        kwargs.setdefault("rules", state.rules())
+    pool = engine.pool()
+    ttl = pool.settings.workbench_cache_seconds
+    if fresh or ttl <= 0:
+        return _run(pool, name, kwargs)
+    s = pool.settings
+    return _cached(name, kwargs, s.resolved_dsn, s.database, pool.generation, int(time.time() // ttl), _pool=pool)
+
+
+@st.cache_data(show_spinner=False, max_entries=500, ttl=3600)
+def _cached(name: str, kwargs: dict, dsn: str, database: str, generation: int, bucket: int, _pool: ClientPool) -> Any:
+    return _run(_pool, name, kwargs)
+
+
+def _run(pool: ClientPool, name: str, kwargs: dict) -> Any:
+    with pool.client() as client:
+        return QUERIES[name](client, **kwargs)
+
+
+def ingest(table: str, data: bytes, name: str, progress: Progress | None = None) -> IngestReport:
+    """Validate and load an uploaded file; cached results are invalidated even if it fails half-way."""
+    pool = engine.pool()
+    try:
+        with pool.client() as client:
+            return _ingest(client, table, data, settings=pool.settings, progress=progress, source_name=name)
+    finally:
+        pool.data_changed()
+
+
+def load_demo(progress: Callable[[int], None] | None = None) -> list[IngestReport]:
+    """Load the generated demo data (the sizes of SEGWORK_DEMO_CUSTOMERS / _EVENTS)."""
+    pool = engine.pool()
+    s = pool.settings
+    try:
+        with pool.client() as client:
+            return demo.load(client, customers=s.demo_customers, events=s.demo_events, settings=s, progress=progress)
+    finally:
+        pool.data_changed()
+
+
+def demo_loaded() -> bool:
+    """True when the generated demo data was loaded into this database."""
+    history = query("ingest_history", limit=10_000)
+    return bool(len(history)) and bool(history["source"].astype(str).str.startswith(demo.DEMO_SOURCE).any())
+
+
+def engine_description() -> str:
+    """The engine in use, in words."""
+    return engine.pool().describe()
+
+
+def csv_bytes(frame: pd.DataFrame) -> bytes:
+    """A frame as UTF-8 CSV (times in ISO 8601)."""
+    return frame.to_csv(index=False, date_format="%Y-%m-%dT%H:%M:%SZ").encode("utf-8")
+
+
+def segment_export(*, rules=None, **filters) -> Callable[[], bytes]:
+    """A deferred CSV of a whole segment (not just the visible page), built when downloaded.
+
+    Runs outside the script (in the download request), so it captures the pool and rules now.
+    """
+    pool, rules = engine.pool(), rules or state.rules()
+
+    def build() -> bytes:
+        with pool.client() as client:
+            frame = queries.segment_customers(client, **filters, limit=EXPORT_LIMIT, offset=0, rules=rules)
+        return csv_bytes(frame.drop(columns=["total_rows"]))
+
+    return build
+
+
+def quarantine_export(table: str, ingest_id: str) -> Callable[[], bytes]:
+    """A deferred CSV of every quarantined row of one ingest, with its reasons."""
+    from segwork.workbench.upload import quarantine_table
+
+    pool = engine.pool()
+
+    def build() -> bytes:
+        with pool.client() as client:
+            frame = overview.quarantine(client, table, ingest_id=ingest_id, limit=EXPORT_LIMIT)
+        return csv_bytes(quarantine_table(frame))
+
+    return build
+
+
+def segment_page(value_segment: str, loyalty_segment: str, where: dict, *, page: int, page_size: int):
+    """One page of a segment's customers: (rows, segment size, page actually shown).
+
+    A page past the end (a stale link, a segment that shrank) shows the last page instead.
+    """
+    page = max(int(page), 1)
+    kwargs = {"value_segment": value_segment, "loyalty_segment": loyalty_segment, **where, "limit": page_size}
+    rows = query("segment_customers", **kwargs, offset=(page - 1) * page_size)
+    if rows.empty and page > 1:
+        first = query("segment_customers", **kwargs, offset=0)
+        total = int(first["total_rows"].iloc[0]) if len(first) else 0
+        page = max(1, -(-total // page_size))
+        rows = query("segment_customers", **kwargs, offset=(page - 1) * page_size)
+    total = int(rows["total_rows"].iloc[0]) if len(rows) else 0
+    return rows.drop(columns=["total_rows"]), total, page

@@ -1,0 +1,148 @@
+"""Streamlit pieces the pages share: segwork errors as st.error, the sidebar, notes, reports, downloads."""
+from __future__ import annotations
+
+from contextlib import contextmanager
+from typing import Callable, Iterator
+
+import pandas as pd
+import streamlit as st
+
+from segwork.errors import SegworkError
+from segwork.ingest import IngestReport
+from segwork.segments import DEFAULT_RULES
+from segwork.workbench import data, state, upload
+
+DEMO_NOTE = (
+    "**This is generated demo data**, loaded on first start because the database was empty. "
+    "To work on your own data, upload CSV, NDJSON, JSON or Parquet files on the **Upload** page "
+    "(or run `python -m segwork ingest customers my_customers.csv`). To start without the demo, "
+    "point segwork at an empty folder: `SEGWORK_DATA_DIR=/path/to/folder .venv/bin/python -m segwork run --no-demo`."
+)
+
+
+@contextmanager
+def errors(prefix: str = "") -> Iterator[None]:
+    """Show a SegworkError as st.error (its message is written for people) and skip the rest of the block.
+
+    Any other exception is a bug and surfaces as one.
+    """
+    try:
+        yield
+    except SegworkError as exc:
+        st.error(f"{prefix}{exc}", icon=":material/error:")
+
+
+def problems(notes: list[str]) -> None:
+    """Warn about link parameters that were ignored."""
+    for note in notes:
+        st.warning(note, icon=":material/link_off:")
+
+
+def sidebar() -> None:
+    """The engine in use and the segment rules in force, on every page."""
+    with st.sidebar:
+        st.divider()
+        with errors():
+            st.caption(f"**Engine:** {data.engine_description()}")
+        rules = state.rules()
+        changed = " (changed for this session)" if rules != DEFAULT_RULES else ""
+        st.caption(f"**Segment rules in force{changed}:**\n" + "\n".join(f"- {line}" for line in rules.describe()))
+        if state.rules_problem():
+            st.warning(state.rules_problem())
+        with errors():
+            if data.demo_loaded():
+                st.caption(":material/info: Demo data: see the Overview for how to load your own.")
+
+
+def demo_note() -> None:
+    """Say plainly when the database holds the generated demo data, and how to load one's own."""
+    with errors():
+        if data.demo_loaded():
+            st.info(DEMO_NOTE, icon=":material/science:")
+
+
+def download_csv(label: str, payload: bytes | Callable[[], bytes], file_name: str, key: str) -> None:
+    """A CSV download button; a callable payload is built only when clicked."""
+    st.download_button(label, data=payload, file_name=file_name, mime="text/csv", key=key, on_click="ignore",
+                       icon=":material/download:")
+
+
+def ago(ts: pd.Timestamp | None, now: pd.Timestamp) -> str:
+    """'2026-11-01 10:00 UTC (3 days ago)', or '-' when there is no time."""
+    if ts is None:
+        return "-"
+    seconds = max((now - ts).total_seconds(), 0)
+    for unit, size in (("day", 86400), ("hour", 3600), ("minute", 60)):
+        if seconds >= size:
+            n = int(seconds // size)
+            return f"{ts:%Y-%m-%d %H:%M} UTC ({n} {unit}{'s' if n > 1 else ''} ago)"
+    return f"{ts:%Y-%m-%d %H:%M:%S} UTC (just now)"
+
+
+def ingest_report(report: IngestReport) -> None:
+    """An IngestReport shown plainly: counts, duplicates, top reasons, the quarantined rows."""
+    st.subheader(f"Report: {report.source} → {report.table}")
+    cols = st.columns(4)
+    cols[0].metric("Rows read", f"{report.rows_read:,}")
+    cols[1].metric("Inserted", f"{report.inserted:,}")
+    cols[2].metric("Already present (skipped)", f"{report.duplicates:,}")
+    cols[3].metric("Quarantined", f"{report.quarantined:,}")
+    st.caption(f"Ingest id {report.ingest_id}, {report.format.upper()}, {report.elapsed_s:.2f} s. "
+               "Every row read is inserted, recognised as already present, or quarantined with its reasons.")
+    if report.duplicates:
+        st.info(f"{report.duplicates:,} rows were already in {report.table} from an earlier load of the same "
+                "content and were skipped: uploading a file twice does not duplicate data.", icon=":material/content_copy:")
+    if report.ignored_columns:
+        st.caption(f"Ignored columns that {report.table} does not have: {', '.join(report.ignored_columns)}")
+    if not report.quarantined:
+        st.success("No row was quarantined.", icon=":material/check_circle:")
+        return
+    st.markdown("**Why rows were quarantined** (top reasons)")
+    table(upload.reasons_table(report), key="up_reasons")
+    with errors():
+        rows = data.query("quarantine", table=report.table, ingest_id=report.ingest_id, limit=1000)
+        shown = upload.quarantine_table(rows)
+        more = " (the first 1,000)" if report.quarantined > len(shown) else ""
+        st.markdown(f"**Quarantined rows**{more}: their original values, line numbers and reasons; "
+                    f"kept in `{report.table}_quarantine`.")
+        table(shown, key="up_quarantine")
+        download_csv(f"Download all {report.quarantined:,} quarantined rows (CSV)",
+                     data.quarantine_export(report.table, report.ingest_id),
+                     f"{report.table}_quarantine_{report.ingest_id[:8]}.csv", key="up_quarantine_csv")
+
+
+def customer_profile(profile: pd.DataFrame) -> None:
+    """One customer's profile (a customer_segment_lookup result): segments first, then the fields."""
+    if profile.empty:
+        st.warning("This customer has no profile.", icon=":material/person_off:")
+        return
+    p = profile.iloc[0]
+    st.subheader(f"{p['name'] or '(no name)'} · {p['customer_id']}")
+    c = st.columns(4)
+    c[0].metric("Value segment", p["value_segment"])
+    c[1].metric("Loyalty segment", p["loyalty_segment"])
+    c[2].metric("Days since signup", f"{int(p['days_since_signup']):,}")
+    c[3].metric("Lifetime value", f"{p['lifetime_value']:,.2f}")
+    fields = pd.DataFrame({"field": profile.columns, "value": ["" if pd.isna(v) else str(v) for v in p]})
+    st.dataframe(fields, hide_index=True, key="lk_profile")
+
+
+_MONEY = ("lifetime_value", "avg_lifetime_value", "total_lifetime_value", "total_value", "event_value")
+_COUNTS = ("customer_count", "event_count", "rows_read", "inserted", "duplicates", "quarantined", "customers",
+           "days_since_signup", "rows", "row")
+_TIMES = ("signup_date", "timestamp", "first_event", "last_event", "started_at", "profile_updated_at")
+
+
+def table(frame: pd.DataFrame, key: str) -> None:
+    """st.dataframe with money, counts and UTC times formatted for reading."""
+    config = {}
+    for column in frame.columns:
+        if column in _MONEY:
+            config[column] = st.column_config.NumberColumn(format="accounting")
+        elif column in _COUNTS:
+            config[column] = st.column_config.NumberColumn(format="localized")
+        elif column in _TIMES:
+            config[column] = st.column_config.DatetimeColumn(format="YYYY-MM-DD HH:mm:ss", timezone="UTC")
+        elif column == "avg_age":
+            config[column] = st.column_config.NumberColumn(format="%.1f")
+    st.dataframe(frame, hide_index=True, key=key, column_config=config)

@@ -1,0 +1,212 @@
+"""The workbench's library side (segwork/workbench): figures, filters, URL state, upload preview,
+the client pool and result cache, extra routes and the `run` command."""
+from __future__ import annotations
+
+import gzip
+import importlib.util
+import io
+import socket
+import sys
+import threading
+import types
+
+import pandas as pd
+import pytest
+import streamlit as st
+
+import segwork
+from segwork import cli, synth
+from segwork.config import PROJECT_DIR
+from segwork.errors import ConfigError, InputFileError
+from segwork.segments import SegmentRules
+from segwork.workbench import data, engine, figures, filters, server, state, upload
+
+EVENTS_CSV = (
+    "event_id,customer_id,event_type,event_value,timestamp,extra\n"
+    "e1,c1,purchase,10,2026-01-01 10:00:00,x\n"
+    "e2,c2,login,oops,2026-01-01 11:00:00,y\n"
+    "e3,c3,page_view,,not a time,z\n"
+)
+
+
+@pytest.fixture(autouse=True)
+def fresh_caches():
+    st.cache_data.clear()
+    st.cache_resource.clear()
+    yield
+    st.cache_data.clear()
+    st.cache_resource.clear()
+
+
+@pytest.fixture
+def summary(client):
+    segwork.ingest(client, "customers", synth.customers(400, seed=2))
+    return segwork.customer_segments_summary(client)
+
+
+def test_heatmap_puts_each_segment_in_its_cell(summary):
+    fig = figures.segment_heatmap(summary)
+    heat = fig.data[0]
+    assert list(heat.y) == ["High Value", "Medium Value", "Low Value"] and list(heat.x) == ["Loyal", "Regular", "New"]
+    for row in summary.itertuples():
+        assert heat.z[list(heat.y).index(row.value_segment)][list(heat.x).index(row.loyalty_segment)] == row.customer_count
+    assert sum(sum(r) for r in heat.z) == 400
+
+
+def test_segment_bars_follow_the_summary_order(summary):
+    fig = figures.segment_bars(summary, "avg_lifetime_value")
+    assert list(fig.layout.yaxis.categoryarray) == list(figures.segment_labels(summary))[::-1]
+    shown = {label: x for trace in fig.data for label, x in zip(trace.y, trace.x)}
+    assert shown == dict(zip(figures.segment_labels(summary), summary["avg_lifetime_value"]))
+
+
+def test_figures_of_empty_results_say_so():
+    for fig in (figures.segment_heatmap(pd.DataFrame()), figures.segment_bars(pd.DataFrame()),
+                figures.top_customers(pd.DataFrame()), figures.events_over_time(pd.DataFrame())):
+        assert not fig.data and fig.layout.annotations[0].text.startswith("no ")
+
+
+def test_top_customers_and_events_over_time(client):
+    segwork.ingest(client, "customers", synth.customers(50, seed=1))
+    segwork.ingest(client, "customer_events", synth.events(2000, 50, seed=1))
+    top = segwork.customer_engagement_analysis(client, "2024-11-01", "2026-11-01", limit=40)
+    fig = figures.top_customers(top, top=25)
+    bars = {y: x for trace in fig.data for y, x in zip(trace.y, trace.x)}
+    assert list(fig.layout.yaxis.categoryarray)[::-1] == list(top["customer_id"][:25])
+    assert [bars[c] for c in top["customer_id"][:25]] == list(top["event_count"][:25])
+    daily = segwork.events_over_time(client, "2024-11-01", "2026-11-01")
+    fig = figures.events_over_time(daily)
+    assert sum(sum(t.y) for t in fig.data) == 2000
+
+
+def test_filters_in_words_and_numbers():
+    assert filters.age_bounds((0, 120)) == (None, None)
+    assert filters.age_bounds((25, 120)) == (25, None) and filters.age_bounds((0, 40)) == (None, 40)
+    assert filters.split_segment("High Value · Loyal") == ("High Value", "Loyal")
+    assert filters.split_segment(None) == ("", "")
+    assert filters.page_count(0, 50) == 1 and filters.page_count(101, 50) == 3
+    assert filters.default_window(pd.Timestamp("2026-03-31 23:00", tz="UTC")) == (
+        pd.Timestamp("2026-03-02").date(), pd.Timestamp("2026-03-31").date())
+    text = filters.caption(location="Paris", age=(20, 30), rules=SegmentRules(2000, 500, 365, 180))
+    assert text == "Showing: location Paris; age 20–30 (known ages only); segment rules changed for this session."
+
+
+def test_rules_travel_in_the_link_and_bad_ones_are_refused():
+    rules = SegmentRules(1500.5, 400, 400, 90)
+    assert state.format_rules(rules) == "1500.5,400,400,90"
+    assert state.parse_rules("1500.5,400,400,90") == rules
+    with pytest.raises(ConfigError, match="four numbers"):
+        state.parse_rules("1,2,3")
+    with pytest.raises(ConfigError, match="overlap"):
+        state.parse_rules("100,500,365,180")
+
+
+def test_preview_reads_only_the_head_and_types_each_column():
+    pv = upload.preview(EVENTS_CSV.encode(), "e.csv", "customer_events")
+    assert (pv.format, pv.compressed, pv.missing_required, pv.ignored) == ("csv", False, [], ["extra"])
+    assert list(pv.rows["record"]) == [2, 3, 4]
+    cols = pv.columns.set_index("column")
+    assert cols.loc["event_value", "preview values that parse"] == "2 of 3"
+    assert cols.loc["timestamp", "preview values that parse"] == "2 of 3"
+    assert cols.loc["product_id", "in file"] == "no" and cols.loc["timestamp", "stored as"] == "DateTime('UTC')"
+    gz = upload.preview(gzip.compress(EVENTS_CSV.encode()), "e.csv.gz", "customer_events", rows=2)
+    assert gz.compressed and gz.format == "csv" and len(gz.rows) == 2
+    parquet = io.BytesIO()
+    synth.customers(30).to_parquet(parquet)
+    pq = upload.preview(parquet.getvalue(), "c.parquet", "customers")
+    assert pq.format == "parquet" and len(pq.rows) == 10 and pq.missing_required == []
+    assert upload.preview(b"name\nAnn\n", "c.csv", "customers").missing_required == ["customer_id", "signup_date", "timestamp"]
+    with pytest.raises(InputFileError, match="empty"):
+        upload.preview(b"", "c.csv", "customers")
+
+
+def test_quarantine_table_is_readable_and_the_export_has_every_row(client, database, monkeypatch):
+    monkeypatch.setenv("SEGWORK_DATABASE", database)
+    report = data.ingest("customer_events", EVENTS_CSV.encode(), "e.csv")
+    rows = segwork.overview.quarantine(client, "customer_events", ingest_id=report.ingest_id)
+    table = upload.quarantine_table(rows)
+    assert list(table["row"]) == [3, 4]
+    assert table.loc[0, "reasons"] == "event_value: is not a number (Float64) (got 'oops')"
+    assert table.loc[1, "columns"] == "timestamp" and table.loc[1, "source"] == "e.csv"
+    exported = pd.read_csv(io.BytesIO(data.quarantine_export("customer_events", report.ingest_id)()))
+    assert list(exported["row"]) == [3, 4] and list(exported["event_value"].fillna("")) == ["oops", ""]
+
+
+def test_segment_export_has_the_whole_segment(client, database, monkeypatch):
+    monkeypatch.setenv("SEGWORK_DATABASE", database)
+    segwork.ingest(client, "customers", synth.customers(400, seed=2))
+    rules = SegmentRules()
+    expected = segwork.segment_customers(client, "Low Value", "Loyal", limit=1000, rules=rules)
+    csv = data.segment_export(rules=rules, value_segment="Low Value", loyalty_segment="Loyal",
+                              location=None, min_age=None, max_age=None)()
+    exported = pd.read_csv(io.BytesIO(csv))
+    assert len(exported) == len(expected) > 100 and "total_rows" not in exported.columns
+    assert list(exported["customer_id"]) == list(expected["customer_id"])
+
+
+def test_results_are_cached_until_an_ingest_through_the_workbench(client, database, monkeypatch):
+    monkeypatch.setenv("SEGWORK_DATABASE", database)
+    assert data.query("table_counts")["customers"] == 0
+    segwork.ingest(client, "customers", synth.customers(5))  # behind the workbench's back
+    assert data.query("table_counts")["customers"] == 0  # cached (up to SEGWORK_WORKBENCH_CACHE_SECONDS)
+    assert data.query("table_counts", fresh=True)["customers"] == 5
+    data.ingest("customers", synth.customers(7, seed=9).to_csv(index=False).encode(), "c.csv")
+    assert data.query("table_counts")["customers"] == 7  # c0000001..7 replace the 5 profiles
+
+
+def test_the_pool_lends_each_thread_its_own_client(database, monkeypatch):
+    monkeypatch.setenv("SEGWORK_DATABASE", database)
+    pool = engine.pool()
+    assert engine.pool() is pool  # one per process and engine
+    seen, ready = [], threading.Barrier(3)
+
+    def borrow():
+        with pool.client() as c:
+            seen.append(id(c))
+            ready.wait(timeout=10)
+
+    threads = [threading.Thread(target=borrow) for _ in range(3)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(set(seen)) == 3 and pool._made == 3
+    with pool.client() as c:
+        assert id(c) in seen  # reused, not a fourth
+    before = pool.generation
+    pool.data_changed()
+    assert pool.generation == before + 1
+    assert "in memory" in pool.describe()
+
+
+def test_extra_routes_come_from_segwork_api_when_it_has_them(monkeypatch):
+    monkeypatch.setitem(sys.modules, "segwork.api", None)  # as if segwork/api did not exist
+    assert server.extra_routes() == []
+    from starlette.responses import PlainTextResponse
+    from starlette.routing import Route
+
+    fake = types.ModuleType("segwork.api")
+    fake.routes = lambda settings: [Route("/api/ping", lambda request: PlainTextResponse(settings.database))]
+    monkeypatch.setitem(sys.modules, "segwork.api", fake)
+    assert [r.path for r in server.extra_routes()] == ["/api/ping"]
+
+    from streamlit import config as st_config
+
+    monkeypatch.setattr(st_config, "_main_script_path", st_config._main_script_path)
+    spec = importlib.util.spec_from_file_location("segwork_app_entry", PROJECT_DIR / "app.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)  # imported, not run: the ASGI app for `streamlit run`
+    assert isinstance(module.app, st.App)
+    assert [r.path for r in module.app._user_routes] == ["/api/ping"]
+
+
+def test_run_is_the_workbench_and_refuses_a_busy_port(capsys):
+    cli._load_plugins()
+    assert cli.COMMANDS["run"][1].__module__ == "segwork.workbench.cli"
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        assert cli.main(["run", "--port", str(port)]) == 1
+    err = capsys.readouterr().err
+    assert f"cannot listen on 127.0.0.1:{port}" in err and "SEGWORK_WORKBENCH_PORT" in err
