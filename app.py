@@ -1,0 +1,31 @@
+"""The segwork workbench: page config, navigation and the shared sidebar; nothing else.
+
+`streamlit run app.py` (started by `python -m segwork run`) imports this file once as a module
+to find `app`, an st.App that also serves the HTTP API's routes when segwork.api provides
+them (one process, one embedded database). Each browser session then runs it as the script
+`__main__`, which draws the pages.
+"""
+from pathlib import Path
+
+import streamlit as st
+
+PAGES = Path(__file__).resolve().parent / "pages"
+
+if __name__ == "__main__":
+    from segwork.workbench import ui
+
+    st.set_page_config(page_title="segwork workbench", page_icon=":material/groups:", layout="wide")
+    page = st.navigation([
+        st.Page(PAGES / "overview.py", title="Overview", icon=":material/dashboard:", default=True),
+        st.Page(PAGES / "upload.py", title="Upload", icon=":material/upload_file:"),
+        st.Page(PAGES / "lookup.py", title="Customer lookup", icon=":material/person_search:"),
+        st.Page(PAGES / "engagement.py", title="Engagement", icon=":material/trending_up:"),
+        st.Page(PAGES / "segments.py", title="Segments", icon=":material/donut_small:"),
+        st.Page(PAGES / "rules.py", title="Segment rules", icon=":material/tune:"),
+    ])
+    page.run()
+    ui.sidebar()  # after the page, so it shows rules changed on this run
+else:
+    from segwork.workbench.server import extra_routes
+
+    app = st.App(__file__, routes=extra_routes())

@@ -1,0 +1,320 @@
+"""Every workbench page under Streamlit's AppTest: forms submitted, a file uploaded, results
+checked against the library, errors shown as st.error. Each test has its own database."""
+from __future__ import annotations
+
+import tomllib
+
+import pandas as pd
+import pytest
+import streamlit as st
+from streamlit.testing.v1 import AppTest
+
+import segwork
+from segwork import overview, synth
+from segwork.config import PROJECT_DIR
+from segwork.segments import SegmentRules
+
+APP = str(PROJECT_DIR / "tests" / "apptest_entry.py")  # runs app.py; see there why
+EVENTS_CSV = (
+    "event_id,customer_id,event_type,event_value,product_id,category,timestamp\n"
+    "u1,c0000001,purchase,10.5,p1,books,2026-10-01 10:00:00\n"
+    "u2,c0000002,page_view,,,,2026-10-01 11:00:00\n"
+    "u3,c0000003,PURCHASE,5,p2,toys,2026-10-02 09:30:00\n"
+    "u4,c0000004,purchase,abc,p3,toys,2026-10-02 09:31:00\n"
+    "u5,c0000005,login,,,,not a time\n"
+)
+
+
+@pytest.fixture(autouse=True)
+def fresh_caches():
+    """Streamlit's caches outlive an AppTest: every test starts without them."""
+    st.cache_data.clear()
+    st.cache_resource.clear()
+    yield
+    st.cache_data.clear()
+    st.cache_resource.clear()
+
+
+@pytest.fixture
+def app_db(client, database, monkeypatch):
+    """The app's database for this test (SEGWORK_DATABASE), empty."""
+    monkeypatch.setenv("SEGWORK_DATABASE", database)
+    return client
+
+
+@pytest.fixture
+def shop(app_db):
+    """300 generated customers and 4,000 events in the app's database."""
+    segwork.ingest(app_db, "customers", synth.customers(300, seed=3))
+    segwork.ingest(app_db, "customer_events", synth.events(4000, 300, seed=5))
+    return app_db
+
+
+def page_file(name: str) -> str:
+    return f"../pages/{name}.py"  # relative to the entry script in tests/
+
+
+def open_page(name: str | None = None, /, **params) -> AppTest:
+    """Run the app on pages/<name>.py (None = the default page) with a link's query parameters."""
+    at = AppTest.from_file(APP, default_timeout=60)
+    if name:
+        at.switch_page(page_file(name))
+    for key, value in params.items():
+        at.query_params[key] = value
+    at.run()
+    assert not at.exception, at.exception
+    return at
+
+
+def texts(at: AppTest) -> str:
+    return "\n".join(str(e.value) for kind in ("markdown", "caption", "info", "warning", "success") for e in at.get(kind))
+
+
+def metric(at: AppTest, label: str) -> str:
+    return next(m.value for m in at.metric if m.label == label)
+
+
+TABLES = {  # AppTest does not expose a dataframe's key: tell them by a column only they have
+    "ov_history": "ingest_id", "up_columns": "preview values that parse", "up_preview": "record",
+    "up_quarantine": "reasons", "lk_events": "event_id", "en_table": "event_count",
+    "sg_summary": "avg_lifetime_value", "sg_customers": "email",
+}
+
+
+def frame(at: AppTest, key: str) -> pd.DataFrame:
+    return next(d.value for d in at.dataframe if TABLES[key] in d.value.columns)
+
+
+def charts(at: AppTest) -> list[str]:
+    return [c.proto.spec for c in at.get("plotly_chart")]
+
+
+# Overview
+
+def test_overview_counts_heatmap_and_engine(shop):
+    at = open_page()
+    assert [t.value for t in at.title] == ["Overview"]
+    assert metric(at, "Customers") == "300" and metric(at, "Events") == "4,000"
+    assert metric(at, "Quarantined event rows") == "0"
+    assert len(charts(at)) == 1 and "Customers by value and loyalty segment" in charts(at)[0]
+    assert "embedded ClickHouse (chDB) in memory" in texts(at)
+    assert "generated demo data" not in texts(at)
+    history = frame(at, "ov_history")
+    assert sorted(history["rows_read"]) == [300, 4000]
+
+
+def test_overview_on_an_empty_database_offers_the_demo_and_says_it_is_demo(app_db):
+    at = open_page()
+    assert "No customers yet" in texts(at)
+    at.button(key="ov_demo").click().run()
+    assert not at.exception
+    assert metric(at, "Customers") == f"{segwork.Settings.from_env().demo_customers:,}"
+    assert "generated demo data" in texts(at) and "--no-demo" in texts(at)
+
+
+def test_overview_live_mode_follows_the_link_and_lands_in_it(shop):
+    at = open_page(live="1")
+    assert at.toggle(key="ov_live").value is True
+    at.toggle(key="ov_live").set_value(False).run()
+    assert "live" not in at.query_params
+    at.toggle(key="ov_live").set_value(True).run()
+    assert at.query_params["live"] == "1"
+    # an event arriving by another way shows up at once in live mode (no cache)
+    segwork.ingest(shop, "customer_events", pd.DataFrame({
+        "event_id": ["late1"], "customer_id": ["c0000001"], "event_type": ["login"],
+        "timestamp": [pd.Timestamp.now(tz="UTC").floor("s")]}))
+    at.run()
+    assert metric(at, "Events") == "4,001" and metric(at, "Events in the last hour") == "1"
+
+
+# Upload
+
+def upload(at: AppTest, table: str, name: str, payload: bytes) -> AppTest:
+    at.radio(key="up_table").set_value(table)
+    at.file_uploader(key="up_file").set_value((name, payload, "text/csv"))
+    return at.run()
+
+
+def test_upload_page_states_the_configured_size_limit(app_db):
+    limit = tomllib.loads((PROJECT_DIR / ".streamlit" / "config.toml").read_text())["server"]["maxUploadSize"]
+    at = open_page("upload")
+    assert f"up to {limit} MB" in texts(at)
+    assert "does not duplicate data" in texts(at)
+
+
+def test_upload_previews_ingests_reports_quarantine_and_does_not_duplicate(shop):
+    at = upload(open_page("upload"), "customer_events", "events.csv", EVENTS_CSV.encode())
+    columns = frame(at, "up_columns").set_index("column")
+    assert columns.loc["event_value", "preview values that parse"] == "4 of 5"
+    assert columns.loc["event_id", "stored as"] == "String" and len(frame(at, "up_preview")) == 5
+    at.button(key="up_ingest").click().run()
+    assert not at.exception and not at.error
+    assert (metric(at, "Rows read"), metric(at, "Inserted"), metric(at, "Quarantined")) == ("5", "3", "2")
+    quarantine = frame(at, "up_quarantine")
+    assert list(quarantine["row"]) == [5, 6]
+    assert "event_value: is not a number" in quarantine.loc[0, "reasons"] and quarantine.loc[0, "event_value"] == "abc"
+    assert "timestamp" in quarantine.loc[1, "columns"]
+    assert [b.key for b in at.get("download_button")] == ["up_quarantine_csv"]
+    assert overview.table_counts(shop)["customer_events"] == 4003
+
+    at.button(key="up_ingest").click().run()  # the same file again
+    assert (metric(at, "Inserted"), metric(at, "Already present (skipped)")) == ("0", "3")
+    assert "does not duplicate data" in " ".join(i.value for i in at.info)
+    assert overview.table_counts(shop)["customer_events"] == 4003
+
+
+def test_upload_of_a_file_missing_required_columns_is_refused_with_the_reason(app_db):
+    at = upload(open_page("upload"), "customers", "people.csv", b"id,who\n1,Ann\n")
+    assert "Missing required column(s) for customers: customer_id, signup_date, timestamp" in texts(at)
+    at.button(key="up_ingest").click().run()
+    assert not at.exception
+    assert len(at.error) == 1 and "missing required column(s) customer_id" in at.error[0].value
+    assert overview.table_counts(app_db)["customers"] == 0
+
+
+def test_upload_of_an_unreadable_file_is_an_error_not_a_traceback(app_db):
+    at = upload(open_page("upload"), "customer_events", "events.parquet", b"PAR1 this is not parquet")
+    assert not at.exception
+    assert len(at.error) == 1 and "events.parquet" in at.error[0].value
+
+
+# Customer lookup
+
+def test_lookup_by_id_shows_profile_segments_and_timeline(shop):
+    at = open_page("lookup", q="c0000007")
+    expected = segwork.customer_segment_lookup(shop, "c0000007").iloc[0]
+    assert metric(at, "Value segment") == expected["value_segment"]
+    assert metric(at, "Loyalty segment") == expected["loyalty_segment"]
+    assert metric(at, "Days since signup") == f"{expected['days_since_signup']:,}"
+    events = frame(at, "lk_events")
+    assert len(events) == len(segwork.customer_timeline(shop, "c0000007"))
+    assert len(charts(at)) == 1
+
+
+def test_lookup_by_name_prefix_lets_you_choose(shop):
+    at = open_page("lookup")
+    at.text_input(key="lk_q").input("ana")
+    at.button[0].click().run()  # the form's submit button
+    choices = at.selectbox(key="lk_pick").options
+    expected = segwork.find_customers(shop, "ana", limit=50)
+    assert len(choices) == len(expected) > 1
+    second = expected["customer_id"].iloc[1]
+    at.selectbox(key="lk_pick").set_value(second).run()
+    assert at.query_params["id"] == second and at.query_params["q"] == "ana"
+    assert second in at.subheader[0].value
+
+
+def test_lookup_without_a_match_says_so(shop):
+    at = open_page("lookup", q="nobody-like-this")
+    assert "No customer id, email or name starts with 'nobody-like-this'" in texts(at)
+    assert not at.get("plotly_chart")
+
+
+# Engagement
+
+def test_engagement_defaults_to_the_last_30_days_with_data(shop):
+    at = open_page("engagement")
+    start, end = at.query_params["start"], at.query_params["end"]
+    expected = segwork.customer_engagement_analysis(shop, start, end, limit=100)
+    assert list(frame(at, "en_table")["customer_id"]) == list(expected["customer_id"])
+    assert len(charts(at)) == 2 and [b.key for b in at.get("download_button")] == ["en_csv"]
+
+
+def test_engagement_form_filters_and_mirrors_them_in_the_link(shop):
+    at = open_page("engagement")
+    at.date_input(key="en_start").set_value(pd.Timestamp("2025-11-01").date())
+    at.date_input(key="en_end").set_value(pd.Timestamp("2026-10-31").date())
+    at.multiselect(key="en_types").set_value(["purchase"])
+    at.number_input(key="en_limit").set_value(5)
+    at.selectbox(key="en_location").set_value("London")
+    at.button[0].click().run()
+    assert not at.error
+    expected = segwork.customer_engagement_analysis(shop, "2025-11-01", "2026-10-31", ["purchase"], 5, location="London")
+    result = frame(at, "en_table")
+    assert list(result["customer_id"]) == list(expected["customer_id"]) and 0 < len(result) <= 5
+    assert at.query_params["event_type"] == "purchase"
+    assert (at.query_params["start"], at.query_params["location"], at.query_params["limit"]) == ("2025-11-01", "London", "5")
+
+    link = open_page("engagement", **at.query_params)
+    assert list(frame(link, "en_table")["customer_id"]) == list(expected["customer_id"])
+
+
+def test_engagement_with_start_after_end_shows_the_parameter_error(shop):
+    at = open_page("engagement", start="2026-06-30", end="2026-01-01")
+    assert not at.exception
+    assert len(at.error) == 1 and at.error[0].value.startswith("parameter 'start_date'")
+
+
+def test_engagement_link_with_an_unknown_event_type_is_ignored_with_a_warning(shop):
+    at = open_page("engagement", event_type="teleport")
+    assert "ignored the link's event_type" in texts(at)
+    assert at.multiselect(key="en_types").value == []
+
+
+# Segments
+
+def test_segments_summary_charts_and_link(shop):
+    at = open_page("segments", location="Paris", age="30-50")
+    expected = segwork.customer_segments_summary(shop, location="Paris", min_age=30, max_age=50)
+    summary = frame(at, "sg_summary")
+    assert list(summary["customer_count"]) == list(expected["customer_count"])
+    assert list(summary["avg_lifetime_value"]) == sorted(summary["avg_lifetime_value"], reverse=True)
+    assert len(charts(at)) == 2 and "Customers per segment" in charts(at)[0]
+    assert "location Paris; age 30–50 (known ages only)" in texts(at)
+
+
+def test_segments_choosing_a_segment_pages_its_customers(shop):
+    at = open_page("segments")
+    at.selectbox(key="sg_segment").set_value("Low Value · Loyal").run()
+    everyone = segwork.segment_customers(shop, "Low Value", "Loyal", limit=1000)
+    total = len(everyone)
+    assert total > 50
+    assert f"**Low Value · Loyal**: {total:,} customers" in texts(at)
+    assert list(frame(at, "sg_customers")["customer_id"]) == list(everyone["customer_id"][:50])
+    at.number_input(key="sg_page").set_value(2).run()
+    assert list(frame(at, "sg_customers")["customer_id"]) == list(everyone["customer_id"][50:100])
+    assert at.query_params["page"] == "2" and at.query_params["segment"] == "Low Value · Loyal"
+    assert at.get("download_button")[0].label == f"Download all {total:,} customers of this segment (CSV)"
+
+
+def test_segments_stale_page_in_a_link_shows_the_last_page(shop):
+    at = open_page("segments", segment="High Value · Loyal", page="999")
+    total = len(segwork.segment_customers(shop, "High Value", "Loyal", limit=1000))
+    assert at.number_input(key="sg_page").value == -(-total // 50)
+    assert len(frame(at, "sg_customers")) == total - 50 * (-(-total // 50) - 1)
+
+
+# Segment rules
+
+def test_invalid_rules_are_refused_with_the_reason(shop):
+    at = open_page("rules")
+    at.number_input(key="rl_high_value").set_value(100.0)
+    at.button[0].click().run()
+    assert len(at.error) == 1
+    assert at.error[0].value.startswith("Rules not changed: segment rules overlap: high_value (100)")
+    assert "rules" not in at.query_params
+    assert "High Value: lifetime value >= 1,000.00" in texts(at)
+
+
+def test_rules_in_force_on_every_page_and_in_the_link(shop):
+    at = open_page("rules")
+    at.number_input(key="rl_high_value").set_value(300.0)
+    at.number_input(key="rl_medium_value").set_value(100.0)
+    at.button[0].click().run()
+    assert not at.error and at.query_params["rules"] == "300,100,365,180"
+    assert "Segment rules in force (changed for this session)" in texts(at)
+    at.switch_page(page_file("segments")).run()
+    expected = segwork.customer_segments_summary(shop, rules=SegmentRules(300, 100, 365, 180))
+    summary = frame(at, "sg_summary")
+    assert list(summary["customer_count"]) == list(expected["customer_count"])
+    assert at.query_params["rules"] == "300,100,365,180"
+    at.switch_page(page_file("rules")).run()
+    at.button(key="rl_reset").click().run()
+    assert "rules" not in at.query_params
+
+
+def test_a_link_with_broken_rules_warns_and_keeps_the_defaults(shop):
+    at = open_page("segments", rules="1,2,3")
+    assert "ignored the link's rules='1,2,3'" in " ".join(w.value for w in at.warning)
+    expected = segwork.customer_segments_summary(shop)
+    assert list(frame(at, "sg_summary")["customer_count"]) == list(expected["customer_count"])
