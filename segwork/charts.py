@@ -52,6 +52,22 @@ def segment_mix(summaries: pd.DataFrame | dict[str, pd.DataFrame], *, by: str = 
     return _tidy(fig)
 
 
+def top_customers(engagement: pd.DataFrame, measure: str = "total_value", *, title: str | None = None) -> go.Figure:
+    """Horizontal bars of customer_engagement_analysis rows, first row on top, coloured by value segment."""
+    if engagement.empty:
+        return _empty("no events in the selection")
+    label = {"total_value": "event value", "event_count": "events"}.get(measure, measure)
+    frame = engagement.assign(value_segment=engagement["value_segment"].replace("", "no profile"))
+    fig = px.bar(frame, x=measure, y="customer_id", orientation="h", color="value_segment",
+                 color_discrete_map={**SEGMENT_COLORS, "no profile": "#999999"}, category_orders={"value_segment": list(VALUE_SEGMENTS)},
+                 hover_data={"event_count": ":,", "total_value": ":,.2f", "location": True},
+                 labels={measure: label, "customer_id": "customer", "value_segment": "value segment"},
+                 title=title or f"Top {len(frame)} customers by {label}")
+    fig.update_yaxes(categoryorder="array", categoryarray=list(frame["customer_id"])[::-1], type="category")
+    fig.update_layout(height=max(320, 22 * len(frame) + 120))
+    return _tidy(fig)
+
+
 def monthly_activity(monthly: pd.DataFrame, *, title: str = "Engagement month by month") -> go.Figure:
     """Active customers (bars) and net event value (line) per month, from analysis.monthly_activity."""
     if monthly.empty:
@@ -73,7 +89,7 @@ def rfm_segments(summary: pd.DataFrame, *, title: str = "RFM segments") -> go.Fi
         return _empty("no purchasing customers")
     frame = summary.reset_index()
     fig = px.bar(frame, x="rfm_segment", y="customers", color="avg_monetary", color_continuous_scale="Blues",
-                 text=frame["value_share"].map("{:.0%} of value".format),
+                 text=frame["value_share"].map(lambda v: f"{v:.0%} of value" if abs(v) >= 0.01 else f"{v:.1%} of value"),
                  category_orders={"rfm_segment": [s for s in RFM_SEGMENTS if s in set(frame["rfm_segment"])]},
                  labels={"rfm_segment": "RFM segment", "customers": "customers", "avg_monetary": "avg monetary"},
                  hover_data={"avg_recency_days": ":.0f", "avg_frequency": ":.1f", "avg_monetary": ":,.2f"},
@@ -88,7 +104,8 @@ def retention_heatmap(matrix: pd.DataFrame, *, title: str = "Share of each signu
         return _empty("no cohorts")
     fig = px.imshow(matrix, text_auto=".0%", color_continuous_scale="Blues", aspect="auto", zmin=0, zmax=1,
                     labels={"x": "months since signup", "y": "signup cohort", "color": "active"}, title=title)
-    fig.update_xaxes(side="top", dtick=1)
+    fig.update_xaxes(dtick=1)
+    fig.update_yaxes(type="category")  # '2011-01' labels, not a date axis that skips months
     fig.update_coloraxes(colorbar_tickformat=".0%")
     return _tidy(fig)
 

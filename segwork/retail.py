@@ -11,8 +11,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import pandas as pd
+from clickhouse_connect.driver.client import Client
 
 from segwork.config import PROJECT_DIR
+from segwork.ingest import IngestReport, ingest
 
 RETAIL_CSV = PROJECT_DIR / "datasets" / "online-retail" / "online_retail_2010-12-01_2011-12-09.csv.gz"
 
@@ -62,3 +64,11 @@ def load_frames(path: Path | str = RETAIL_CSV) -> tuple[pd.DataFrame, pd.DataFra
     events = to_events(lines)
     countries = lines.loc[lines["CustomerID"].notna(), "Country"]
     return lines, events, to_customers(events, countries)
+
+
+def load(client: Client, path: Path | str = RETAIL_CSV) -> list[IngestReport]:
+    """Ingest the lines with a CustomerID as events, then the profiles derived from them."""
+    _, events, customers = load_frames(path)
+    name = Path(path).name
+    return [ingest(client, "customer_events", events, source_name=name),
+            ingest(client, "customers", customers, source_name=f"{name} (profiles derived from the events)")]

@@ -38,6 +38,16 @@ def test_segment_mix_compares_summaries_as_shares():
         charts.segment_mix(SUMMARY, by="age")
 
 
+def test_top_customers_first_row_on_top():
+    engagement = pd.DataFrame({"customer_id": ["17850", "c2", "zz"], "location": ["UK", "UK", ""], "event_count": [3, 2, 1],
+                               "total_value": [30.0, 20.0, 10.0], "value_segment": ["High Value", "Low Value", ""]})
+    fig = charts.top_customers(engagement)
+    assert bars(fig) == {"High Value": {30.0: "17850"}, "Low Value": {20.0: "c2"},
+                                                          "no profile": {10.0: "zz"}}
+    assert list(fig.layout.yaxis.categoryarray) == ["zz", "c2", "17850"] and fig.layout.yaxis.type == "category"
+    assert list(charts.top_customers(engagement, "event_count").data[0].x) == [3]
+
+
 def test_monthly_activity_has_customers_and_value():
     monthly = pd.DataFrame({"month": pd.to_datetime(["2024-01-01", "2024-02-01"]), "active_customers": [5, 7],
                             "events": [10, 20], "total_value": [100.0, -5.0]})
@@ -60,7 +70,7 @@ def test_retention_heatmap_cells():
                             "active_customers": [4, 1, 2], "retention": [1.0, 0.25, 1.0]})
     fig = charts.retention_heatmap(analysis.retention_matrix(cohorts))
     z = fig.data[0].z
-    assert list(fig.data[0].y) == ["2024-01", "2024-02"]
+    assert list(fig.data[0].y) == ["2024-01", "2024-02"] and fig.layout.yaxis.type == "category"
     assert list(z[0]) == [1.0, 0.25] and z[1][0] == 1.0 and pd.isna(z[1][1])
 
 
@@ -75,6 +85,7 @@ def test_customer_timeline_one_dot_per_event():
 @pytest.mark.parametrize("build", [
     lambda: charts.segment_mix(SUMMARY.iloc[0:0]),
     lambda: charts.segment_mix({}),
+    lambda: charts.top_customers(pd.DataFrame()),
     lambda: charts.monthly_activity(pd.DataFrame(columns=["month", "active_customers", "total_value"])),
     lambda: charts.rfm_segments(pd.DataFrame()),
     lambda: charts.retention_heatmap(pd.DataFrame()),

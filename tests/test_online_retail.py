@@ -44,3 +44,13 @@ def test_derived_profiles_segment_like_pandas(client, frames):
     assert summary.loc[summary.value_segment == "High Value", "customer_count"].sum() == high
     uk = segwork.customer_segments_summary(client, "United Kingdom", as_of="2011-12-10")["customer_count"].sum()
     assert uk == (customers["location"] == "United Kingdom").sum()
+
+
+def test_load_a_slice_into_both_tables(client, tmp_path):
+    part = tmp_path / "slice.csv.gz"
+    lines = retail.read_lines().head(3000)
+    lines.drop(columns="line").to_csv(part, index=False, date_format="%Y-%m-%d %H:%M:%S")
+    events_report, customers_report = retail.load(client, part)
+    assert events_report.inserted == lines["CustomerID"].notna().sum() and events_report.quarantined == 0
+    assert customers_report.inserted == lines["CustomerID"].dropna().nunique()
+    assert overview.table_counts(client)["customers"] == customers_report.inserted
