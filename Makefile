@@ -10,6 +10,8 @@ $(STAMP): requirements.txt requirements-dev.txt
 	@$(PY) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "segwork needs Python 3.11 or newer")'
 	$(PY) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --disable-pip-version-check -r requirements-dev.txt
+	@# the project on the venv's path (like `pip install -e .`): Jupyter kernels started in notebooks/ import segwork
+	$(BIN)/python -c 'import site, sys; open(site.getsitepackages()[0] + "/segwork-project.pth", "w").write(sys.argv[1] + "\n")' "$(CURDIR)"
 	rm -f $(VENV)/.installed-*
 	touch $(STAMP)
 
@@ -24,7 +26,7 @@ bench: $(STAMP)
 	$(BIN)/python -m bench $(ARGS)
 
 notebook: $(STAMP)
-	$(BIN)/python -m jupyter lab --notebook-dir=notebooks
+	PYTHONPATH="$(CURDIR)" $(BIN)/python -m jupyter lab --notebook-dir=notebooks $(if $(filter 0,$(shell id -u)),--allow-root)
 
 clean:
 	rm -rf $(VENV) .pytest_cache
