@@ -29,11 +29,12 @@ def customers(n: int, *, seed: int = 7, end: str = "2026-11-01", years: int = 4)
     idx = np.arange(1, n + 1)
     ids = _ids("c", idx, 7).to_pandas()
     signup = end_ts - pd.to_timedelta(rng.uniform(0, years * 365.25 * 86400, n).astype("int64"), unit="s")
-    first = np.array(FIRST)[rng.integers(0, len(FIRST), n)]
-    last = np.array(LAST)[rng.integers(0, len(LAST), n)]
-    names = pc.binary_join_element_wise(pa.array(first), pa.array(last), " ").to_pandas()
-    emails = pc.binary_join_element_wise(pa.array(np.char.lower(first)), pa.array(np.char.lower(last)), _ids("", idx, 1), ".")
-    emails = pc.binary_join_element_wise(emails, "example.com", "@").to_pandas()
+    first = rng.integers(0, len(FIRST), n)
+    last = rng.integers(0, len(LAST), n)
+    names = pc.binary_join_element_wise(_pick(FIRST, first), _pick(LAST, last), " ").to_pandas()
+    lower = pc.binary_join_element_wise(_pick([f.lower() for f in FIRST], first), _pick([s.lower() for s in LAST], last),
+                                        pc.cast(pa.array(idx), pa.string()), ".")
+    emails = pc.binary_join_element_wise(lower, "example.com", "@").to_pandas()
     loc_weights = np.linspace(3, 1, len(LOCATIONS))
     loc_weights /= loc_weights.sum()
     ltv = np.round(rng.lognormal(5.6, 1.1, n), 2)
@@ -43,8 +44,8 @@ def customers(n: int, *, seed: int = 7, end: str = "2026-11-01", years: int = 4)
         "name": names,
         "email": emails,
         "age": pd.array(age, dtype="Int32"),
-        "gender": np.array(["female", "male", "non-binary"])[rng.choice(3, n, p=[0.49, 0.49, 0.02])],
-        "location": np.array(LOCATIONS)[rng.choice(len(LOCATIONS), n, p=loc_weights)],
+        "gender": _pick(("female", "male", "non-binary"), rng.choice(3, n, p=[0.49, 0.49, 0.02])).to_pandas(),
+        "location": _pick(LOCATIONS, rng.choice(len(LOCATIONS), n, p=loc_weights)).to_pandas(),
         "signup_date": signup.floor("s"),
         "lifetime_value": ltv,
         "timestamp": (signup + pd.to_timedelta(rng.uniform(0, 3600, n).astype("int64"), unit="s")).floor("s"),
@@ -59,21 +60,27 @@ def events(n: int, customer_count: int, *, seed: int = 11, end: str = "2026-11-0
     rng = np.random.default_rng(seed)
     end_s = int(pd.Timestamp(end, tz="UTC").timestamp())
     weights = rng.pareto(1.2, customer_count) + 0.05
-    who = np.searchsorted(np.cumsum(weights / weights.sum()), rng.random(n), side="right").clip(0, customer_count - 1) + 1
-    etype_idx = np.searchsorted(np.cumsum(EVENT_WEIGHTS), rng.random(n) * sum(EVENT_WEIGHTS), side="right").clip(0, len(EVENT_TYPES) - 1)
+    # Events per customer drawn at once, then shuffled: the same distribution as drawing a
+    # customer per event, without a binary search per event in a 1M-entry table.
+    counts = rng.multinomial(n, weights / weights.sum())
+    who = np.repeat(np.arange(1, customer_count + 1, dtype=np.int64), counts)
+    rng.shuffle(who)
+    # Event types through a 65,536-entry table of the weights' quantiles: a gather per event
+    # instead of a binary search (weights are kept to 1/65,536).
+    quantiles = np.searchsorted(np.cumsum(EVENT_WEIGHTS), (np.arange(65_536) + 0.5) / 65_536 * sum(EVENT_WEIGHTS), side="right")
+    etype_idx = quantiles.clip(0, len(EVENT_TYPES) - 1)[rng.integers(0, 65_536, n)]
     value = np.zeros(n)
     for name, sign, mu in (("purchase", 1, 3.6), ("add_to_cart", 1, 3.6), ("return", -1, 3.4)):
         mask = etype_idx == EVENT_TYPES.index(name)
         value[mask] = sign * np.round(rng.lognormal(mu, 0.9, int(mask.sum())), 2)
     seconds = end_s - rng.integers(0, days * 86400, n)
-    has_product = np.isin(etype_idx, [EVENT_TYPES.index(t) for t in ("product_view", "add_to_cart", "purchase", "wishlist", "return")])
-    product = _ids("p", rng.integers(1, 5000, n), 5)
-    product = pc.if_else(pa.array(has_product), product, "")
-    category = pc.if_else(pa.array(has_product), pa.array(np.array(CATEGORIES, dtype=object)[rng.integers(0, len(CATEGORIES), n)]), "")
+    has_product = np.array([t in ("product_view", "add_to_cart", "purchase", "wishlist", "return") for t in EVENT_TYPES])[etype_idx]
+    product = pc.if_else(pa.array(has_product), _ids("p", rng.integers(1, 5000, n), 5), "")
+    category = pc.if_else(pa.array(has_product), _pick(CATEGORIES, rng.integers(0, len(CATEGORIES), n)), "")
     return pd.DataFrame({
         "event_id": _ids("e", np.arange(1, n + 1), 10).to_pandas(),
         "customer_id": _ids("c", who, 7).to_pandas(),
-        "event_type": pd.Series(pd.Categorical.from_codes(etype_idx, EVENT_TYPES)).astype("str"),
+        "event_type": _pick(EVENT_TYPES, etype_idx).to_pandas(),
         "event_value": value,
         "product_id": product.to_pandas(),
         "category": category.to_pandas(),
@@ -81,7 +88,32 @@ def events(n: int, customer_count: int, *, seed: int = 11, end: str = "2026-11-0
     })
 
 
+def _pick(words, positions: np.ndarray) -> pa.Array:
+    """words[positions] as an Arrow string array (no Python string per row)."""
+    return pa.array(list(words), pa.string()).take(pa.array(positions))
+
+
 def _ids(prefix: str, numbers: np.ndarray, width: int) -> pa.Array:
-    """prefix + zero-padded numbers, vectorised in Arrow."""
-    digits = pc.utf8_lpad(pa.array(numbers).cast(pa.string()), width=width, padding="0")
-    return pc.binary_join_element_wise(prefix, digits, "")
+    """prefix + zero-padded numbers, e.g. ("c", 42, 7) -> "c0000042", vectorised."""
+    numbers = np.asarray(numbers, dtype=np.int64)
+    if width < 4 or not len(numbers) or numbers.min() < 0 or numbers.max() >= 10**width:
+        digits = pc.utf8_lpad(pa.array(numbers).cast(pa.string()), width=width, padding="0")
+        return pc.binary_join_element_wise(prefix, digits, "")
+    # Every id has the same length, so the bytes are a (rows x length) grid: write 4 digits
+    # at a time from a table of "0000".."9999" (Arrow's int-to-string cast is 10x slower).
+    head = prefix.encode()
+    n, length = len(numbers), len(head) + width
+    raw = np.empty(n * length + 4, np.uint8)  # 4 spare bytes in front: the leftmost group may spill
+    rest, groups, end = numbers.astype(np.uint64), [], 4 + length
+    while end > 4 + len(head):
+        groups.append((end, rest % 10000))
+        rest, end = rest // 10000, end - 4
+    for end, group in reversed(groups):  # leftmost first; the groups right of it repair its spill
+        np.ndarray((n,), np.uint32, raw.data, end - 4, (length,))[:] = _DIGITS4[group]
+    for i, byte in enumerate(head):
+        raw[4 + i::length] = byte
+    offsets = np.arange(0, (n + 1) * length, length, dtype=np.int64)
+    return pa.LargeStringArray.from_buffers(n, pa.py_buffer(offsets), pa.py_buffer(raw[4:])).cast(pa.string())
+
+
+_DIGITS4 = np.frombuffer(b"".join(b"%04d" % i for i in range(10_000)), np.uint32)
