@@ -1,0 +1,93 @@
+"""`python -m bench --size S|M`: generate (cached), load, measure, check, write bench/RESULTS.md."""
+from __future__ import annotations
+
+import argparse
+import gc
+import os
+import sys
+import time
+
+from bench import agree, data, engine, ingestion, report, targets
+from bench.contenders import Engine, Segwork
+from bench.duck import DuckDB
+from bench.notebook import Pandas
+from bench.timing import interleaved
+from bench.workload import workload
+
+ROUNDS = {"S": {"lookup": 200, "engagement": 30, "summary": 30},
+          "M": {"lookup": 200, "engagement": 15, "summary": 20}}
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
+    ap.add_argument("--size", choices=sorted(data.SIZES), default="S")
+    ap.add_argument("--rounds", type=float, default=1.0, help="scale the number of timed rounds (default 1)")
+    ap.add_argument("--reload", action="store_true", help="reload the query database even if it is current")
+    ap.add_argument("--skip-ingest", action="store_true", help="queries only (no ingestion or memory figures)")
+    args = ap.parse_args(argv)
+    started = time.perf_counter()
+    log(f"segwork benchmark, size {args.size}")
+    ds = data.dataset(args.size, log=log)
+    client, database, load = engine.loaded_client(ds, log=log, reload=args.reload)
+    results = {"size": args.size, "customers": ds.customers, "events": ds.events,
+               "machine": report.machine(client.command("SELECT version()")),
+               "generated": (ds.folder / "done").read_text().strip(), "load": load}
+    rounds = {q: max(3, int(n * args.rounds)) for q, n in ROUNDS[args.size].items()}
+    w = workload(ds.customers, rounds["lookup"])
+    log("  reading frames for pandas and loading DuckDB ...")
+    customers, events = data.load_frames(ds)
+    results["customer_rows"] = len(customers)
+    ways = [Segwork(client, w), Engine(database, w), DuckDB(ds, w, threads=len(os.sched_getaffinity(0))),
+            Pandas(customers, events, w)]
+    results["agreement"] = check_answers(ways, w)
+    for p in results["agreement"]["problems"]:
+        log(f"  DISAGREE {p}")
+    results["parts"] = engine.parts(client, database)
+    results["queries"] = {}
+    for query in targets.QUERIES:
+        fns = {way.name: _call(way, query) for way in ways}
+        stats = interleaved(fns, rounds[query])
+        results["queries"][query] = {n: s.as_dict() for n, s in stats.items()}
+        log(f"  {query:<11}" + "  ".join(f"{n} {s.median_ms:8.2f} ms" for n, s in stats.items()))
+    for way in ways:
+        getattr(way, "close", lambda: None)()
+    del ways, customers, events
+    gc.collect()
+    if not args.skip_ingest:
+        log("  ingestion: segwork.ingest vs the engine's own file load ...")
+        results["ingest"] = ingestion.rates(ds, rounds=3, log=log)
+        log("  peak memory of ingestion ...")
+        results["memory"] = ingestion.peak_memory(ds, log=log)
+    results["load_average_end"] = open("/proc/loadavg").read().split()[:3]
+    results["targets"] = targets.judge(results)
+    path = report.save(results)
+    log("")
+    for t in results["targets"]:
+        log(f"  {'met   ' if t['met'] else 'MISSED'}  {t['text']}: {t['value']:.2f} {t['unit']} (goal {t['goal']:g})")
+    log(f"wrote {path.relative_to(path.parent.parent)} in {time.perf_counter() - started:.0f} s")
+    return 1 if results["agreement"]["problems"] else 0
+
+
+def check_answers(ways, w) -> dict:
+    """Compare every contender's answers with segwork's before anything is timed."""
+    problems, lookups = [], min(50, len(w.lookup_ids))
+    for i in range(lookups):
+        problems += agree.differences("lookup", {way.name: way.lookup(i) for way in ways})
+    for query in ("engagement", "summary"):
+        problems += agree.differences(query, {way.name: getattr(way, query)() for way in ways})
+    return {"problems": problems, "checked": f"{lookups} lookups, engagement top {w.limit}, summary"}
+
+
+def _call(way, query: str):
+    if query == "lookup":
+        return way.lookup
+    fn = getattr(way, query)
+    return lambda _i: fn()
+
+
+def log(line: str) -> None:
+    print(line, flush=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

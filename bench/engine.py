@@ -1,0 +1,99 @@
+"""The benchmark's own embedded database (bench/cache/chdb, never the app's data/chdb):
+loading the generated data through segwork.ingest, and the engine without segwork."""
+from __future__ import annotations
+
+import hashlib
+import time
+
+import chdb
+from clickhouse_connect.driver.binding import bind_query
+
+import segwork
+from segwork import sqlfiles
+from segwork.config import Settings
+
+from bench.data import CACHE, Dataset
+
+ENGINE_PATH = CACHE / "chdb"
+
+
+def open_client(database: str):
+    """A segwork client on the benchmark's engine (schema created)."""
+    return segwork.connect(f"chdb://{ENGINE_PATH}", database=database)
+
+
+def schema_tag() -> str:
+    """Changes whenever the DDL does, so a changed schema is loaded afresh."""
+    return hashlib.sha256("".join(sqlfiles.ddl_statements()).encode()).hexdigest()[:10]
+
+
+def loaded_client(ds: Dataset, log=print, reload: bool = False):
+    """A client on a database holding the dataset, loaded through segwork.ingest if missing.
+
+    The database is named for the data and the schema, so a changed DDL loads afresh.
+    Returns (client, database, load) where load is {table: (rows, seconds)} when loaded now.
+    """
+    database = f"q_{ds.size}_{hashlib.sha256(f'{ds.fingerprint}/{schema_tag()}'.encode()).hexdigest()[:10]}"
+    admin = open_client("default")
+    for (name,) in admin.query(f"SELECT name FROM system.databases WHERE name LIKE 'q\\_{ds.size}\\_%'").result_rows:
+        if name != database or reload:
+            admin.command(f"DROP DATABASE `{name}`")
+    if admin.command(f"EXISTS TABLE `{database}`.bench_loaded") == 1:
+        return open_client(database), database, {}
+    client = open_client(database)
+    load = {}
+    settings = Settings()
+    for table, path in (("customers", ds.customers_parquet), ("customer_events", ds.events_parquet)):
+        started = time.perf_counter()
+        report = segwork.ingest(client, table, path, settings=settings)
+        load[table] = (report.inserted, time.perf_counter() - started)
+        log(f"  loaded {report.inserted:,} {table} rows through segwork.ingest in {load[table][1]:.1f} s")
+    settle(client, database)
+    client.command("CREATE TABLE bench_loaded (at DateTime) ENGINE = Log")
+    client.command("INSERT INTO bench_loaded VALUES (now())")
+    return client, database, load
+
+
+def settle(client, database: str, timeout_s: float = 600) -> None:
+    """Wait until background merges of the loaded tables are done (steady state)."""
+    deadline = time.monotonic() + timeout_s
+    previous = None
+    while time.monotonic() < deadline:
+        parts = client.command(f"SELECT count() FROM system.parts WHERE database = '{database}' AND active")
+        merging = client.command(f"SELECT count() FROM system.merges WHERE database = '{database}'")
+        if merging == 0 and parts == previous:
+            return
+        previous = parts
+        time.sleep(2)
+
+
+def parts(client, database: str) -> dict[str, int]:
+    """Active parts per table: the FINAL and scan costs depend on them."""
+    rows = client.query(
+        "SELECT table, count() FROM system.parts WHERE database = {db:String} AND active GROUP BY table",
+        parameters={"db": database}).result_rows
+    return dict(rows)
+
+
+class RawEngine:
+    """The same SQL files run on a bare chDB connection: no segwork, no clickhouse-connect.
+
+    Parameters are bound once up front, so a call is the engine's work plus chDB's own
+    DataFrame output: the limit segwork's layer is measured against.
+    """
+
+    def __init__(self, database: str):
+        self.conn = chdb.connect(str(ENGINE_PATH))
+        self.conn.query(f"USE `{database}`", "TabSeparated")
+
+    def bind(self, name: str, parameters: dict) -> tuple[str, dict]:
+        """(sql, chDB parameters) for a query file, formatted as clickhouse-connect would."""
+        sql, bound = bind_query(sqlfiles.load(name), parameters)
+        return sql, {k.removeprefix("param_"): v for k, v in bound.items()}
+
+    def run(self, bound: tuple[str, dict]):
+        sql, params = bound
+        return self.conn.query(sql, "DataFrame", params=params)
+
+    def close(self) -> None:
+        self.conn.close()

@@ -1,0 +1,161 @@
+"""Machine facts and the RESULTS.md rendering (latest run per size, M first)."""
+from __future__ import annotations
+
+import json
+import os
+import platform
+import subprocess
+from datetime import datetime, timezone
+from importlib import metadata
+from pathlib import Path
+
+BENCH = Path(__file__).resolve().parent
+RESULTS_MD = BENCH / "RESULTS.md"
+RUNS = BENCH / "runs"  # latest results per size as JSON (committed with RESULTS.md)
+PACKAGES = ("chdb", "chdb-core", "clickhouse-connect", "duckdb", "pandas", "pyarrow", "pandera", "numpy")
+NAMES = {"segwork": "segwork", "engine": "engine alone", "duckdb": "DuckDB", "pandas": "pandas"}
+TITLES = {"lookup": "customer_segment_lookup", "engagement": "customer_engagement_analysis",
+          "summary": "customer_segments_summary"}
+
+
+def machine(engine_version: str) -> dict:
+    """Where and with what the run happened."""
+    cpu = next((ln.split(":", 1)[1].strip() for ln in _read("/proc/cpuinfo").splitlines() if ln.startswith("model name")), "?")
+    mem_kb = next((int(ln.split()[1]) for ln in _read("/proc/meminfo").splitlines() if ln.startswith("MemTotal")), 0)
+    versions = {p: _version(p) for p in PACKAGES}
+    versions["ClickHouse engine"] = engine_version
+    return {
+        "date": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+        "cpu": cpu, "cores": len(os.sched_getaffinity(0)), "memory_gib": round(mem_kb / 2**20, 1),
+        "os": platform.platform(), "python": platform.python_version(), "versions": versions,
+        "commit": _git("rev-parse", "--short", "HEAD") + (" (with uncommitted changes)" if _git("status", "--porcelain", "segwork", "bench") else ""),
+        "load_average": _read("/proc/loadavg").split()[:3],
+    }
+
+
+def save(results: dict) -> Path:
+    """Store this size's results and re-render RESULTS.md from every size's latest run."""
+    RUNS.mkdir(exist_ok=True)
+    (RUNS / f"{results['size']}.json").write_text(json.dumps(results, indent=1, default=str) + "\n")
+    runs = [json.loads((RUNS / f"{s}.json").read_text()) for s in ("M", "S") if (RUNS / f"{s}.json").exists()]
+    RESULTS_MD.write_text(render(runs))
+    return RESULTS_MD
+
+
+def render(runs: list[dict]) -> str:
+    lines = ["# Benchmark results", "",
+             "Written by `make bench ARGS=\"--size S\"` / `--size M` (`python -m bench`); the latest run of each size.",
+             "Targets (issue 6) are set for size M on a 2-core machine; at size S they are shown for orientation.",
+             "Ratios are of medians from one run, with every contender measured interleaved on the same data.", ""]
+    for r in runs:
+        lines += section(r)
+    lines += METHOD
+    return "\n".join(lines) + "\n"
+
+
+def section(r: dict) -> list[str]:
+    m = r["machine"]
+    out = [f"## Size {r['size']}: {r['customers']:,} customers ({r['customer_rows']:,} profile rows), {r['events']:,} events", "",
+           f"Run {m['date']}, commit {m['commit']}; {m['cpu']}, {m['cores']} cores, {m['memory_gib']} GiB, {m['os']}, "
+           f"Python {m['python']}; load average at start {' '.join(m['load_average'])}, at end {' '.join(r.get('load_average_end', ['?']))}.",
+           "Versions: " + ", ".join(f"{k} {v}" for k, v in m["versions"].items()) + ".", ""]
+    out += ["### Targets", "", "| target | goal | measured | met | why, if missed |", "|---|---|---|---|---|"]
+    for t in r["targets"]:
+        sign = "<=" if t["id"].endswith(("_ms", "_layer")) else ("<" if t["id"].endswith("_memory") else ">=")
+        met = "yes" if t["met"] else f"**no** ({t['shortfall']})"
+        out.append(f"| {t['text']} | {sign} {t['goal']:g} {t['unit']} | {t['value']:.2f} {t['unit']} | {met} | {t['why'] or ''} |")
+    out += ["", f"### Queries: milliseconds, median [min - max] of {_runs(r)} interleaved runs after warm-up", "",
+            "| query | " + " | ".join(NAMES.values()) + " | segwork / engine | DuckDB / segwork | pandas / segwork |",
+            "|---|" + "---:|" * 7]
+    for q, by in r["queries"].items():
+        cells = [f"{by[c]['median_ms']:.2f} [{by[c]['min_ms']:.1f} - {by[c]['max_ms']:.1f}]" for c in NAMES]
+        s = by["segwork"]["median_ms"]
+        out.append(f"| {TITLES[q]} | " + " | ".join(cells)
+                   + f" | {s / by['engine']['median_ms']:.2f}x | {by['duckdb']['median_ms'] / s:.1f}x | {by['pandas']['median_ms'] / s:.1f}x |")
+    agree = r["agreement"]
+    out += ["", "Answers: " + ("all four agree" if not agree["problems"] else "**DISAGREE**: " + "; ".join(agree["problems"]))
+            + f" (checked: {agree['checked']}).", ""]
+    if r.get("ingest"):
+        out += [f"### Ingestion of {next(iter(r['ingest'].values()))['rows']:,} events, median of {_ingest_runs(r)} runs each",
+                "", "| format | segwork.ingest (validated) | engine's own INSERT ... SELECT FROM file() | segwork / engine |",
+                "|---|---:|---:|---:|"]
+        for fmt, f in r["ingest"].items():
+            s, e = f["segwork"]["rows_per_s"], f["engine"]["rows_per_s"]
+            out.append(f"| {fmt.upper()} | {s / 1e6:.2f} M rows/s ({f['segwork']['seconds']['median_ms'] / 1000:.2f} s) | "
+                       f"{e / 1e6:.2f} M rows/s ({f['engine']['seconds']['median_ms'] / 1000:.2f} s) | {s / e:.0%} |")
+        out.append("")
+    if r.get("memory"):
+        out += ["### Peak memory of one ingest in a fresh process (RSS, includes Python, Arrow and the engine)", "",
+                "| format | rows | file | RSS before ingest | peak RSS | growth for 10x rows |", "|---|---:|---:|---:|---:|---:|"]
+        for fmt, by_rows in r["memory"].items():
+            keys = sorted(by_rows, key=int)
+            for k in keys:
+                p = by_rows[k]
+                growth = f"{by_rows[keys[-1]]['peak_rss_mb'] / by_rows[keys[0]]['peak_rss_mb'] - 1:+.0%}" if k == keys[-1] else ""
+                out.append(f"| {fmt.upper()} | {int(k):,} | {p['bytes'] / 2**20:.0f} MB | {p['rss_before_mb']:.0f} MB | "
+                           f"{p['peak_rss_mb']:.0f} MB | {growth} |")
+        out.append("")
+    if r.get("load"):
+        out += ["### Loading the query data through segwork.ingest (Parquet)", ""]
+        out += [f"- {t}: {rows:,} rows in {s:.1f} s ({rows / s / 1e6:.2f} M rows/s)" for t, (rows, s) in r["load"].items()]
+        out.append("")
+    out += [f"Parts when measured: {r['parts']}. Generated data: {r['generated']}.", ""]
+    return out
+
+
+METHOD = """## How it is measured
+
+- Data: `segwork.synth` (seeded), Pareto-skewed activity over two years, 20 locations, plus a
+  later profile version for 10 % of customers (another lifetime value; 20 % of those moved), so
+  every contender must pick the latest version. Cached under `bench/cache/` as Parquet and CSV.
+- segwork: the public functions (`segwork.customer_segment_lookup`, ...), on the benchmark's own
+  embedded engine (`bench/cache/chdb`), loaded through `segwork.ingest` and left to merge.
+- engine alone: the same `segwork/sql/*.sql` text and parameter values on a bare `chdb.connect()`
+  handle to the same engine, parameters bound once up front, chDB's own DataFrame output:
+  the floor segwork's layer (checks, client, conversion) is measured against.
+- DuckDB: an in-memory database with both tables created from the same Parquet files (in file
+  order), the same thread count, the same semantics (latest profile version per customer) and
+  the same query shapes (aggregate events first, top 10, then fetch those profiles).
+- pandas: both tables read into frames once (not timed); each answer computed from them as a
+  notebook would: boolean masks, groupby, sort, `drop_duplicates(keep="last")` for the latest
+  profile, merge.
+- Parameters: a different random existing customer per lookup round; engagement for
+  2026-05-01 .. 2026-10-31 and event types purchase + add_to_cart, top 10; summary for
+  New York, ages 25..45; as_of 2026-11-01 for all.
+- Every round runs every contender once, in a rotating order, garbage collection between
+  rounds; medians are quoted because the machine is shared. Answers are compared before timing.
+- Ingestion: events files (the first rows of the generated events), each format loaded into a
+  fresh database with segwork's schema, alternating segwork.ingest and the engine's own
+  `INSERT INTO customer_events SELECT * FROM file(...)`. Peak memory: the peak RSS (`VmHWM`) of a fresh
+  `python -m bench.memprobe` process per file.
+"""
+
+
+def _runs(r: dict) -> str:
+    counts = sorted({by[c]["runs"] for by in r["queries"].values() for c in by})
+    return "/".join(str(c) for c in counts)
+
+
+def _ingest_runs(r: dict) -> int:
+    return next(iter(r["ingest"].values()))["segwork"]["seconds"]["runs"]
+
+
+def _read(path: str) -> str:
+    try:
+        return Path(path).read_text()
+    except OSError:
+        return ""
+
+
+def _version(package: str) -> str:
+    try:
+        return metadata.version(package)
+    except metadata.PackageNotFoundError:
+        return "-"
+
+
+def _git(*args: str) -> str:
+    try:
+        return subprocess.run(["git", *args], capture_output=True, text=True, cwd=BENCH.parent, check=False).stdout.strip()
+    except OSError:
+        return ""
