@@ -44,4 +44,6 @@ current_state()
 
 st.subheader("Recent ingests")
 with ui.errors():
-    ui.table(data.query("ingest_history", limit=20), key="ov_history")
+    ui.table(data.query("ingest_history", limit=20), key="ov_history",
+             columns=["started_at", "table_name", "source", "rows_read", "inserted", "duplicates", "quarantined",
+                      "elapsed_s", "ingest_id"])

@@ -41,6 +41,8 @@ def test_first_start_upload_with_bad_rows_then_segments(app_url, tmp_path):
         settle(page)
         page.get_by_text("This is generated demo data").wait_for()
         assert page.get_by_test_id("stMetricValue").first.inner_text() == "500"
+        page.locator(".js-plotly-plot").first.wait_for()  # the value x loyalty heatmap
+        page.get_by_text("Recent ingests").wait_for()
         shot(page, "1_overview")
 
         page.get_by_role("link", name="Upload").click()

@@ -133,8 +133,8 @@ _COUNTS = ("customer_count", "event_count", "rows_read", "inserted", "duplicates
 _TIMES = ("signup_date", "timestamp", "first_event", "last_event", "started_at", "profile_updated_at")
 
 
-def table(frame: pd.DataFrame, key: str) -> None:
-    """st.dataframe with money, counts and UTC times formatted for reading."""
+def table(frame: pd.DataFrame, key: str, columns: list[str] | None = None) -> None:
+    """st.dataframe with money, counts and UTC times formatted for reading; `columns` picks and orders."""
     config = {}
     for column in frame.columns:
         if column in _MONEY:
@@ -145,4 +145,4 @@ def table(frame: pd.DataFrame, key: str) -> None:
             config[column] = st.column_config.DatetimeColumn(format="YYYY-MM-DD HH:mm:ss", timezone="UTC")
         elif column == "avg_age":
             config[column] = st.column_config.NumberColumn(format="%.1f")
-    st.dataframe(frame, hide_index=True, key=key, column_config=config)
+    st.dataframe(frame, hide_index=True, key=key, column_config=config, column_order=columns)
