@@ -28,6 +28,8 @@ def app_url(tmp_path_factory):
     data_dir = tmp_path_factory.mktemp("workbench")
     with workbench(data_dir, customers=500, events=5000) as url:
         yield url
+    log = (data_dir / "workbench.log").read_text()
+    assert "segwork workbench stopped" in log and "Traceback" not in log, log[-3000:]
 
 
 def shot(page, name: str) -> None:

@@ -77,9 +77,14 @@ def local_url(address: str, port: int) -> str:
 
 
 def serve(address: str, port: int) -> None:
-    """Run `streamlit run app.py` in this process until it is stopped."""
+    """Run `streamlit run app.py` in this process until it is stopped (Ctrl-C or SIGTERM)."""
+    import click
     from streamlit.web import cli as streamlit_cli
 
     flags = [f"--server.address={address}", f"--server.port={port}", "--server.headless=true",
              "--server.fileWatcherType=none", "--browser.gatherUsageStats=false"]
-    streamlit_cli.main.main(args=["run", *flags, str(APP)], prog_name="streamlit", standalone_mode=False)
+    try:
+        streamlit_cli.main.main(args=["run", *flags, str(APP)], prog_name="streamlit", standalone_mode=False)
+    except (click.exceptions.Abort, KeyboardInterrupt):
+        pass  # Ctrl-C: the server has shut down
+    print("segwork workbench stopped", flush=True)
