@@ -20,6 +20,11 @@ class Settings:
     max_id_length: int = 256  # longest customer_id / event_id accepted
     api_max_body_bytes: int = 10 * 1024 * 1024  # as the seed's Events API
     api_rate_limit_per_minute: int = 6000  # requests per token per minute
+    api_max_inflated_bytes: int = 100 * 1024 * 1024  # a gzip Events API body, once decompressed
+    api_max_upload_bytes: int = 1024 * 1024 * 1024  # a file posted to /v0/datasources
+    api_threads: int = 8  # engine calls the API runs at once (one client per thread)
+    api_host: str = "127.0.0.1"  # `python -m segwork serve`
+    api_port: int = 8000
     demo_customers: int = 20_000
     demo_events: int = 400_000
     workbench_address: str = "127.0.0.1"  # where `python -m segwork run` listens
@@ -52,6 +57,11 @@ class Settings:
             chunk_rows=_int(env, "SEGWORK_CHUNK_ROWS", s.chunk_rows),
             api_max_body_bytes=_int(env, "SEGWORK_API_MAX_BODY_BYTES", s.api_max_body_bytes),
             api_rate_limit_per_minute=_int(env, "SEGWORK_API_RATE_LIMIT", s.api_rate_limit_per_minute),
+            api_max_inflated_bytes=_int(env, "SEGWORK_API_MAX_INFLATED_BYTES", s.api_max_inflated_bytes),
+            api_max_upload_bytes=_int(env, "SEGWORK_API_MAX_UPLOAD_BYTES", s.api_max_upload_bytes),
+            api_threads=_int(env, "SEGWORK_API_THREADS", s.api_threads),
+            api_host=env.get("SEGWORK_API_HOST") or s.api_host,
+            api_port=_int(env, "SEGWORK_API_PORT", s.api_port),
             demo_customers=_int(env, "SEGWORK_DEMO_CUSTOMERS", s.demo_customers),
             demo_events=_int(env, "SEGWORK_DEMO_EVENTS", s.demo_events),
             workbench_address=env.get("SEGWORK_WORKBENCH_ADDRESS") or s.workbench_address,

@@ -1,9 +1,12 @@
 """The only place a ClickHouse client is made; schema creation; the one query runner."""
 from __future__ import annotations
 
+import contextvars
 import logging
 import re
 import threading
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +24,31 @@ _DB_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,63}$")
 _schema_ready: set[tuple[str, str]] = set()
 _schema_lock = threading.Lock()
 _local = threading.local()
+_output: contextvars.ContextVar = contextvars.ContextVar("segwork_query_output", default=None)
+
+
+@dataclass
+class QueryOutput:
+    """A query's result as the engine itself formatted it (see `query_output`)."""
+
+    format: str
+    settings: dict[str, Any] = field(default_factory=dict)
+    body: bytes | None = None
+    query: str | None = None  # name of the sql/<name>.sql that ran
+
+
+@contextmanager
+def query_output(fmt: str, settings: dict[str, Any] | None = None):
+    """Within the block, query_df runs its one query in ClickHouse output format `fmt` (JSON,
+    CSVWithNames, JSONEachRow, Parquet, ...), keeps the bytes in the yielded QueryOutput and
+    returns an empty frame. The HTTP API answers this way from the same query functions, with
+    the engine's own statistics, types and rows_before_limit_at_least; outside, nothing changes."""
+    out = QueryOutput(fmt, dict(settings or {}))
+    token = _output.set(out)
+    try:
+        yield out
+    finally:
+        _output.reset(token)
 
 
 def connect(dsn: str | None = None, *, database: str | None = None, settings: Settings | None = None) -> Client:
@@ -61,11 +89,22 @@ def thread_client(dsn: str | None = None, *, database: str | None = None, settin
 def query_df(client: Client, name: str, parameters: dict[str, Any]) -> pd.DataFrame:
     """Run sql/<name>.sql with server-side parameters; engine errors become EngineError."""
     sql = sqlfiles.load(name)
+    out = _output.get()
     try:
+        if out is not None:
+            return _query_formatted(client, name, sql, parameters, out)
         return client.query_df(sql, parameters=parameters)
     except ClickHouseError as exc:
         log.error("query %s failed: %s; parameters=%r", name, exc, parameters)
         raise EngineError(f"the engine refused query '{name}': {_first_line(exc)}") from exc
+
+
+def _query_formatted(client: Client, name: str, sql: str, parameters: dict[str, Any], out: QueryOutput) -> pd.DataFrame:
+    if out.body is not None:
+        raise RuntimeError(f"query_output holds one query's result; '{out.query}' ran already, then '{name}'")
+    out.body = client.raw_query(sql, parameters=parameters, fmt=out.format, settings=out.settings or None)
+    out.query = name
+    return pd.DataFrame()
 
 
 def query_rows(client: Client, name: str, parameters: dict[str, Any]) -> list[tuple]:

@@ -63,7 +63,7 @@ def open_source(source, fmt: str | None = None, name: str | None = None) -> Sour
     size = _size(raw)
     head = _peek(raw, 4, name)
     if head[:2] == b"\x1f\x8b":
-        raw = gzip.GzipFile(fileobj=raw)
+        raw = gzip.GzipFile(fileobj=raw, mode="rb")  # not from raw.mode: an upload spool is w+b
         size = None if size is None else size  # progress keeps counting compressed bytes
         name_inner = name[:-3] if name.lower().endswith(".gz") else name
     else:
