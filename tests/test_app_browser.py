@@ -3,9 +3,11 @@ embedded database, driven by Debian's chromium through Playwright. Screenshots g
 tests/artifacts/ (git-ignored)."""
 from __future__ import annotations
 
+import re
 import urllib.error
 import urllib.request
 
+import pandas as pd
 import pytest
 
 from segwork.config import PROJECT_DIR
@@ -66,8 +68,11 @@ def test_first_start_upload_with_bad_rows_then_segments(app_url, tmp_path):
         # st.dataframe draws on a canvas; its cells are in a hidden accessibility table
         page.get_by_text("email: is not a well-formed email address").first.wait_for(state="attached")
         page.get_by_text("age: must be a whole number from 1 to 120").first.wait_for(state="attached")
-        assert page.get_by_role("button", name="Download all 2 quarantined rows (CSV)").is_visible()
         shot(page, "2_upload_report")
+        with page.expect_download() as download:
+            page.get_by_role("button", name="Download all 2 quarantined rows (CSV)").click()
+        quarantined = pd.read_csv(download.value.path())
+        assert list(quarantined["customer_id"]) == ["u0003", "u0004"] and list(quarantined["row"]) == [4, 5]
 
         page.get_by_role("link", name="Segments").click()
         settle(page)
@@ -76,11 +81,22 @@ def test_first_start_upload_with_bad_rows_then_segments(app_url, tmp_path):
         page.get_by_text("Customers per segment").first.wait_for()
         shot(page, "3_segments")
 
-        page.goto(f"{app_url}/segments?location=Oslo")  # a link reproduces the view
+        page.goto(f"{app_url}/segments?location=Oslo&segment=High+Value+%C2%B7+Loyal")  # a link reproduces the view
         settle(page)
         page.get_by_text("Showing: location Oslo; any age; default segment rules.").wait_for()
+        page.get_by_text("High Value · Loyal: 2 customers").wait_for()  # u0001 and u0005
         page.locator(".js-plotly-plot").first.wait_for()
         shot(page, "4_segments_oslo")
+
+        page.goto(f"{app_url}/segments?segment=Low+Value+%C2%B7+Loyal")
+        settle(page)
+        button = page.get_by_role("button", name=re.compile(r"Download all [\d,]+ customers of this segment"))
+        total = int(re.search(r"all ([\d,]+) customers", button.inner_text()).group(1).replace(",", ""))
+        assert total > 50  # more than the one page shown
+        with page.expect_download() as download:
+            button.click()
+        segment = pd.read_csv(download.value.path())
+        assert len(segment) == total and set(segment["value_segment"]) == {"Low Value"}
 
 
 def test_the_api_routes_share_the_process_when_present(app_url):
