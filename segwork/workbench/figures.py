@@ -1,5 +1,5 @@
-"""Plotly figures of the workbench's results (segment summary, top customers, events over time),
-usable from notebooks too; a customer's timeline comes from segwork.charts.
+"""Plotly figures of the workbench's results (segment summary, events over time), usable from
+notebooks too; top customers and a customer's timeline are segwork.charts' (shared with them).
 
 Each builder takes the DataFrame a segwork query returns and gives a `plotly.graph_objects.Figure`;
 an empty frame gives an empty figure that says so.
@@ -10,6 +10,7 @@ import pandas as pd
 import plotly.express as px
 import plotly.graph_objects as go
 
+from segwork import charts
 from segwork.charts import SEGMENT_COLORS
 from segwork.segments import LOYALTY_SEGMENTS, VALUE_SEGMENTS
 
@@ -58,19 +59,8 @@ def segment_labels(summary: pd.DataFrame) -> pd.Series:
 
 
 def top_customers(engagement: pd.DataFrame, measure: str = "event_count", top: int = 25) -> go.Figure:
-    """Horizontal bars of the first `top` rows of customer_engagement_analysis, first on top."""
-    if engagement.empty:
-        return _empty("no events in the selection")
-    frame = engagement.head(top).assign(value_segment=lambda f: f["value_segment"].replace("", "no profile"))
-    label = MEASURE_LABELS.get(measure, measure)
-    fig = px.bar(frame, x=measure, y="customer_id", orientation="h", color="value_segment",
-                 color_discrete_map={**VALUE_COLORS, "no profile": "#999999"},
-                 hover_data={"name": True, "event_count": ":,", "total_value": ":,.2f", "location": True},
-                 labels={measure: label, "customer_id": "customer", "value_segment": "value segment"},
-                 title=f"Top {len(frame)} customers by {label}")
-    fig.update_yaxes(categoryorder="array", categoryarray=list(frame["customer_id"])[::-1], type="category")
-    fig.update_layout(height=max(320, 22 * len(frame) + 120))
-    return _tidy(fig)
+    """The first `top` rows of customer_engagement_analysis as bars (segwork.charts.top_customers)."""
+    return charts.top_customers(engagement.head(top), measure)
 
 
 def events_over_time(daily: pd.DataFrame, measure: str = "event_count") -> go.Figure:
