@@ -26,6 +26,7 @@ if __name__ == "__main__":
     page.run()
     ui.sidebar()  # after the page, so it shows rules changed on this run
 else:
-    from segwork.workbench.server import extra_routes
+    from segwork.workbench.server import extra_routes, prefer_navigation
 
+    prefer_navigation()
     app = st.App(__file__, routes=extra_routes())

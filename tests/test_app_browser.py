@@ -41,7 +41,12 @@ def shot(page, name: str) -> None:
 
 def test_first_start_upload_with_bad_rows_then_segments(app_url, tmp_path):
     with browser_page() as page:
-        page.goto(app_url)
+        page.goto(f"{app_url}/rules")  # a deep link first: app.py's navigation and sidebar all the same
+        settle(page)
+        page.get_by_text("Segment rules in force:").wait_for()
+        assert page.get_by_role("link", name="Customer lookup").is_visible()
+
+        page.get_by_role("link", name="Overview").click()
         settle(page)
         page.get_by_text("This is generated demo data").wait_for()
         assert page.get_by_test_id("stMetricValue").first.inner_text() == "500"

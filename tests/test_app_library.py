@@ -191,13 +191,16 @@ def test_extra_routes_come_from_segwork_api_when_it_has_them(monkeypatch):
     assert [r.path for r in server.extra_routes()] == ["/api/ping"]
 
     from streamlit import config as st_config
+    from streamlit.runtime.pages_manager import PagesManager
 
     monkeypatch.setattr(st_config, "_main_script_path", st_config._main_script_path)
+    monkeypatch.setattr(PagesManager, "uses_pages_directory", None)
     spec = importlib.util.spec_from_file_location("segwork_app_entry", PROJECT_DIR / "app.py")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)  # imported, not run: the ASGI app for `streamlit run`
     assert isinstance(module.app, st.App)
     assert [r.path for r in module.app._user_routes] == ["/api/ping"]
+    assert PagesManager.uses_pages_directory is False  # sessions start in app.py's navigation
 
 
 def test_run_is_the_workbench_and_refuses_a_busy_port(capsys):

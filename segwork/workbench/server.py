@@ -26,3 +26,16 @@ def extra_routes(settings: Settings | None = None) -> list:
         log.info("segwork.api has no routes(settings): the workbench runs without the HTTP API")
         return []
     return list(make(settings or Settings.from_env()))
+
+
+def prefer_navigation() -> None:
+    """Have every session start in app.py's st.navigation, even a first visit by a deep link.
+
+    Streamlit (1.67) remembers process-wide whether the app uses the legacy pages/ folder,
+    guessing "yes" when a pages/ folder sits next to the entry script, until a run reaches
+    st.navigation. A first request for /segments would then run pages/segments.py alone
+    (no app.py, no sidebar) and keep every later session on the folder's navigation.
+    """
+    from streamlit.runtime.pages_manager import PagesManager
+
+    PagesManager.uses_pages_directory = False
