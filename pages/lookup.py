@@ -37,6 +37,10 @@ if customer_id:
     with ui.errors():
         ui.customer_profile(data.query("customer_segment_lookup", customer_id=customer_id))
         events = data.query("customer_timeline", customer_id=customer_id, limit=5000)
-        st.plotly_chart(charts.customer_timeline(events, title=f"{len(events):,} events"), key="lk_timeline")
-        ui.table(events, key="lk_events")
-        ui.download_csv("Download the events (CSV)", data.csv_bytes(events), f"{customer_id}_events.csv", key="lk_csv")
+        if events.empty:
+            st.info("No events for this customer yet.", icon=":material/event_busy:")
+        else:
+            st.plotly_chart(charts.customer_timeline(events, title=f"{len(events):,} events, newest first in the table"),
+                            key="lk_timeline")
+            ui.table(events, key="lk_events")
+            ui.download_csv("Download the events (CSV)", data.csv_bytes(events), f"{customer_id}_events.csv", key="lk_csv")

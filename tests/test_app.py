@@ -181,14 +181,26 @@ def test_upload_of_an_unreadable_file_is_an_error_not_a_traceback(app_db):
 # Customer lookup
 
 def test_lookup_by_id_shows_profile_segments_and_timeline(shop):
-    at = open_page("lookup", q="c0000007")
-    expected = segwork.customer_segment_lookup(shop, "c0000007").iloc[0]
+    busiest = segwork.customer_engagement_analysis(shop, "2020-01-01", "2026-11-30", limit=1)["customer_id"].iloc[0]
+    at = open_page("lookup", q=busiest)
+    expected = segwork.customer_segment_lookup(shop, busiest).iloc[0]
     assert metric(at, "Value segment") == expected["value_segment"]
     assert metric(at, "Loyalty segment") == expected["loyalty_segment"]
     assert metric(at, "Days since signup") == f"{expected['days_since_signup']:,}"
+    profile = next(d.value for d in at.dataframe if "field" in d.value.columns).set_index("field")["value"]
+    assert profile["email"] == expected["email"] and profile["signup_date"].endswith(" UTC")
     events = frame(at, "lk_events")
-    assert len(events) == len(segwork.customer_timeline(shop, "c0000007"))
-    assert len(charts(at)) == 1
+    assert list(events["event_id"]) == list(segwork.customer_timeline(shop, busiest)["event_id"])
+    assert len(charts(at)) == 1 and [b.key for b in at.get("download_button")] == ["lk_csv"]
+
+
+def test_lookup_of_a_customer_without_events(shop):
+    segwork.ingest(shop, "customers", pd.DataFrame({
+        "customer_id": ["quiet1"], "name": ["Quinn Quiet"], "signup_date": [pd.Timestamp("2026-11-20", tz="UTC")],
+        "lifetime_value": [1200.0], "timestamp": [pd.Timestamp("2026-11-20", tz="UTC")]}))
+    at = open_page("lookup", q="quiet1")
+    assert (metric(at, "Value segment"), metric(at, "Loyalty segment")) == ("High Value", "New")
+    assert "No events for this customer yet." in texts(at) and not at.get("plotly_chart")
 
 
 def test_lookup_by_name_prefix_lets_you_choose(shop):

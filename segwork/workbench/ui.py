@@ -123,8 +123,16 @@ def customer_profile(profile: pd.DataFrame) -> None:
     c[1].metric("Loyalty segment", p["loyalty_segment"])
     c[2].metric("Days since signup", f"{int(p['days_since_signup']):,}")
     c[3].metric("Lifetime value", f"{p['lifetime_value']:,.2f}")
-    fields = pd.DataFrame({"field": profile.columns, "value": ["" if pd.isna(v) else str(v) for v in p]})
-    st.dataframe(fields, hide_index=True, key="lk_profile")
+    fields = pd.DataFrame({"field": profile.columns, "value": [_shown(v) for v in p]})
+    st.dataframe(fields, hide_index=True, key="lk_profile", height="content")
+
+
+def _shown(value) -> str:
+    if value is None or (not isinstance(value, str) and pd.isna(value)):
+        return ""
+    if isinstance(value, pd.Timestamp):
+        return f"{value:%Y-%m-%d %H:%M:%S} UTC"
+    return f"{value:,.2f}" if isinstance(value, float) else str(value)
 
 
 _MONEY = ("lifetime_value", "avg_lifetime_value", "total_lifetime_value", "total_value", "event_value")
