@@ -8,7 +8,7 @@ st.title("Engagement")
 with ui.errors():
     start, end = filters.default_window(data.query("freshness")["latest_event"])
     types = tuple(data.query("event_types_present"))
-    locations = ("",) + tuple(data.query("locations_present")["location"])
+    locations = ("",) + data.locations()
     FIELDS = (
         state.Field("en_start", "start", start, "date"),
         state.Field("en_end", "end", end, "date"),

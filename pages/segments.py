@@ -12,7 +12,7 @@ def first_page():
 
 st.title("Segments")
 with ui.errors():
-    locations = ("",) + tuple(data.query("locations_present")["location"])
+    locations = ("",) + data.locations()
     FILTERS = (
         state.Field("sg_location", "location", "", options=locations),
         state.Field("sg_age", "age", filters.AGE_RANGE, "range"),

@@ -213,3 +213,11 @@ def test_run_is_the_workbench_and_refuses_a_busy_port(capsys):
         assert cli.main(["run", "--port", str(port)]) == 1
     err = capsys.readouterr().err
     assert f"cannot listen on 127.0.0.1:{port}" in err and "SEGWORK_WORKBENCH_PORT" in err
+
+
+def test_pages_stay_thin():
+    for page in (PROJECT_DIR / "pages").glob("*.py"):
+        text = page.read_text()
+        assert "clickhouse_connect" not in text and "import pandas" not in text, page.name
+        assert not any(word in text for word in ("SELECT ", "FROM ", "GROUP BY")), page.name
+        assert len(text.splitlines()) < 80, page.name

@@ -78,6 +78,12 @@ def load_demo(progress: Callable[[int], None] | None = None) -> list[IngestRepor
         pool.data_changed()
 
 
+def locations() -> tuple[str, ...]:
+    """Known customer locations, for filter choices (none on an empty database)."""
+    frame = query("locations_present")
+    return tuple(frame["location"]) if len(frame) else ()
+
+
 def demo_loaded() -> bool:
     """True when the generated demo data was loaded into this database."""
     history = query("ingest_history", limit=10_000)
@@ -137,4 +143,4 @@ def segment_page(value_segment: str, loyalty_segment: str, where: dict, *, page:
         page = max(1, -(-total // page_size))
         rows = query("segment_customers", **kwargs, offset=(page - 1) * page_size)
     total = int(rows["total_rows"].iloc[0]) if len(rows) else 0
-    return rows.drop(columns=["total_rows"]), total, page
+    return rows.drop(columns=["total_rows"], errors="ignore"), total, page
