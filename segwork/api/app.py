@@ -1,0 +1,295 @@
+"""The HTTP API's routes: Events API, Data Sources API, pipe endpoints, tokens (Starlette).
+
+`routes(settings)` is what the workbench mounts next to Streamlit (one process, one embedded
+database); `create_app(settings)` is the same routes as a standalone ASGI app (`serve`).
+Engine work runs on a small pool of threads, each with its own client (a client serialises
+its calls), so slow queries do not stall the event loop or each other.
+"""
+from __future__ import annotations
+
+import asyncio
+import functools
+import logging
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import asynccontextmanager
+
+from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import BaseRoute, Route
+
+from segwork import db, readers
+from segwork.api import body, pipes, responses, tokens
+from segwork.api.accesslog import AccessLog
+from segwork.api.ratelimit import RateLimiter
+from segwork.api.responses import ApiError
+from segwork.config import Settings
+from segwork.errors import SegworkError
+from segwork.ingest import ingest
+from segwork.schemas import TABLES, columns
+
+log = logging.getLogger("segwork.api")
+METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
+CORS = {"Access-Control-Allow-Origin": "*"}  # tokens are bearer tokens, never cookies
+
+
+def routes(settings: Settings) -> list[BaseRoute]:
+    """Every API route under /v0/ (clear of Streamlit's reserved paths), bound to `settings`."""
+    return Api(settings).routes()
+
+
+def create_app(settings: Settings) -> Starlette:
+    """The API alone, as an ASGI app, with an access log that never shows query strings."""
+    api = Api(settings)
+
+    @asynccontextmanager
+    async def lifespan(app):
+        yield
+        api.close()
+
+    return Starlette(routes=api.routes(), lifespan=lifespan, middleware=[Middleware(AccessLog)])
+
+
+class Api:
+    """The endpoints, with what they share: settings, engine threads, token cache, rate limiter."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.tokens = tokens.TokenCache()
+        self.limiter = RateLimiter(settings.api_rate_limit_per_minute)
+        self._pool = ThreadPoolExecutor(max_workers=max(settings.api_threads, 1), thread_name_prefix="segwork-api")
+        self._routes = self._make_routes()
+
+    def routes(self) -> list[BaseRoute]:
+        return list(self._routes)
+
+    def _make_routes(self) -> list[BaseRoute]:
+        return [
+            Route("/v0/events", _guard(self.events), methods=["POST"]),
+            Route("/v0/datasources", _guard(self.datasources), methods=["GET"]),
+            Route("/v0/datasources", _guard(self.append), methods=["POST"]),
+            Route("/v0/pipes", _guard(self.pipes), methods=["GET"]),
+            Route("/v0/pipes/{pipe}.{fmt}", _guard(self.pipe), methods=["GET"]),
+            Route("/v0/tokens", _guard(self.list_tokens), methods=["GET"]),
+            Route("/v0/tokens", _guard(self.create_token), methods=["POST"]),
+            Route("/v0/tokens/{name}", _guard(self.revoke_token), methods=["DELETE"]),
+            Route("/v0/{rest:path}", _guard(self.elsewhere), methods=METHODS),
+        ]
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=False, cancel_futures=True)
+
+    # --- Events API and Data Sources API ---------------------------------------------------
+
+    async def events(self, request: Request) -> Response:
+        """POST /v0/events?name=<table>[&wait=true]: NDJSON or one JSON object, maybe gzip."""
+        token = await self._authenticate(request)
+        table = self._table(request)
+        if not token.can_append(table):
+            raise ApiError(403, f"token '{token.name}' may not append to {table}; it needs the scope "
+                                f"{tokens.APPEND}:{table} (or {tokens.ADMIN})")
+        headers = self._limit(token)
+        wait = _flag(request, "wait")
+        raw = await body.read(request, self.settings.api_max_body_bytes)
+        encoding = request.headers.get("content-encoding") or ("gzip" if raw[:2] == b"\x1f\x8b" else None)
+        payload, fmt = body.events_payload(body.decode(raw, encoding, self.settings.api_max_inflated_bytes))
+        source = f"POST /v0/events ({token.name})"
+        report = await self._run(lambda client: ingest(client, table, payload, format=fmt, settings=self.settings, source_name=source))
+        result = {"successful_rows": report.accepted, "quarantined_rows": report.quarantined,
+                  "duplicate_rows": report.duplicates, "import_id": report.ingest_id}
+        if report.quarantined:
+            result["quarantine_reasons"] = [{"reason": r, "rows": n} for r, n in report.reasons]
+        # Rows are inserted before the answer either way; wait only picks 200 over 202.
+        return JSONResponse(result, status_code=200 if wait else 202, headers=headers)
+
+    async def append(self, request: Request) -> Response:
+        """POST /v0/datasources?name=<table>&mode=append: a file (multipart or raw body)."""
+        token = await self._authenticate(request)
+        table = self._table(request)
+        mode = request.query_params.get("mode", "append")
+        if mode != "append":
+            raise ApiError(400, f"mode={mode} is not supported: segwork's data sources have a fixed schema; use mode=append")
+        if request.query_params.get("url"):
+            raise ApiError(400, "url= imports are not supported; upload the file itself (curl -F csv=@file.csv)")
+        if not token.can_append(table):
+            raise ApiError(403, f"token '{token.name}' may not append to {table}; it needs the scope {tokens.APPEND}:{table}")
+        headers = self._limit(token)
+        fmt = request.query_params.get("format")
+        file, filename, field = await body.upload(request, self.settings.api_max_upload_bytes)
+        try:
+            fmt = fmt or (field if field in readers.FORMATS else None)
+            name = filename or f"POST /v0/datasources ({token.name})"
+            report = await self._run(lambda client: ingest(client, table, file, format=fmt, settings=self.settings, source_name=name))
+        finally:
+            file.close()
+        return JSONResponse({
+            "import_id": report.ingest_id, "datasource": {"name": table}, "error": False,
+            "rows_read": report.rows_read, "successful_rows": report.accepted, "duplicate_rows": report.duplicates,
+            "quarantine_rows": report.quarantined,
+            "quarantine_reasons": [{"reason": r, "rows": n} for r, n in report.reasons],
+            "ignored_columns": report.ignored_columns, "elapsed": round(report.elapsed_s, 3),
+        }, headers=headers)
+
+    async def datasources(self, request: Request) -> Response:
+        """GET /v0/datasources: the tables this token may append to, with their columns."""
+        token = await self._authenticate(request)
+        headers = self._limit(token)
+        found = [{"name": t, "columns": columns(t), "required": TABLES[t]["required"], "quarantine": f"{t}_quarantine"}
+                 for t in TABLES if token.can_append(t)]
+        return JSONResponse({"datasources": found}, headers=headers)
+
+    # --- pipes -------------------------------------------------------------------------
+
+    async def pipes(self, request: Request) -> Response:
+        """GET /v0/pipes: the pipes this token may read, with their parameters."""
+        token = await self._authenticate(request)
+        headers = self._limit(token)
+        found = [p.as_dict() for p in pipes.PIPES.values() if token.can_read(p.name)]
+        return JSONResponse({"pipes": found}, headers=headers)
+
+    async def pipe(self, request: Request) -> Response:
+        """GET /v0/pipes/<pipe>.<json|csv|ndjson|parquet>?<parameters>."""
+        token = await self._authenticate(request)
+        name, fmt = request.path_params["pipe"], request.path_params["fmt"]
+        pipe = pipes.PIPES.get(name)
+        if pipe is None:
+            raise ApiError(404, f"there is no pipe '{name}'; the pipes are {', '.join(pipes.PIPES)}")
+        if fmt not in responses.FORMATS:
+            raise ApiError(404, f"'.{fmt}' is not a format of pipe '{name}'; use .json, .csv, .ndjson or .parquet")
+        if not token.can_read(name):
+            raise ApiError(403, f"token '{token.name}' may not read pipe '{name}'; it needs the scope {tokens.READ}:{name}")
+        foreign = [k for k in token.fixed_params if k not in pipe.parameter_names]
+        if foreign:
+            raise ApiError(403, f"token '{token.name}' pins {', '.join(foreign)}, which pipe '{name}' does not take, "
+                                "so it cannot read this pipe")
+        headers = self._limit(token)
+        values = pipes.arguments(pipe, request.query_params, token.fixed_params)
+        content = await self._run(lambda client: pipes.run(pipe, client, values, fmt))
+        return Response(content, media_type=responses.MEDIA_TYPES[fmt], headers=headers)
+
+    # --- tokens ------------------------------------------------------------------------
+
+    async def list_tokens(self, request: Request) -> Response:
+        """GET /v0/tokens (ADMIN): every token's name, scopes and pins; never a secret."""
+        headers = await self._admin(request)
+        found = await self._run(tokens.list_all)
+        return JSONResponse({"tokens": [t.as_dict() for t in found]}, headers=headers)
+
+    async def create_token(self, request: Request) -> Response:
+        """POST /v0/tokens?name=..&scope=..[&scope=..][&fixed_param=key=value] (ADMIN)."""
+        headers = await self._admin(request)
+        q = request.query_params
+        fixed = parse_fixed_params(q.getlist("fixed_param"))
+        secret, token = await self._run(lambda client: tokens.create(client, q.get("name", ""), q.getlist("scope"), fixed, pipes.PIPES))
+        self.tokens.invalidate()
+        return JSONResponse({**token.as_dict(), "token": secret}, headers=headers)
+
+    async def revoke_token(self, request: Request) -> Response:
+        """DELETE /v0/tokens/<name> (ADMIN)."""
+        headers = await self._admin(request)
+        name = request.path_params["name"]
+        try:
+            token = await self._run(lambda client: tokens.revoke(client, name))
+        except tokens.TokenError as exc:
+            raise ApiError(404, str(exc)) from None
+        self.tokens.invalidate()
+        return JSONResponse(token.as_dict(), headers=headers)
+
+    async def elsewhere(self, request: Request) -> Response:
+        """Any other /v0/ request: CORS preflight, wrong method, or unknown path (JSON, not Streamlit's page)."""
+        if request.method == "OPTIONS":
+            return Response(status_code=204, headers={**CORS, "Access-Control-Allow-Methods": "GET, POST, DELETE, OPTIONS",
+                                                      "Access-Control-Allow-Headers": "Authorization, Content-Type, Content-Encoding",
+                                                      "Access-Control-Max-Age": "86400"})
+        allowed = [m for r in self._routes[:-1] if r.path_regex.match(request.url.path) for m in r.methods or ()]
+        if allowed:
+            raise ApiError(405, f"{request.method} is not allowed on {request.url.path}; use {', '.join(sorted(set(allowed) - {'HEAD'}))}",
+                           {"Allow": ", ".join(sorted(set(allowed)))})
+        raise ApiError(404, f"there is no endpoint {request.url.path}; see /v0/pipes, /v0/events, /v0/datasources, /v0/tokens")
+
+    # --- shared steps ------------------------------------------------------------------
+
+    async def _authenticate(self, request: Request) -> tokens.Token:
+        presented = _presented_token(request)
+        if not presented:
+            raise ApiError(401, "no token: send 'Authorization: Bearer <token>' or add ?token=<token>",
+                           {"WWW-Authenticate": "Bearer"})
+        token = self.tokens.cached(presented) or await self._run(lambda client: self.tokens.lookup(client, presented))
+        if token is None:
+            raise ApiError(403, "invalid token: it is unknown or revoked; create one with "
+                                "`python -m segwork token create NAME --scope SCOPE`")
+        return token
+
+    async def _admin(self, request: Request) -> dict[str, str]:
+        token = await self._authenticate(request)
+        if not token.is_admin:
+            raise ApiError(403, f"token '{token.name}' is not an {tokens.ADMIN} token; managing tokens needs one")
+        return self._limit(token)
+
+    def _limit(self, token: tokens.Token) -> dict[str, str]:
+        decision = self.limiter.hit(token.name)
+        if not decision.allowed:
+            raise ApiError(429, f"too many requests with token '{token.name}': the limit is {decision.limit} per minute; "
+                                f"retry after {decision.retry_after_s} s", decision.headers())
+        return decision.headers()
+
+    def _table(self, request: Request) -> str:
+        name = request.query_params.get("name")
+        if not name:
+            raise ApiError(400, f"the 'name' parameter is required: the data source to append to ({', '.join(TABLES)})")
+        if name not in TABLES:
+            raise ApiError(404, f"there is no data source '{name}'; the data sources are {', '.join(TABLES)}")
+        return name
+
+    async def _run(self, work):
+        """Run work(client) on an engine thread with that thread's own client."""
+        call = functools.partial(_with_client, self.settings, work)
+        return await asyncio.get_running_loop().run_in_executor(self._pool, call)
+
+
+def parse_fixed_params(items: list[str]) -> dict[str, str]:
+    """['customer_id=c1', ...] -> {'customer_id': 'c1'}."""
+    fixed = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            raise tokens.TokenError(f"fixed parameter {item!r}: write it as key=value, e.g. customer_id=c0000042")
+        fixed[key.strip()] = value
+    return fixed
+
+
+def _with_client(settings: Settings, work):
+    return work(db.thread_client(settings=settings))
+
+
+def _guard(handler):
+    """Answer SegworkErrors as {"error", "documentation"} with their status; anything else is a bug."""
+    @functools.wraps(handler)
+    async def guarded(request: Request) -> Response:
+        try:
+            response = await handler(request)
+        except SegworkError as exc:
+            response = responses.error(exc)
+            if response.status_code >= 500:
+                log.error("%s %s failed: %s", request.method, request.url.path, exc)
+        response.headers.update(CORS)
+        return response
+    return guarded
+
+
+def _presented_token(request: Request) -> str | None:
+    header = request.headers.get("authorization", "")
+    scheme, _, value = header.partition(" ")
+    if scheme.lower() == "bearer" and value.strip():
+        return value.strip()
+    return request.query_params.get("token") or None
+
+
+def _flag(request: Request, name: str) -> bool:
+    value = request.query_params.get(name, "false").lower()
+    if value in ("true", "1", "yes"):
+        return True
+    if value in ("false", "0", "no", ""):
+        return False
+    raise ApiError(400, f"parameter '{name}': Error validating '{value[:40]}' to type Boolean (use true or false)")

@@ -1,0 +1,107 @@
+"""Request bodies with limits: plain or gzip-encoded bytes, multipart file uploads, and what
+an Events API body holds (NDJSON, one JSON object, or a JSON array).
+
+A body over its limit is refused with 413 as soon as the limit is crossed (before it is all
+read when Content-Length says so); a gzip body is also limited after decompression.
+"""
+from __future__ import annotations
+
+import json
+import tempfile
+import zlib
+from typing import AsyncIterator, BinaryIO
+
+from starlette.datastructures import UploadFile
+from starlette.formparsers import MultiPartException, MultiPartParser
+from starlette.requests import Request
+
+from segwork.api.responses import ApiError
+
+SPOOL_BYTES = 4 * 1024 * 1024  # uploads larger than this go to a temporary file
+
+
+async def read(request: Request, limit: int) -> bytes:
+    """The whole body, at most `limit` bytes."""
+    return b"".join([chunk async for chunk in _limited(request, limit)])
+
+
+def decode(body: bytes, content_encoding: str | None, limit: int) -> bytes:
+    """Undo Content-Encoding (identity or gzip), keeping the result under `limit` bytes."""
+    encoding = (content_encoding or "").strip().lower()
+    if encoding in ("", "identity"):
+        return body
+    if encoding not in ("gzip", "x-gzip"):
+        raise ApiError(415, f"Content-Encoding {content_encoding!r} is not supported; send the body plain or gzip-compressed")
+    out, rest = [], body
+    size = 0
+    try:
+        while rest:  # a gzip body may hold several members one after the other
+            inflater = zlib.decompressobj(wbits=31)
+            part = inflater.decompress(rest, limit - size + 1)
+            size += len(part)
+            if size > limit or inflater.unconsumed_tail:
+                raise ApiError(413, f"the body is larger than {_size(limit)} once decompressed; send smaller batches")
+            if not inflater.eof:
+                raise ApiError(400, "the gzip body is truncated; send the whole compressed body")
+            out.append(part)
+            rest = inflater.unused_data
+    except zlib.error as exc:
+        raise ApiError(400, f"the body is not valid gzip ({exc}); compress it with gzip or drop Content-Encoding") from None
+    return b"".join(out)
+
+
+async def upload(request: Request, limit: int) -> tuple[BinaryIO, str | None, str | None]:
+    """(file, file name, form field) of a multipart upload, or of a raw body; at most `limit` bytes.
+
+    The file is a seekable binary file (spooled to disk when large); the caller closes it.
+    """
+    content_type = request.headers.get("content-type", "")
+    if content_type.lower().startswith("multipart/form-data"):
+        parser = MultiPartParser(request.headers, _limited(request, limit), max_files=1, max_fields=20)
+        parser.spool_max_size = SPOOL_BYTES
+        try:
+            form = await parser.parse()
+        except MultiPartException as exc:
+            raise ApiError(400, f"the multipart body cannot be read: {exc.message}; send one file, e.g. curl -F csv=@file.csv") from None
+        for field, value in form.multi_items():
+            if isinstance(value, UploadFile):
+                return value.file, value.filename, field
+        raise ApiError(400, "the multipart body has no file; send one, e.g. curl -F csv=@customers.csv")
+    spool = tempfile.SpooledTemporaryFile(max_size=SPOOL_BYTES)
+    async for chunk in _limited(request, limit):
+        spool.write(chunk)
+    spool.seek(0)
+    return spool, None, None
+
+
+def events_payload(data: bytes) -> tuple[bytes, str]:
+    """(bytes, format) for ingest: NDJSON as is; one JSON object (even over several lines) as one line."""
+    head = data.lstrip(b"\xef\xbb\xbf \t\r\n")
+    if not head:
+        raise ApiError(400, "the body is empty: send one JSON object, or NDJSON (one JSON object per line)")
+    if head[:1] == b"[":
+        return data, "json"
+    if head[:1] == b"{" and b"\n" in head.rstrip():
+        try:
+            obj = json.loads(data)
+        except ValueError:
+            return data, "ndjson"  # several lines: NDJSON (bad lines are quarantined)
+        if isinstance(obj, dict):
+            return json.dumps(obj).encode() + b"\n", "ndjson"
+    return data, "ndjson"
+
+
+async def _limited(request: Request, limit: int) -> AsyncIterator[bytes]:
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > limit:
+        raise ApiError(413, f"the body is {_size(int(declared))}, more than the limit of {_size(limit)}; send smaller batches")
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise ApiError(413, f"the body is more than the limit of {_size(limit)}; send smaller batches")
+        yield chunk
+
+
+def _size(n: int) -> str:
+    return f"{n / 1024 / 1024:.1f} MB" if n >= 1024 * 1024 else f"{n:,} bytes"

@@ -1,0 +1,123 @@
+"""The three pipes: their typed parameters (the seed's names) and the library call behind each.
+
+A pipe only turns query-string text into the library function's arguments; the query itself
+and its parameter checks are `segwork.queries`, the same code the workbench and the notebooks
+use. Parameters are typed as in the seed's pipes (`String`, `Int32`, `DateTime`,
+`Array(String)`, `Boolean`); unknown ones are ignored, as there.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Callable
+
+from clickhouse_connect.driver.client import Client
+from starlette.datastructures import QueryParams
+
+from segwork import db, queries
+from segwork.errors import ParameterError
+
+RESERVED = ("format", "q", "token", "debug", "explain", "pipeline", "query_id", "tag")
+# ClickHouse's own output formats, as the seed's system answers: `.json` is the JSON envelope
+# (meta, data, rows, rows_before_limit_at_least when the query has a LIMIT, statistics).
+ENGINE_FORMATS = {"json": "JSON", "csv": "CSVWithNames", "ndjson": "JSONEachRow", "parquet": "Parquet"}
+ENGINE_SETTINGS = {"output_format_json_quote_64bit_integers": 0}  # counts stay JSON numbers
+_INT = re.compile(r"^[+-]?\d{1,10}$")
+_TRUE, _FALSE = ("true", "1", "yes"), ("false", "0", "no")
+
+
+@dataclass(frozen=True)
+class Param:
+    """One typed pipe parameter."""
+
+    name: str
+    type: str
+    description: str
+    required: bool = False
+    default: object = None
+
+
+@dataclass(frozen=True)
+class Pipe:
+    """A published query: its parameters and the library call that answers it."""
+
+    name: str
+    description: str
+    params: tuple[Param, ...]
+    call: Callable[[Client, dict], object]
+
+    @property
+    def parameter_names(self) -> tuple[str, ...]:
+        return tuple(p.name for p in self.params)
+
+    def as_dict(self) -> dict:
+        """JSON-ready description (for GET /v0/pipes)."""
+        return {"name": self.name, "description": self.description, "formats": ["json", "csv", "ndjson", "parquet"],
+                "parameters": [{"name": p.name, "type": p.type, "required": p.required, "default": p.default,
+                                "description": p.description} for p in self.params]}
+
+
+AS_OF = Param("as_of", "DateTime", "reference time for segments and default dates (default now, UTC)")
+PIPES = {p.name: p for p in (
+    Pipe("customer_segment_lookup", "A customer's latest profile with its value and loyalty segment",
+         (Param("customer_id", "String", "the customer to look up", required=True), AS_OF),
+         lambda c, v: queries.customer_segment_lookup(c, v["customer_id"], as_of=v["as_of"])),
+    Pipe("customer_engagement_analysis", "Events and event value per customer in a period, most engaged first",
+         (Param("start_date", "DateTime", "first moment counted, YYYY-MM-DD[ HH:MM:SS] UTC (default end_date - 30 days)"),
+          Param("end_date", "DateTime", "last moment counted; a bare date includes the whole day (default now)"),
+          Param("event_type", "Array(String)", "event types to count (repeat or comma-separate; default all)"),
+          Param("limit", "Int32", "customers returned", default=100),
+          Param("location", "String", "only customers of this location"),
+          Param("order_by", "String", "event_count or total_value", default="event_count"),
+          Param("include_inactive", "Boolean", "also list profiled customers without events", default=False),
+          AS_OF),
+         lambda c, v: queries.customer_engagement_analysis(
+             c, v["start_date"], v["end_date"], v["event_type"], v["limit"], location=v["location"],
+             include_inactive=v["include_inactive"], order_by=v["order_by"], as_of=v["as_of"])),
+    Pipe("customer_segments_summary", "Customers and average lifetime value per segment, highest first",
+         (Param("location", "String", "only customers of this location"),
+          Param("min_age", "Int32", "youngest age included (customers of unknown age are left out)"),
+          Param("max_age", "Int32", "oldest age included (customers of unknown age are left out)"),
+          AS_OF),
+         lambda c, v: queries.customer_segments_summary(c, v["location"], v["min_age"], v["max_age"], as_of=v["as_of"])),
+)}
+
+
+def arguments(pipe: Pipe, query: QueryParams, fixed: dict[str, str]) -> dict:
+    """Typed values of the pipe's parameters from the query string; pinned ones win."""
+    values = {}
+    for param in pipe.params:
+        raw = [fixed[param.name]] if param.name in fixed else query.getlist(param.name)
+        raw = [r for r in raw if r != ""]
+        if not raw:
+            if param.required:
+                raise ParameterError(param.name, f"Required parameter is not defined. Check the parameters {param.name} "
+                                                 f"({param.type}: {param.description}).")
+            values[param.name] = param.default
+            continue
+        values[param.name] = _typed(param, raw)
+    return values
+
+
+def run(pipe: Pipe, client: Client, values: dict, fmt: str) -> bytes:
+    """The pipe's library call, answered by the engine in the output format for `fmt`."""
+    with db.query_output(ENGINE_FORMATS[fmt], ENGINE_SETTINGS) as out:
+        pipe.call(client, values)
+    return out.body
+
+
+def _typed(param: Param, raw: list[str]):
+    if param.type == "Array(String)":
+        return [item.strip() for value in raw for item in value.split(",") if item.strip()]
+    value = raw[-1]
+    if param.type == "Int32":
+        if not _INT.match(value.strip()) or not -2**31 <= int(value) < 2**31:
+            raise ParameterError(param.name, f"Error validating '{value[:40]}' to type Int32 ({param.description})")
+        return int(value)
+    if param.type == "Boolean":
+        if value.lower() in _TRUE:
+            return True
+        if value.lower() in _FALSE:
+            return False
+        raise ParameterError(param.name, f"Error validating '{value[:40]}' to type Boolean (use true or false)")
+    return value  # String, DateTime: checked by segwork.params with a message naming the form

@@ -1,0 +1,70 @@
+"""Helpers shared by the HTTP API tests: an in-process API on a fresh database, NDJSON bodies."""
+from __future__ import annotations
+
+import json
+import warnings
+from contextlib import contextmanager
+from dataclasses import dataclass, replace
+
+import pandas as pd
+
+from segwork.api import create_app, pipes, tokens
+from segwork.config import Settings
+
+with warnings.catch_warnings():
+    warnings.simplefilter("ignore")  # starlette suggests httpx2; httpx is what is installed
+    from starlette.testclient import TestClient
+
+
+@dataclass
+class Api:
+    """A TestClient on the API plus what a test needs around it."""
+
+    http: TestClient
+    admin: str  # an ADMIN token
+    settings: Settings
+    client: object  # a segwork client on the same database
+
+    def bearer(self, token: str | None = None) -> dict[str, str]:
+        return {"Authorization": f"Bearer {token or self.admin}"}
+
+    def token(self, name: str, *scopes: str, **fixed: str) -> str:
+        """A new token, made through POST /v0/tokens (so the API knows it at once)."""
+        query = [("name", name)] + [("scope", s) for s in scopes] + [("fixed_param", f"{k}={v}") for k, v in fixed.items()]
+        r = self.http.post("/v0/tokens", params=query, headers=self.bearer())
+        assert r.status_code == 200, r.text
+        return r.json()["token"]
+
+
+@contextmanager
+def running_api(client, database: str, **overrides):
+    """The API (create_app) on the test's database, with an admin token."""
+    settings = replace(Settings(dsn="chdb://memory", database=database), **overrides)
+    admin, _ = tokens.create(client, "admin", ["ADMIN"], {}, pipes.PIPES)
+    with TestClient(create_app(settings)) as http:
+        yield Api(http, admin, settings, client)
+
+
+def ndjson(records: list[dict]) -> bytes:
+    """One JSON object per line."""
+    return "".join(json.dumps(r) + "\n" for r in records).encode()
+
+
+def events(n: int, *, prefix: str = "e", customers: int = 50, start: str = "2025-03-01", seconds: int = 86400 * 30) -> list[dict]:
+    """n valid events with unique ids spread over `seconds` from `start`."""
+    t0 = pd.Timestamp(start, tz="UTC")
+    kinds = ("purchase", "page_view", "login", "add_to_cart")
+    return [{"event_id": f"{prefix}{i}", "customer_id": f"c{i % customers:04d}", "event_type": kinds[i % 4],
+             "event_value": round((i % 97) * 1.25, 2), "product_id": f"p{i % 13}", "category": "toys",
+             "timestamp": (t0 + pd.Timedelta(seconds=(i * 7919) % seconds)).strftime("%Y-%m-%d %H:%M:%S")}
+            for i in range(n)]
+
+
+def customers(n: int, *, prefix: str = "c") -> list[dict]:
+    """n valid profiles c0000.. with varied ages, locations and values."""
+    locations = ("New York", "London", "Paris")
+    return [{"customer_id": f"{prefix}{i:04d}", "name": f"Name {i}", "email": f"u{i}@example.com", "age": 18 + i % 60,
+             "gender": ("female", "male")[i % 2], "location": locations[i % 3],
+             "signup_date": (pd.Timestamp("2021-01-01", tz="UTC") + pd.Timedelta(days=7 * i)).strftime("%Y-%m-%d %H:%M:%S"),
+             "lifetime_value": round(50 + (i * 37) % 1900, 2), "timestamp": "2025-01-01 00:00:00"}
+            for i in range(n)]
