@@ -3,6 +3,7 @@ checked against the library, errors shown as st.error. Each test has its own dat
 from __future__ import annotations
 
 import tomllib
+import uuid
 
 import pandas as pd
 import pytest
@@ -42,11 +43,22 @@ def app_db(client, database, monkeypatch):
     return client
 
 
+@pytest.fixture(scope="module")
+def shop_template():
+    """300 generated customers and 4,000 events, ingested once per module."""
+    name = f"t_shop_{uuid.uuid4().hex[:8]}"
+    c = segwork.connect("chdb://memory", database=name)
+    segwork.ingest(c, "customers", synth.customers(300, seed=3))
+    segwork.ingest(c, "customer_events", synth.events(4000, 300, seed=5))
+    yield name
+    c.command(f"DROP DATABASE IF EXISTS `{name}`")
+
+
 @pytest.fixture
-def shop(app_db):
-    """300 generated customers and 4,000 events in the app's database."""
-    segwork.ingest(app_db, "customers", synth.customers(300, seed=3))
-    segwork.ingest(app_db, "customer_events", synth.events(4000, 300, seed=5))
+def shop(app_db, shop_template):
+    """The app's database for this test with a copy of the template shop (a copy is much faster than an ingest)."""
+    for table in ("customers", "customer_events", "ingest_log", "ingest_blocks"):
+        app_db.command(f"INSERT INTO `{table}` SELECT * FROM `{shop_template}`.`{table}`")
     return app_db
 
 
