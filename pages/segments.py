@@ -50,7 +50,7 @@ with ui.errors():
             value, loyalty = filters.split_segment(chosen["segment"])
             rows, total, st.session_state["sg_page"] = data.segment_page(
                 value, loyalty, where, page=chosen["page"], page_size=PAGE_SIZE)
-            st.markdown(f"**{chosen['segment']}**: {total:,} customers, highest lifetime value first.")
+            st.markdown(f"**{chosen['segment']}**: {total:,} customer{'s' * (total != 1)}, highest lifetime value first.")
             ui.table(rows, key="sg_customers")
             c = st.columns([1, 3])
             c[0].number_input(f"Page (of {filters.page_count(total, PAGE_SIZE):,})", min_value=1,
