@@ -45,8 +45,8 @@ def differences(query: str, answers: dict[str, pd.DataFrame], reference: str = "
 def _plain(v):
     if v is None or v is pd.NA or v is pd.NaT:
         return None
-    if isinstance(v, pd.Timestamp):
-        return (v.tz_localize("UTC") if v.tzinfo is None else v.tz_convert("UTC")).floor("s").isoformat()
+    if isinstance(v, pd.Timestamp):  # times compare as epoch seconds (the bare engine's Arrow gives those)
+        return int((v.tz_localize("UTC") if v.tzinfo is None else v.tz_convert("UTC")).floor("s").timestamp())
     if hasattr(v, "item"):
         v = v.item()
     if isinstance(v, float) and math.isnan(v):

@@ -72,6 +72,8 @@ def section(r: dict) -> list[str]:
         s = by["segwork"]["median_ms"]
         out.append(f"| {TITLES[q]} | " + " | ".join(cells)
                    + f" | {s / by['engine']['median_ms']:.2f}x | {by['duckdb']['median_ms'] / s:.1f}x | {by['pandas']['median_ms'] / s:.1f}x |")
+    out += ["", "engine alone: " + "; ".join(f"{TITLES[q]} {by['engine'].get('internal_ms', float('nan')):.2f} ms inside the engine"
+                                          for q, by in r["queries"].items()) + " (chDB's own elapsed time, median)."]
     agree = r["agreement"]
     out += ["", "Answers: " + ("all four agree" if not agree["problems"] else "**DISAGREE**: " + "; ".join(agree["problems"]))
             + f" (checked: {agree['checked']}).", ""]

@@ -15,7 +15,7 @@ import pandas as pd
 from clickhouse_connect.driver.client import Client
 from clickhouse_connect.driver.exceptions import ClickHouseError, DatabaseError, ProgrammingError
 
-from segwork import sqlfiles
+from segwork import embedded, sqlfiles
 from segwork.config import Settings
 from segwork.errors import ConfigError, EngineBusyError, EngineError
 
@@ -86,17 +86,38 @@ def thread_client(dsn: str | None = None, *, database: str | None = None, settin
     return clients[key]
 
 
-def query_df(client: Client, name: str, parameters: dict[str, Any]) -> pd.DataFrame:
-    """Run sql/<name>.sql with server-side parameters; engine errors become EngineError."""
+def query_df(client: Client, name: str, parameters: dict[str, Any], *, utc: bool = False) -> pd.DataFrame:
+    """Run sql/<name>.sql with server-side parameters; engine errors become EngineError.
+
+    utc=True returns datetime columns UTC-aware. The embedded engine answers through Arrow
+    (segwork.embedded: the same frame, without rebuilding it in Python).
+    """
     sql = sqlfiles.load(name)
     out = _output.get()
     try:
         if out is not None:
             return _query_formatted(client, name, sql, parameters, out)
-        return client.query_df(sql, parameters=parameters)
-    except ClickHouseError as exc:
+        if embedded.usable(client):
+            df = embedded.query_df(client, name, sql, parameters, utc=utc)
+            if df is not None:
+                return df
+        df = client.query_df(sql, parameters=parameters)
+        return _utc(df) if utc else df
+    except (ClickHouseError, embedded.EngineRefused) as exc:
         log.error("query %s failed: %s; parameters=%r", name, exc, parameters)
         raise EngineError(f"the engine refused query '{name}': {_first_line(exc)}") from exc
+
+
+def _utc(df: pd.DataFrame) -> pd.DataFrame:
+    """Datetime columns as UTC-aware (naive ones are UTC; zoned ones are converted)."""
+    # Naive in a UTC process; in the process's zone elsewhere (chDB follows TZ): UTC either way.
+    for column, dtype in df.dtypes.items():
+        if isinstance(dtype, pd.DatetimeTZDtype):
+            if str(dtype.tz) != "UTC":
+                df[column] = df[column].dt.tz_convert("UTC")
+        elif pd.api.types.is_datetime64_dtype(dtype):
+            df[column] = df[column].dt.tz_localize("UTC")
+    return df
 
 
 def _query_formatted(client: Client, name: str, sql: str, parameters: dict[str, Any], out: QueryOutput) -> pd.DataFrame:

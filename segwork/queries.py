@@ -27,7 +27,7 @@ def customer_segment_lookup(client: Client, customer_id: str, *, as_of=None, rul
     """
     customer_id = params.text("customer_id", customer_id, required=True)
     p = {"customer_id": customer_id, "as_of": _as_of(as_of), **(rules or DEFAULT_RULES).sql_parameters()}
-    return _utc(db.query_df(client, "customer_segment_lookup", p))
+    return db.query_df(client, "customer_segment_lookup", p, utc=True)
 
 
 def customer_engagement_analysis(client: Client, start_date=None, end_date=None, event_types=None, limit: int = 100, *,
@@ -44,7 +44,7 @@ def customer_engagement_analysis(client: Client, start_date=None, end_date=None,
     p["limit"] = params.integer("limit", limit, default=100, minimum=1, maximum=MAX_LIMIT)
     p["order_by"] = params.choice("order_by", order_by, ORDER_BY, "event_count")
     name = "customer_engagement_with_inactive" if include_inactive else "customer_engagement_analysis"
-    return _utc(db.query_df(client, name, p))
+    return db.query_df(client, name, p, utc=True)
 
 
 def customer_segments_summary(client: Client, location: str | None = None, min_age=None, max_age=None, *,
@@ -66,19 +66,21 @@ def segment_customers(client: Client, value_segment: str = "", loyalty_segment: 
     p["loyalty_segment"] = params.text("loyalty_segment", loyalty_segment) or ""
     p["limit"] = params.integer("limit", limit, default=100, minimum=1, maximum=MAX_LIMIT)
     p["offset"] = params.integer("offset", offset, default=0, minimum=0)
-    return _utc(db.query_df(client, "segment_customers", p))
+    return db.query_df(client, "segment_customers", p, utc=True)
 
 
 def find_customers(client: Client, text: str, *, limit: int = 20) -> pd.DataFrame:
     """Customers whose id, email or name starts with `text` (exact id first)."""
     text = params.text("text", text, required=True)
-    return _utc(db.query_df(client, "find_customers", {"text": text, "limit": params.integer("limit", limit, minimum=1, maximum=1000)}))
+    p = {"text": text, "limit": params.integer("limit", limit, minimum=1, maximum=1000)}
+    return db.query_df(client, "find_customers", p, utc=True)
 
 
 def customer_timeline(client: Client, customer_id: str, *, limit: int = 10_000) -> pd.DataFrame:
     """One customer's events, newest first."""
     customer_id = params.text("customer_id", customer_id, required=True)
-    return _utc(db.query_df(client, "customer_timeline", {"customer_id": customer_id, "limit": params.integer("limit", limit, minimum=1, maximum=MAX_LIMIT)}))
+    p = {"customer_id": customer_id, "limit": params.integer("limit", limit, minimum=1, maximum=MAX_LIMIT)}
+    return db.query_df(client, "customer_timeline", p, utc=True)
 
 
 def events_over_time(client: Client, start_date=None, end_date=None, event_types=None, *, location=None, as_of=None) -> pd.DataFrame:
@@ -125,10 +127,5 @@ def _as_of(value) -> datetime:
 
 
 def _utc(df: pd.DataFrame) -> pd.DataFrame:
-    # Naive in a UTC process; in the process's zone elsewhere (chDB follows TZ): UTC either way.
-    for column in df.columns:
-        if isinstance(df[column].dtype, pd.DatetimeTZDtype):
-            df[column] = df[column].dt.tz_convert("UTC")
-        elif pd.api.types.is_datetime64_dtype(df[column]):
-            df[column] = df[column].dt.tz_localize("UTC")
-    return df
+    """Datetime columns as UTC-aware (segwork.analysis uses it too)."""
+    return db._utc(df)

@@ -1,0 +1,144 @@
+"""Query results from the in-process engine as Arrow, for the same DataFrames in less time.
+
+clickhouse-connect reads chDB's results in ClickHouse's Native format and rebuilds each
+column in Python: for a one-row lookup that took as long as the engine's own work.
+chDB can hand over an Arrow table instead. This path binds parameters with
+clickhouse-connect's own binder (same values reach the engine), and turns the Arrow
+columns into exactly the dtypes clickhouse-connect's query_df returns (tests/test_embedded.py
+compares both paths on every query file). Anything it does not know (a result type, a
+process time zone other than UTC) goes the ordinary way.
+"""
+from __future__ import annotations
+
+import os
+import re
+import threading
+import weakref
+from datetime import timezone
+from typing import Any
+
+import chdb
+import pandas as pd
+import pyarrow as pa
+from clickhouse_connect.driver.binding import bind_query
+
+_STRING = pd.StringDtype("pyarrow")
+_STRINGS = {pa.string(): _STRING, pa.large_string(): _STRING}
+_MASKED = {pa.int8(): pd.Int8Dtype(), pa.int16(): pd.Int16Dtype(), pa.int32(): pd.Int32Dtype(), pa.int64(): pd.Int64Dtype(),
+           pa.uint8(): pd.UInt8Dtype(), pa.uint16(): pd.UInt16Dtype(), pa.uint32(): pd.UInt32Dtype(), pa.uint64(): pd.UInt64Dtype()}
+_INTEGER = re.compile(r"^U?Int(8|16|32|64)$")
+_DT64_UNIT = {0: "s", 3: "ms", 6: "us", 9: "ns"}
+
+
+class EngineRefused(Exception):
+    """The engine refused a statement (chDB raises RuntimeError subclasses of its own)."""
+
+
+class _Handle:
+    """A chDB connection of one client's own (chDB allows many per engine) and its USE state."""
+
+    def __init__(self, path: str):
+        location = path if path.startswith(":memory:") else os.path.realpath(path)  # as clickhouse-connect opens it
+        self.conn = chdb.connect(location)
+        self.conn.query("SET output_format_arrow_compression_method = 'none'")  # in-process: compressing is pure cost
+        self.lock = threading.Lock()
+        self.database: str | None = None
+
+
+_handles: "weakref.WeakKeyDictionary[Any, _Handle]" = weakref.WeakKeyDictionary()
+_handles_lock = threading.Lock()
+_types: dict[tuple[str, str], list[tuple[str, str]] | None] = {}  # (database, query) -> result columns, None: unsupported
+
+
+def usable(client) -> bool:
+    """The fast path serves embedded clients in a UTC process (clickhouse-connect returns
+    datetimes in the process's zone otherwise, and that behaviour is kept)."""
+    if getattr(client, "path", None) is None:
+        return False
+    tz = getattr(client, "server_tz", None)
+    return tz is not None and tz.utcoffset(None) == timezone.utc.utcoffset(None) and str(tz) in ("UTC", "Etc/UTC", "utc")
+
+
+def query_df(client, name: str, sql: str, parameters: dict[str, Any], *, utc: bool = False) -> pd.DataFrame | None:
+    """sql/<name>.sql's result like client.query_df gives it (UTC-aware datetimes if utc);
+    None when a result type is not one this path converts (then use client.query_df)."""
+    handle = _handle(client)
+    bound_sql, bound = bind_query(sql, parameters, client.server_tz)
+    params = {k.removeprefix("param_"): v for k, v in bound.items()}
+    with handle.lock:
+        if handle.database != client.database:
+            _run(handle.conn, f"USE `{client.database}`", "TabSeparated")
+            handle.database = client.database
+        key = (client.database, name)
+        if key not in _types:
+            _types[key] = _result_types(handle.conn, bound_sql, params)
+        columns = _types[key]
+        if columns is None:
+            return None
+        result = _run(handle.conn, bound_sql, "Arrow", params)
+    table = pa.ipc.open_file(pa.py_buffer(result.bytes())).read_all()
+    if table.column_names != [c for c, _ in columns]:
+        _types.pop(key, None)  # the query or the table changed under us: learn its types again
+        return None
+    return _frame(table, columns, utc)
+
+
+def _handle(client) -> _Handle:
+    with _handles_lock:
+        handle = _handles.get(client)
+        if handle is None:
+            handle = _handles[client] = _Handle(client.path)
+        return handle
+
+
+def _run(conn, sql: str, fmt: str, params: dict | None = None):
+    try:
+        return conn.query(sql, fmt, params=params or {})
+    except RuntimeError as exc:
+        raise EngineRefused(str(exc).strip()) from exc
+
+
+def _result_types(conn, sql: str, params: dict) -> list[tuple[str, str]] | None:
+    rows = _run(conn, f"DESCRIBE TABLE ({sql}\n)", "TabSeparated", params).bytes().decode().splitlines()
+    columns = [tuple(r.split("\t")[:2]) for r in rows if r]
+    return columns if all(_supported(t) for _, t in columns) else None
+
+
+def _unwrap(ch_type: str) -> tuple[str, bool]:
+    nullable = False
+    for wrapper in ("LowCardinality(", "Nullable(", "LowCardinality("):
+        if ch_type.startswith(wrapper):
+            ch_type, nullable = ch_type[len(wrapper):-1], nullable or wrapper == "Nullable("
+    return ch_type, nullable
+
+
+def _supported(ch_type: str) -> bool:
+    base, _ = _unwrap(ch_type)
+    return (base in ("String", "Float32", "Float64", "Date") or base.startswith("DateTime")
+            or bool(_INTEGER.match(base)) or base == "Array(String)" or (base == "Bool" and not ch_type.startswith("Nullable")))
+
+
+def _frame(table: pa.Table, columns: list[tuple[str, str]], utc: bool) -> pd.DataFrame:
+    """The Arrow table as clickhouse-connect's query_df returns those ClickHouse types: times
+    cast in Arrow, one to_pandas() for all columns, then the few columns pandas maps
+    differently (nullable integers, string arrays) replaced."""
+    tz = "UTC" if utc else None
+    later = {}
+    for i, (name, ch_type) in enumerate(columns):
+        base, nullable = _unwrap(ch_type)
+        col = table.column(i)
+        if base.startswith("DateTime64"):
+            unit = _DT64_UNIT.get(int(re.match(r"DateTime64\((\d+)", base).group(1)), "ns")
+            table = table.set_column(i, name, col.cast(pa.timestamp(unit, tz=tz)))
+        elif base.startswith("DateTime"):  # Arrow carries DateTime as seconds in a uint32
+            table = table.set_column(i, name, col.cast(pa.int64()).cast(pa.timestamp("s", tz=tz)))
+        elif base == "Date":
+            table = table.set_column(i, name, col.cast(pa.timestamp("s", tz=tz)))
+        elif base == "Array(String)":
+            later[name] = pd.Series(col.to_pylist(), dtype=object)
+        elif nullable and _INTEGER.match(base):
+            later[name] = col.to_pandas(types_mapper=_MASKED.get)
+    df = table.to_pandas(types_mapper=_STRINGS.get)
+    for name, series in later.items():
+        df[name] = series
+    return df

@@ -1,0 +1,86 @@
+"""The embedded engine's Arrow path returns exactly what clickhouse-connect's query_df does."""
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+import segwork
+from segwork import analysis, db, embedded, overview, synth
+
+AS_OF = pd.Timestamp("2025-01-01 12:00:00", tz="UTC")
+
+CALLS = {
+    "lookup": lambda c: segwork.customer_segment_lookup(c, "c0000007", as_of=AS_OF),
+    "lookup_unknown": lambda c: segwork.customer_segment_lookup(c, "nobody", as_of=AS_OF),
+    "engagement": lambda c: segwork.customer_engagement_analysis(c, "2024-07-01", "2024-12-31", ["purchase", "login"], 25, as_of=AS_OF),
+    "engagement_location_value": lambda c: segwork.customer_engagement_analysis(
+        c, "2024-01-01", "2024-12-31", None, 10, location="Paris", order_by="total_value", as_of=AS_OF),
+    "engagement_inactive": lambda c: segwork.customer_engagement_analysis(
+        c, "2024-12-01", "2024-12-31", ["return"], 30, include_inactive=True, as_of=AS_OF),
+    "summary": lambda c: segwork.customer_segments_summary(c, as_of=AS_OF),
+    "summary_filtered": lambda c: segwork.customer_segments_summary(c, "Paris", 25, 45, as_of=AS_OF),
+    "segment_customers": lambda c: segwork.segment_customers(c, "High Value", "", limit=50, as_of=AS_OF),
+    "find_customers": lambda c: segwork.find_customers(c, "c00001"),
+    "timeline": lambda c: segwork.customer_timeline(c, "c0000003"),
+    "events_over_time": lambda c: segwork.events_over_time(c, "2024-10-01", "2024-12-31", as_of=AS_OF),
+    "locations": lambda c: segwork.locations_present(c),
+    "quarantine": lambda c: overview.quarantine(c, "customer_events"),
+    "ingest_history": lambda c: overview.ingest_history(c),
+    "rfm": lambda c: analysis.rfm_scores(c, as_of=AS_OF),
+    "cohorts": lambda c: analysis.cohort_retention(c, as_of=AS_OF),
+    "monthly": lambda c: analysis.monthly_activity(c, "2024-01-01", "2024-12-31"),
+}
+
+
+@pytest.fixture(scope="module")
+def loaded():
+    c = segwork.connect("chdb://memory", database="t_embedded_paths")
+    customers = synth.customers(400, seed=3, end="2025-01-01")
+    customers.loc[::9, "location"] = None
+    newer = customers.iloc[::7].assign(lifetime_value=lambda d: d["lifetime_value"] * 2,
+                                       timestamp=lambda d: d["timestamp"] + pd.Timedelta(days=3))
+    events = synth.events(6000, 400, seed=5, end="2025-01-01", days=365).astype({"event_value": "object"})
+    events.loc[::97, "event_value"] = "n/a"  # a few quarantined rows
+    for table, frame in (("customers", customers), ("customers", newer), ("customer_events", events)):
+        segwork.ingest(c, table, frame)
+    yield c
+    c.command("DROP DATABASE IF EXISTS t_embedded_paths")
+
+
+@pytest.mark.parametrize("name", CALLS)
+def test_arrow_path_gives_the_same_frame(loaded, name, monkeypatch):
+    fast = CALLS[name](loaded)
+    monkeypatch.setattr(embedded, "usable", lambda client: False)
+    ordinary = CALLS[name](loaded)
+    if len(ordinary):
+        pd.testing.assert_frame_equal(fast, ordinary)
+    else:  # clickhouse-connect returns no columns at all for no rows; the Arrow path keeps them
+        assert fast.empty and set(ordinary.columns) <= set(fast.columns)
+
+
+def test_an_empty_answer_keeps_its_columns(loaded):
+    df = segwork.customer_segment_lookup(loaded, "nobody", as_of=AS_OF)
+    assert df.empty and list(df.columns)[:3] == ["customer_id", "name", "email"]
+
+
+def test_arrow_path_is_the_one_taken(loaded, monkeypatch):
+    def refuse(*args, **kwargs):
+        raise AssertionError("clickhouse-connect's query_df was called")
+
+    monkeypatch.setattr(loaded, "query_df", refuse)
+    assert segwork.customer_segment_lookup(loaded, "c0000007", as_of=AS_OF).iloc[0]["customer_id"] == "c0000007"
+    with pytest.raises(AssertionError, match="was called"):
+        monkeypatch.setattr(embedded, "usable", lambda client: False)
+        segwork.customer_segment_lookup(loaded, "c0000007", as_of=AS_OF)
+
+
+def test_unconvertible_result_types_take_the_ordinary_path(loaded, monkeypatch):
+    monkeypatch.setattr(db.sqlfiles, "load", lambda name: "SELECT toUUID('61f0c404-5cb3-11e7-907b-a6006ad3dba0') AS u")
+    df = db.query_df(loaded, "uuid_probe", {})
+    assert str(df["u"].iloc[0]) == "61f0c404-5cb3-11e7-907b-a6006ad3dba0"
+
+
+def test_engine_errors_on_the_arrow_path_are_engine_errors(loaded, monkeypatch):
+    monkeypatch.setattr(db.sqlfiles, "load", lambda name: "SELECT no_such_column FROM customers")
+    with pytest.raises(segwork.EngineError, match="the engine refused query 'broken'"):
+        db.query_df(loaded, "broken", {})
