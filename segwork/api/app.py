@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import logging
+import time
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 
@@ -95,7 +96,9 @@ class Api:
         encoding = request.headers.get("content-encoding") or ("gzip" if raw[:2] == b"\x1f\x8b" else None)
         payload, fmt = body.events_payload(body.decode(raw, encoding, self.settings.api_max_inflated_bytes))
         source = f"POST /v0/events ({token.name})"
+        started = time.perf_counter()
         report = await self._run(lambda client: ingest(client, table, payload, format=fmt, settings=self.settings, source_name=source))
+        headers["Server-Timing"] = _timing("ingest", started)
         result = {"successful_rows": report.accepted, "quarantined_rows": report.quarantined,
                   "duplicate_rows": report.duplicates, "import_id": report.ingest_id}
         if report.quarantined:
@@ -165,7 +168,9 @@ class Api:
                                 "so it cannot read this pipe")
         headers = self._limit(token)
         values = pipes.arguments(pipe, request.query_params, token.fixed_params)
+        started = time.perf_counter()
         content = await self._run(lambda client: pipes.run(pipe, client, values, fmt))
+        headers["Server-Timing"] = _timing("query", started)
         return Response(content, media_type=responses.MEDIA_TYPES[fmt], headers=headers)
 
     # --- tokens ------------------------------------------------------------------------
@@ -257,6 +262,11 @@ def parse_fixed_params(items: list[str]) -> dict[str, str]:
             raise tokens.TokenError(f"fixed parameter {item!r}: write it as key=value, e.g. customer_id=c0000042")
         fixed[key.strip()] = value
     return fixed
+
+
+def _timing(name: str, started: float) -> str:
+    """A Server-Timing value: how long the engine work took, as the server measured it."""
+    return f"{name};dur={(time.perf_counter() - started) * 1000:.1f}"
 
 
 def _with_client(settings: Settings, work):

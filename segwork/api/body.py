@@ -13,7 +13,7 @@ from typing import AsyncIterator, BinaryIO
 
 from starlette.datastructures import UploadFile
 from starlette.formparsers import MultiPartException, MultiPartParser
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 
 from segwork.api.responses import ApiError
 
@@ -96,11 +96,14 @@ async def _limited(request: Request, limit: int) -> AsyncIterator[bytes]:
     if declared.isdigit() and int(declared) > limit:
         raise ApiError(413, f"the body is {_size(int(declared))}, more than the limit of {_size(limit)}; send smaller batches")
     size = 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            raise ApiError(413, f"the body is more than the limit of {_size(limit)}; send smaller batches")
-        yield chunk
+    try:
+        async for chunk in request.stream():
+            size += len(chunk)
+            if size > limit:
+                raise ApiError(413, f"the body is more than the limit of {_size(limit)}; send smaller batches")
+            yield chunk
+    except ClientDisconnect:
+        raise ApiError(400, f"the client went away after {size:,} bytes of the body; nothing was inserted") from None
 
 
 def _size(n: int) -> str:

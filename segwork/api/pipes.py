@@ -7,6 +7,7 @@ use. Parameters are typed as in the seed's pipes (`String`, `Int32`, `DateTime`,
 """
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass
 from typing import Callable
@@ -17,9 +18,8 @@ from starlette.datastructures import QueryParams
 from segwork import db, queries
 from segwork.errors import ParameterError
 
-RESERVED = ("format", "q", "token", "debug", "explain", "pipeline", "query_id", "tag")
 # ClickHouse's own output formats, as the seed's system answers: `.json` is the JSON envelope
-# (meta, data, rows, rows_before_limit_at_least when the query has a LIMIT, statistics).
+# (meta, data, rows, rows_before_limit_at_least, statistics).
 ENGINE_FORMATS = {"json": "JSON", "csv": "CSVWithNames", "ndjson": "JSONEachRow", "parquet": "Parquet"}
 ENGINE_SETTINGS = {"output_format_json_quote_64bit_integers": 0}  # counts stay JSON numbers
 _INT = re.compile(r"^[+-]?\d{1,10}$")
@@ -85,6 +85,8 @@ PIPES = {p.name: p for p in (
 
 def arguments(pipe: Pipe, query: QueryParams, fixed: dict[str, str]) -> dict:
     """Typed values of the pipe's parameters from the query string; pinned ones win."""
+    if query.get("q"):
+        raise ParameterError("q", "SQL over a pipe's result is not supported here; filter with the pipe's parameters")
     values = {}
     for param in pipe.params:
         raw = [fixed[param.name]] if param.name in fixed else query.getlist(param.name)
@@ -103,6 +105,12 @@ def run(pipe: Pipe, client: Client, values: dict, fmt: str) -> bytes:
     """The pipe's library call, answered by the engine in the output format for `fmt`."""
     with db.query_output(ENGINE_FORMATS[fmt], ENGINE_SETTINGS) as out:
         pipe.call(client, values)
+    if fmt == "json" and b'"rows_before_limit_at_least"' not in out.body:
+        # The engine reports it only when the outermost SELECT has the LIMIT; clients of the
+        # seed's API read it on every pipe, so give the rows returned: a true lower bound.
+        envelope = json.loads(out.body)
+        envelope["rows_before_limit_at_least"] = envelope["rows"]
+        return json.dumps(envelope, ensure_ascii=False).encode()
     return out.body
 
 
