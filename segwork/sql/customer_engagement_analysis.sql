@@ -1,28 +1,12 @@
 -- customer_engagement_analysis: events and event value per customer in [start_date, end_date]
 -- (inclusive) for the chosen event types (empty = all), optionally for one location; top
 -- `limit` customers by `order_by` (event_count or total_value), ties by the other measure,
--- then customer_id. Events are aggregated first and only the top customers' profiles are
--- joined (performance-notes.md). Customers with events but no profile keep empty fields.
-WITH active AS (
-    SELECT
-        customer_id,
-        count() AS event_count,
-        sum(event_value) AS total_value,
-        min(timestamp) AS first_event,
-        max(timestamp) AS last_event
-    FROM customer_events
-    WHERE timestamp >= {start_date:DateTime('UTC')}
-      AND timestamp <= {end_date:DateTime('UTC')}
-      AND (empty({event_types:Array(String)}) OR has({event_types:Array(String)}, event_type))
-      AND (isNull({location:Nullable(String)})
-           OR customer_id IN (SELECT customer_id FROM customers FINAL WHERE location = {location:Nullable(String)}))
-    GROUP BY customer_id
-    ORDER BY
-        if({order_by:String} = 'total_value', total_value, toFloat64(event_count)) DESC,
-        if({order_by:String} = 'total_value', toFloat64(event_count), total_value) DESC,
-        customer_id ASC
-    LIMIT {limit:UInt32}
-)
+-- then customer_id. Events are aggregated once, top `limit` first, then joined to the
+-- profiles: the engine builds the join's table from the few top rows and filters the
+-- customers it reads by their ids (a runtime filter), so no profile is joined that is not
+-- shown (performance-notes.md; bench/RESULTS.md). Event types are matched with IN, which
+-- runs on LowCardinality's dictionary (has() compared every row's string: 1.7x slower).
+-- Customers with events but no profile keep empty fields.
 SELECT
     a.customer_id AS customer_id,
     p.name AS name,
@@ -34,11 +18,29 @@ SELECT
     a.last_event AS last_event,
     if(p.customer_id = '', '', segwork_value_segment(p.lifetime_value, {high_value:Float64}, {medium_value:Float64})) AS value_segment,
     if(p.customer_id = '', '', segwork_loyalty_segment(p.signup_date, {as_of:DateTime('UTC')}, {loyal_days:Int64}, {regular_days:Int64})) AS loyalty_segment
-FROM active AS a
+FROM (
+    SELECT
+        customer_id,
+        count() AS event_count,
+        sum(event_value) AS total_value,
+        min(timestamp) AS first_event,
+        max(timestamp) AS last_event
+    FROM customer_events
+    WHERE timestamp >= {start_date:DateTime('UTC')}
+      AND timestamp <= {end_date:DateTime('UTC')}
+      AND (empty({event_types:Array(String)}) OR event_type IN {event_types:Array(String)})
+      AND (isNull({location:Nullable(String)})
+           OR customer_id IN (SELECT customer_id FROM customers FINAL WHERE location = {location:Nullable(String)}))
+    GROUP BY customer_id
+    ORDER BY
+        if({order_by:String} = 'total_value', total_value, toFloat64(event_count)) DESC,
+        if({order_by:String} = 'total_value', toFloat64(event_count), total_value) DESC,
+        customer_id ASC
+    LIMIT {limit:UInt32}
+) AS a
 LEFT JOIN (
     SELECT customer_id, name, email, location, lifetime_value, signup_date
     FROM customers FINAL
-    WHERE customer_id IN (SELECT customer_id FROM active)
 ) AS p ON p.customer_id = a.customer_id
 ORDER BY
     if({order_by:String} = 'total_value', total_value, toFloat64(event_count)) DESC,

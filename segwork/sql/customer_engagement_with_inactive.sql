@@ -28,7 +28,7 @@ LEFT JOIN (
     FROM customer_events
     WHERE timestamp >= {start_date:DateTime('UTC')}
       AND timestamp <= {end_date:DateTime('UTC')}
-      AND (empty({event_types:Array(String)}) OR has({event_types:Array(String)}, event_type))
+      AND (empty({event_types:Array(String)}) OR event_type IN {event_types:Array(String)})
     GROUP BY customer_id
 ) AS a ON a.customer_id = c.customer_id
 ORDER BY

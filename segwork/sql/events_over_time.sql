@@ -8,7 +8,7 @@ SELECT
 FROM customer_events
 WHERE timestamp >= {start_date:DateTime('UTC')}
   AND timestamp <= {end_date:DateTime('UTC')}
-  AND (empty({event_types:Array(String)}) OR has({event_types:Array(String)}, event_type))
+  AND (empty({event_types:Array(String)}) OR event_type IN {event_types:Array(String)})
   AND (isNull({location:Nullable(String)})
        OR customer_id IN (SELECT customer_id FROM customers FINAL WHERE location = {location:Nullable(String)}))
 GROUP BY day, event_type
