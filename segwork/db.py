@@ -24,6 +24,7 @@ _DB_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,63}$")
 _schema_ready: set[tuple[str, str]] = set()
 _schema_lock = threading.Lock()
 _local = threading.local()
+_chdb_opened: set[str] = set()  # embedded locations this process has opened
 _output: contextvars.ContextVar = contextvars.ContextVar("segwork_query_output", default=None)
 
 
@@ -167,9 +168,18 @@ def _open(dsn: str) -> Client:
         Path(_dsn_location(dsn)).mkdir(parents=True, exist_ok=True)
     try:
         if dsn.startswith("chdb:"):
-            return clickhouse_connect.get_client(dsn=dsn)
+            client = clickhouse_connect.get_client(dsn=dsn)
+            _chdb_opened.add(_dsn_location(dsn))
+            return client
         return clickhouse_connect.get_client(dsn=dsn, autogenerate_session_id=False)
     except ProgrammingError as exc:
+        others = sorted(_chdb_opened - {_dsn_location(dsn)})
+        if "chdb" in str(exc).lower() and others:
+            raise EngineError(
+                f"this process already has the embedded database at {others[0]} open, and chDB opens "
+                f"one folder per process, so {_dsn_location(dsn)} cannot be opened beside it. Restart "
+                "the process (or the notebook kernel) to switch, or use a ClickHouse server via SEGWORK_DSN."
+            ) from exc
         if "chdb" in str(exc).lower():
             raise EngineBusyError(
                 f"the embedded database at {_dsn_location(dsn)} is in use by another process "

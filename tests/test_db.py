@@ -55,3 +55,9 @@ def test_engine_errors_name_the_query_not_a_traceback(client, monkeypatch):
 
 def test_describe_engine(client):
     assert db.describe_engine(client).startswith("embedded ClickHouse (chDB) in memory")
+
+
+def test_second_embedded_folder_in_one_process_says_why(client, tmp_path):
+    with pytest.raises(EngineError, match="one folder per process") as info:
+        segwork.connect(f"chdb://{tmp_path}/other")
+    assert "in use by another process" not in str(info.value)
