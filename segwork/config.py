@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
@@ -17,7 +17,6 @@ class Settings:
     database: str = "segwork"
     data_dir: Path = DEFAULT_DATA_DIR
     chunk_rows: int = 250_000  # rows per validated insert block when streaming files
-    max_id_length: int = 256  # longest customer_id / event_id accepted
     api_max_body_bytes: int = 10 * 1024 * 1024  # as the seed's Events API
     api_rate_limit_per_minute: int = 6000  # requests per token per minute
     api_max_inflated_bytes: int = 100 * 1024 * 1024  # a gzip Events API body, once decompressed
@@ -31,7 +30,6 @@ class Settings:
     workbench_port: int = 8501
     workbench_cache_seconds: int = 60  # how long the workbench reuses a query result
     workbench_live_seconds: int = 5  # refresh interval of the Overview's live mode
-    extra: dict = field(default_factory=dict, compare=False)
 
     @property
     def embedded_path(self) -> Path:
