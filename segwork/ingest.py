@@ -5,7 +5,6 @@ block inserted before (re-ingest is idempotent), or quarantined with its reasons
 """
 from __future__ import annotations
 
-import hashlib
 import time
 import uuid
 from collections import Counter
@@ -17,11 +16,11 @@ import pandas as pd
 import pandera.pandas as pa
 import pyarrow as pa_arrow
 from clickhouse_connect.driver.client import Client
-from clickhouse_connect.driver.exceptions import ClickHouseError
 
 from segwork import db, readers
+from segwork.insert import Inserter, content_token, insert
 from segwork.config import Settings
-from segwork.errors import EngineError, InputFileError, SegworkError
+from segwork.errors import InputFileError, SegworkError
 from segwork.parse import Parsed, parse_chunk
 from segwork.schemas import TABLES, columns, describe_failure
 
@@ -92,17 +91,20 @@ def ingest(client: Client, table: str, source, *, format: str | None = None, set
         report = IngestReport(uuid.uuid4().hex, table, src.name, src.format)
         header = None
     reasons: Counter = Counter()
+    inserter = Inserter()
     try:
         for i, chunk in enumerate(chunks):
             if i == 0:
                 report.ignored_columns = _check_columns(table, report.source, header, chunk, src)
-            _load_chunk(client, table, chunk, report, reasons)
+            _load_chunk(client, table, chunk, report, reasons, inserter)
             if progress:
                 done = readers.bytes_done(src) if src else None
                 fraction = min(done / src.size, 1.0) if src and src.size and done is not None else (
                     None if src else report.rows_read / max(len(source), 1))
                 progress(report.rows_read, fraction)
+        inserter.wait()
     except InputFileError as exc:
+        inserter.wait()
         if report.rows_read:
             raise InputFileError(
                 f"{exc} — after {report.rows_read:,} rows had been read and {report.inserted:,} inserted "
@@ -111,6 +113,7 @@ def ingest(client: Client, table: str, source, *, format: str | None = None, set
             ) from exc
         raise
     finally:
+        inserter.close()
         if src is not None:
             src.stream.close()
     if report.rows_read == 0:
@@ -136,7 +139,8 @@ def _check_columns(table: str, name: str, header, chunk: readers.RawChunk, src) 
     return [c for c in present if c not in columns(table)]
 
 
-def _load_chunk(client: Client, table: str, chunk: readers.RawChunk, report: IngestReport, reasons: Counter) -> None:
+def _load_chunk(client: Client, table: str, chunk: readers.RawChunk, report: IngestReport, reasons: Counter,
+                inserter: Inserter) -> None:
     frame = chunk.frame
     rows = frame.pop("__row").to_numpy() if "__row" in frame.columns else None
     n = len(frame)
@@ -146,11 +150,9 @@ def _load_chunk(client: Client, table: str, chunk: readers.RawChunk, report: Ing
     failures = _validate(table, parsed)
     bad_pos = sorted(failures)
     good = parsed.typed.drop(index=bad_pos) if bad_pos else parsed.typed
-    if len(good):
-        _insert_good(client, table, good, report)
+    block = _to_arrow(table, good.fillna(TABLES[table]["fill"]) if TABLES[table]["fill"] else good) if len(good) else None
     quarantine = _quarantine_rows(table, parsed, failures, bad_pos, row_numbers, chunk.bad, report)
-    if quarantine is not None:
-        _insert(client, f"{table}_quarantine", quarantine, None)
+    inserter.submit(lambda: _insert_block(client, table, block, quarantine, report))
     for pos in bad_pos:
         for _, reason, _ in failures[pos]:
             reasons[reason] += 1
@@ -178,19 +180,24 @@ def _validate(table: str, parsed: Parsed) -> dict[int, list[tuple[str, str, str]
     return failures
 
 
-def _insert_good(client: Client, table: str, good: pd.DataFrame, report: IngestReport) -> None:
-    filled = good.fillna(TABLES[table]["fill"]) if TABLES[table]["fill"] else good
-    arrow = _to_arrow(table, filled)
-    token = f"{table}:" + hashlib.sha256(pd.util.hash_pandas_object(filled, index=False).to_numpy().tobytes()).hexdigest()
-    if db.query_rows(client, "ingest_block_seen", {"table_name": table, "token": token}):
-        report.duplicates += len(good)
-        return
-    _insert(client, table, arrow, token)
-    _insert(client, "ingest_blocks", pa_arrow.table({
-        "table_name": [table], "token": [token], "ingest_id": [report.ingest_id], "rows": pa_arrow.array([len(good)], pa_arrow.uint64()),
-        "inserted_at": pa_arrow.array([datetime.now(timezone.utc)], pa_arrow.timestamp("s", tz="UTC")),
-    }), None)
-    report.inserted += len(good)
+def _insert_block(client: Client, table: str, block: pa_arrow.Table | None, quarantine: pa_arrow.Table | None,
+                  report: IngestReport) -> None:
+    """Insert a chunk's good rows, unless a block with the same content went in before
+    (counted as duplicates), and its quarantined rows. Runs on the Inserter's thread."""
+    if block is not None:
+        token = content_token(table, block)
+        if db.query_rows(client, "ingest_block_seen", {"table_name": table, "token": token}):
+            report.duplicates += block.num_rows
+        else:
+            insert(client, table, block, token)
+            insert(client, "ingest_blocks", pa_arrow.table({
+                "table_name": [table], "token": [token], "ingest_id": [report.ingest_id],
+                "rows": pa_arrow.array([block.num_rows], pa_arrow.uint64()),
+                "inserted_at": pa_arrow.array([datetime.now(timezone.utc)], pa_arrow.timestamp("s", tz="UTC")),
+            }), None)
+            report.inserted += block.num_rows
+    if quarantine is not None:
+        insert(client, f"{table}_quarantine", quarantine, None)
 
 
 def _to_arrow(table: str, frame: pd.DataFrame) -> pa_arrow.Table:
@@ -232,16 +239,8 @@ def _quarantine_rows(table, parsed: Parsed, failures, bad_pos, row_numbers, bad_
     return pa_arrow.table(data, schema=schema)
 
 
-def _insert(client: Client, table: str, arrow: pa_arrow.Table, token: str | None) -> None:
-    settings = {"insert_deduplication_token": token} if token else None
-    try:
-        client.insert_arrow(table, arrow, settings=settings)
-    except ClickHouseError as exc:
-        raise EngineError(f"inserting into {table} failed: {str(exc).splitlines()[0][:300]}") from exc
-
-
 def _log(client: Client, report: IngestReport) -> None:
-    _insert(client, "ingest_log", pa_arrow.table({
+    insert(client, "ingest_log", pa_arrow.table({
         "ingest_id": [report.ingest_id], "table_name": [report.table], "source": [report.source],
         "rows_read": pa_arrow.array([report.rows_read], pa_arrow.uint64()),
         "inserted": pa_arrow.array([report.inserted], pa_arrow.uint64()),

@@ -1,0 +1,93 @@
+"""Putting validated blocks into the engine: a content token per block, the insert itself,
+and a worker that inserts one block while the next one is being read and validated.
+
+The embedded engine takes an Arrow table in place with chDB's Python() table function
+(no temporary file, as clickhouse-connect's insert_arrow writes for chDB); a server gets
+clickhouse-connect's insert_arrow.
+"""
+from __future__ import annotations
+
+import hashlib
+import re
+from concurrent.futures import Future, ThreadPoolExecutor
+from typing import Callable
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+from clickhouse_connect.driver.client import Client
+from clickhouse_connect.driver.exceptions import ClickHouseError
+
+from segwork import embedded
+from segwork.errors import EngineError
+
+_SAFE_TOKEN = re.compile(r"^[A-Za-z0-9_:.-]{1,200}$")
+
+
+def content_token(table: str, block: pa.Table) -> str:
+    """A hash of the block's values, column by column, independent of how the rows were read
+    (string or large_string, sliced or not): the same rows make the same token."""
+    digest = hashlib.sha256()
+    for name in block.column_names:
+        column = block.column(name)
+        array = column.combine_chunks() if column.num_chunks != 1 else column.chunk(0)
+        digest.update(name.encode() + b"\0")
+        _feed(digest, array)
+    return f"{table}:{digest.hexdigest()}"
+
+
+def _feed(digest, array: pa.Array) -> None:
+    if array.null_count:
+        digest.update(np.asarray(pc.is_valid(array)).tobytes())
+        array = pc.fill_null(array, pa.scalar("" if pa.types.is_string(array.type) or pa.types.is_large_string(array.type)
+                                              else 0, array.type))
+    if pa.types.is_string(array.type) or pa.types.is_large_string(array.type):
+        width = np.int32 if pa.types.is_string(array.type) else np.int64
+        offsets = np.frombuffer(array.buffers()[1], width)[array.offset:array.offset + len(array) + 1].astype(np.int64)
+        digest.update(b"s" + (offsets - offsets[0]).tobytes())
+        if len(array):
+            digest.update(memoryview(array.buffers()[2])[offsets[0]:offsets[-1]])
+    else:  # fixed width: int, float, timestamp
+        digest.update(str(array.type).encode())
+        width = array.type.bit_width // 8
+        data = np.frombuffer(array.buffers()[1], np.uint8)
+        digest.update(data[array.offset * width:(array.offset + len(array)) * width].tobytes())
+
+
+def insert(client: Client, table: str, block: pa.Table, token: str | None) -> None:
+    """Insert an Arrow table (columns named as the table's); token deduplicates a repeat."""
+    if token is not None and not _SAFE_TOKEN.match(token):
+        raise ValueError(f"unexpected characters in insert token {token!r}")
+    try:
+        if embedded.usable(client):
+            embedded.insert_arrow(client, table, block, token)
+        else:
+            client.insert_arrow(table, block, settings={"insert_deduplication_token": token} if token else None)
+    except (ClickHouseError, embedded.EngineRefused) as exc:
+        raise EngineError(f"inserting into {table} failed: {str(exc).splitlines()[0][:300]}") from exc
+
+
+class Inserter:
+    """Runs insert jobs one at a time, in order, on a worker thread, so that the engine
+    writes block n while Python reads and validates block n + 1 (chDB releases the GIL).
+    At most one job waits while another runs: memory stays at two blocks."""
+
+    def __init__(self):
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="segwork-insert")
+        self._pending: Future | None = None
+
+    def submit(self, job: Callable[[], None]) -> None:
+        self.wait()
+        self._pending = self._pool.submit(job)
+
+    def wait(self) -> None:
+        """Finish the job in flight; its exception, if any, is raised here."""
+        pending, self._pending = self._pending, None
+        if pending is not None:
+            pending.result()
+
+    def close(self) -> None:
+        try:
+            self.wait()
+        finally:
+            self._pool.shutdown(wait=True)

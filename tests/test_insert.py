@@ -1,0 +1,50 @@
+"""Inserting validated blocks: content tokens, the engine's own dedup, the insert worker."""
+from __future__ import annotations
+
+import pyarrow as pa
+import pytest
+
+from segwork import synth
+from segwork.insert import Inserter, content_token, insert
+
+
+def block(n=1000, seed=1) -> pa.Table:
+    table = pa.Table.from_pandas(synth.events(n, 10, seed=seed), preserve_index=False)
+    return table.set_column(6, "timestamp", table.column(6).cast(pa.timestamp("s", tz="UTC")))
+
+
+def test_token_depends_on_content_not_on_how_it_was_read():
+    b = block()
+    large = b.cast(pa.schema([(f.name, pa.large_string() if f.type == pa.string() else f.type) for f in b.schema]))
+    assert content_token("customer_events", large) == content_token("customer_events", b)
+    pieces = pa.concat_tables([b.slice(0, 300), b.slice(300, 700)])
+    assert content_token("customer_events", pieces) == content_token("customer_events", b)
+    assert content_token("customer_events", b.slice(1)) != content_token("customer_events", b)
+    changed = b.set_column(3, "event_value", pa.array([0.5] + b.column(3).to_pylist()[1:]))
+    assert content_token("customer_events", changed) != content_token("customer_events", b)
+
+
+def test_a_repeated_token_is_not_inserted_twice_by_the_engine(client):
+    b = block()
+    token = content_token("customer_events", b)
+    insert(client, "customer_events", b, token)
+    insert(client, "customer_events", b, token)
+    assert client.command("SELECT count() FROM customer_events") == 1000
+    insert(client, "customer_events", b, token + "-other")
+    assert client.command("SELECT count() FROM customer_events") == 2000
+
+
+def test_inserter_runs_jobs_in_order_and_raises_their_errors():
+    done = []
+    inserter = Inserter()
+    for i in range(5):
+        inserter.submit(lambda i=i: done.append(i))
+    inserter.wait()
+    assert done == [0, 1, 2, 3, 4]
+
+    def fail():
+        raise RuntimeError("engine down")
+
+    inserter.submit(fail)
+    with pytest.raises(RuntimeError, match="engine down"):
+        inserter.close()
