@@ -5,6 +5,8 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from segwork.schemas import TABLES
 
@@ -72,12 +74,35 @@ def _obj_text(value):
     return str(value)
 
 
+def _arrow_text(values: pd.Series, *, trim: bool = True, lower: bool = False) -> pd.Series | None:
+    """Text, missing for null or blank (trimmed for ids), computed on the Arrow array itself
+    when the column is Arrow-backed text (what Parquet and CSV give): the same result as
+    the pandas route below (which also trims with Arrow), without its intermediate Series."""
+    if not (isinstance(values.dtype, pd.StringDtype) and values.dtype.storage == "pyarrow"):
+        return None
+    array = values.array.__arrow_array__()
+    trimmed = pc.utf8_trim_whitespace(array)
+    out = trimmed if trim else array
+    if lower:
+        out = pc.utf8_lower(out)
+    blank = pc.equal(pc.utf8_length(trimmed), 0)
+    if pc.any(blank).as_py():
+        out = pc.if_else(blank, pa.scalar(None, out.type), out)
+    return out.to_pandas()
+
+
 def _parse_text(values: pd.Series):
+    fast = _arrow_text(values, trim=False)
+    if fast is not None:
+        return fast, np.zeros(len(values), dtype=bool)
     out = _text(values)
     return out.where(~_missing(out)), np.zeros(len(values), dtype=bool)
 
 
 def _parse_id(values: pd.Series):
+    fast = _arrow_text(values)
+    if fast is not None:
+        return fast, np.zeros(len(values), dtype=bool)
     if pd.api.types.is_float_dtype(values):  # ids that came in as numbers: 17850.0 -> "17850"
         whole = values.notna() & (values == np.floor(values.fillna(0)))
         values = values.where(whole).astype("Int64").astype("str").where(whole, _text(values))
@@ -86,13 +111,36 @@ def _parse_id(values: pd.Series):
 
 
 def _parse_type(values: pd.Series):
+    fast = _arrow_text(values, lower=True)
+    if fast is not None:
+        return fast, np.zeros(len(values), dtype=bool)
     out, bad = _parse_id(values)
     return out.str.lower(), bad
+
+
+def _arrow_cast(values: pd.Series, target: pa.DataType):
+    """(values cast to target, missing mask) when the column is Arrow-backed text and every
+    non-blank value casts cleanly (Arrow's casts are strict: 2023-02-29 and '1,5' fail);
+    None otherwise, and the pandas route below finds the values that do not parse."""
+    if not (isinstance(values.dtype, pd.StringDtype) and values.dtype.storage == "pyarrow"):
+        return None
+    trimmed = pc.utf8_trim_whitespace(values.array.__arrow_array__())
+    blank = pc.fill_null(pc.equal(pc.utf8_length(trimmed), 0), True)
+    try:
+        typed = pc.cast(pc.if_else(blank, pa.scalar(None, trimmed.type), trimmed), target)
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        return None
+    return typed, np.asarray(blank.combine_chunks() if isinstance(blank, pa.ChunkedArray) else blank, dtype=bool)
 
 
 def _parse_float(values: pd.Series):
     if pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values):
         return values.astype("float64"), np.zeros(len(values), dtype=bool)
+    fast = _arrow_cast(values, pa.float64())
+    if fast is not None:
+        out = fast[0].to_pandas()
+        bad = ~fast[1] & out.isna().to_numpy()  # 'nan' parses, but is not a number
+        return out.where(~bad), bad
     text = _text(values).str.strip()
     missing = _missing(text)
     out = pd.to_numeric(text.where(~missing), errors="coerce").astype("float64")
@@ -121,6 +169,9 @@ def _parse_time(values: pd.Series):
     if pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values):
         missing = values.isna().to_numpy()
         out = pd.to_datetime(values, unit="s", utc=True, errors="coerce")
+    elif (fast := _arrow_cast(values, pa.timestamp("s"))) is not None:  # ISO 8601 without zone: UTC
+        missing = fast[1]
+        out = fast[0].cast(pa.timestamp("s", tz="UTC")).to_pandas()
     else:
         text = _text(values).str.strip()
         missing = _missing(text)

@@ -1,0 +1,56 @@
+"""Typing raw values: the Arrow fast paths give exactly what the general pandas route gives."""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pytest
+
+from segwork.parse import parse_chunk
+from segwork.schemas import _later_repeats
+
+TEXTS = ["e1", " e2 ", "", "   ", None, "Purchase", " LOGIN", "ünï cødé", "x" * 300, "17850.0"]
+NUMBERS = ["1.5", " 2 ", "", None, "nan", "inf", "-Infinity", "1,5", "abc", "+3", ".5", "1e400", "0x10"]
+TIMES = ["2024-05-01 12:00:00", " 2024-05-01 12:00:00 ", "", None, "2024-05-01T12:00:00", "2024-05-01",
+         "2024-05-01 12:00", "2023-02-29 00:00:00", "2024-05-01 24:00:00", "2024-05-01T12:00:00Z",
+         "2024-05-01 14:00:00+02:00", "2024-05-01 12:00:00.5", "1714564800", "not a time"]
+
+
+def arrow_text(values) -> pd.Series:
+    return pa.array(values, pa.large_string()).to_pandas()
+
+
+def frames(columns: dict) -> tuple[pd.DataFrame, pd.DataFrame]:
+    n = max(len(v) for v in columns.values())
+    cols = {c: (v * n)[:n] for c, v in columns.items()}
+    fast = pd.DataFrame({c: arrow_text(v) for c, v in cols.items()})
+    return fast, fast.astype(object)  # object columns take the pandas route
+
+
+@pytest.mark.parametrize("table, columns", [
+    ("customer_events", {"event_id": TEXTS, "customer_id": TEXTS, "event_type": TEXTS, "event_value": NUMBERS,
+                         "product_id": TEXTS, "category": TEXTS, "timestamp": TIMES}),
+    ("customers", {"customer_id": TEXTS, "name": TEXTS, "age": NUMBERS + ["42", "41.5", "3000000000"],
+                   "lifetime_value": NUMBERS, "signup_date": TIMES, "timestamp": TIMES[::-1]}),
+    ("customer_events", {"event_id": TEXTS[:2], "customer_id": TEXTS[:2], "event_type": ["purchase"],
+                         "event_value": ["1.25", "2"], "timestamp": ["2024-05-01 12:00:00", "2024-05-02"]}),
+])
+def test_arrow_fast_paths_match_the_pandas_route(table, columns):
+    fast_in, slow_in = frames(columns)
+    fast, slow = parse_chunk(table, fast_in), parse_chunk(table, slow_in)
+    assert fast.errors == slow.errors
+    for column in fast.typed.columns:
+        got, want = fast.typed[column], slow.typed[column]
+        assert got.dtype == want.dtype, column
+        assert got.isna().tolist() == want.isna().tolist(), column
+        assert got[got.notna()].tolist() == want[want.notna()].tolist(), column
+
+
+def test_later_repeats_is_duplicated_keep_first():
+    rng = np.random.default_rng(0)
+    cases = [[f"e{rng.integers(0, 40):05d}" for _ in range(500)], [f"e{i:010d}" for i in range(1000)],
+             ["a", "bb", "a", "ccc", "bb"], ["x" * 30] * 3, [], ["a", None, "a", None]]
+    for values in cases:
+        s = arrow_text(values) if values else pd.Series([], dtype="str")
+        for series in (s, s.iloc[1:]):
+            assert (_later_repeats(series) == series.duplicated(keep="first").to_numpy()).all()
