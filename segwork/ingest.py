@@ -15,6 +15,7 @@ from typing import Callable
 import pandas as pd
 import pandera.pandas as pa
 import pyarrow as pa_arrow
+import pyarrow.compute as pc
 from clickhouse_connect.driver.client import Client
 
 from segwork import db, readers
@@ -150,7 +151,7 @@ def _load_chunk(client: Client, table: str, chunk: readers.RawChunk, report: Ing
     failures = _validate(table, parsed)
     bad_pos = sorted(failures)
     good = parsed.typed.drop(index=bad_pos) if bad_pos else parsed.typed
-    block = _to_arrow(table, good.fillna(TABLES[table]["fill"]) if TABLES[table]["fill"] else good) if len(good) else None
+    block = _to_arrow(table, good) if len(good) else None
     quarantine = _quarantine_rows(table, parsed, failures, bad_pos, row_numbers, chunk.bad, report)
     inserter.submit(lambda: _insert_block(client, table, block, quarantine, report))
     for pos in bad_pos:
@@ -201,15 +202,19 @@ def _insert_block(client: Client, table: str, block: pa_arrow.Table | None, quar
 
 
 def _to_arrow(table: str, frame: pd.DataFrame) -> pa_arrow.Table:
+    """The good rows as the table's Arrow block, missing optional values filled (in Arrow)."""
+    fill = TABLES[table]["fill"]
     arrays, names = [], []
     for column, kind in TABLES[table]["kinds"].items():
         series = frame[column]
         if kind == "time":
             arr = pa_arrow.array(series.dt.floor("s")).cast(_ARROW_TYPES[kind])
         elif kind == "int":
-            arr = pa_arrow.array(series.astype("int32").to_numpy(), pa_arrow.int32())
+            arr = pa_arrow.array(series.fillna(fill.get(column, 0)).astype("int32").to_numpy(), pa_arrow.int32())
         else:
             arr = pa_arrow.array(series, _ARROW_TYPES[kind], from_pandas=True)
+        if column in fill and arr.null_count:
+            arr = pc.fill_null(arr, pa_arrow.scalar(fill[column], arr.type))
         arrays.append(arr)
         names.append(column)
     return pa_arrow.table(arrays, names=names)

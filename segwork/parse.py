@@ -91,6 +91,22 @@ def _arrow_text(values: pd.Series, *, trim: bool = True, lower: bool = False) ->
     return out.to_pandas()
 
 
+def _few_clean_values(values: pd.Series) -> pd.Series | None:
+    """The column itself when it is Arrow-backed text of at most a few hundred distinct values,
+    all already trimmed, lower-case and not blank (event types as shops send them): judged
+    on the distinct values (6 ms per 250k rows) instead of transforming every row."""
+    if not (isinstance(values.dtype, pd.StringDtype) and values.dtype.storage == "pyarrow"):
+        return None
+    array = values.array.__arrow_array__()
+    distinct = pc.unique(array)
+    if len(distinct) > 500 or distinct.null_count:
+        return None
+    clean = pc.utf8_lower(pc.utf8_trim_whitespace(distinct))
+    if not clean.equals(distinct) or pc.any(pc.equal(pc.utf8_length(clean), 0)).as_py():
+        return None
+    return array.to_pandas()
+
+
 def _parse_text(values: pd.Series):
     fast = _arrow_text(values, trim=False)
     if fast is not None:
@@ -111,7 +127,9 @@ def _parse_id(values: pd.Series):
 
 
 def _parse_type(values: pd.Series):
-    fast = _arrow_text(values, lower=True)
+    fast = _few_clean_values(values)
+    if fast is None:
+        fast = _arrow_text(values, lower=True)
     if fast is not None:
         return fast, np.zeros(len(values), dtype=bool)
     out, bad = _parse_id(values)

@@ -21,6 +21,7 @@ import numpy as np
 import pandas as pd
 import pandera.pandas as pa
 import pyarrow as pa_arrow
+import pyarrow.compute as pc
 from pandera.typing import Series
 
 EMAIL_PATTERN = r"^[^@\s]+@[^@\s]+\.[^@\s]+$"
@@ -36,6 +37,20 @@ def _sane_time(series: pd.Series) -> pd.Series:
 
 def _finite(series: pd.Series) -> pd.Series:
     return series.isna() | np.isfinite(series.astype("float64").to_numpy(na_value=np.nan))
+
+
+def _matches_per_value(series: pd.Series, pattern: str) -> np.ndarray:
+    """series.str.match(pattern) (missing values pass), with the regular expression run once
+    per distinct value when there are few (event types): 6 instead of 25 ms per 250k rows."""
+    if isinstance(series.dtype, pd.StringDtype) and series.dtype.storage == "pyarrow":
+        array = series.array.__arrow_array__()
+        distinct = pc.unique(array).drop_null()
+        if len(distinct) <= 500:
+            good = distinct.filter(pc.match_substring_regex(distinct, pattern))
+            if len(good) == len(distinct):
+                return np.ones(len(series), dtype=bool)
+            return np.asarray(pc.or_(pc.is_in(array, value_set=good), pc.is_null(array)).combine_chunks(), dtype=bool)
+    return series.str.match(pattern).fillna(True).to_numpy(dtype=bool)
 
 
 def _later_repeats(series: pd.Series) -> np.ndarray:
@@ -97,7 +112,7 @@ class EventModel(pa.DataFrameModel):
 
     event_id: Series[str] = pa.Field(str_length={"min_value": 1, "max_value": 256})
     customer_id: Series[str] = pa.Field(str_length={"min_value": 1, "max_value": 256})
-    event_type: Series[str] = pa.Field(str_matches=EVENT_TYPE_PATTERN)
+    event_type: Series[str] = pa.Field()
     event_value: Series[float] = pa.Field(nullable=True)
     product_id: Series[str] = pa.Field(nullable=True, str_length={"max_value": 256})
     category: Series[str] = pa.Field(nullable=True, str_length={"max_value": 128})
@@ -106,6 +121,10 @@ class EventModel(pa.DataFrameModel):
     @pa.check("timestamp", name="time_in_range")
     def time_in_range(cls, series: pd.Series) -> pd.Series:
         return _sane_time(series)
+
+    @pa.check("event_type", name="str_matches")
+    def event_type_form(cls, series: pd.Series) -> pd.Series:
+        return pd.Series(_matches_per_value(series, EVENT_TYPE_PATTERN), index=series.index)
 
     @pa.check("event_id", name="unique_in_batch")
     def unique_in_batch(cls, series: pd.Series) -> pd.Series:

@@ -54,3 +54,23 @@ def test_later_repeats_is_duplicated_keep_first():
         s = arrow_text(values) if values else pd.Series([], dtype="str")
         for series in (s, s.iloc[1:]):
             assert (_later_repeats(series) == series.duplicated(keep="first").to_numpy()).all()
+
+
+def test_event_type_form_checked_per_distinct_value_as_per_row():
+    from segwork.schemas import EVENT_TYPE_PATTERN, _matches_per_value
+
+    values = ["purchase", "buy now!", None, "9lives", "login", "purchase", "a" * 40, "Login"] * 50
+    s = arrow_text(values)
+    want = s.str.match(EVENT_TYPE_PATTERN).to_numpy(dtype=bool) | s.isna().to_numpy()  # pandera lets missing pass
+    assert (_matches_per_value(s, EVENT_TYPE_PATTERN) == want).all()
+    assert _matches_per_value(arrow_text(["login", "purchase"] * 10), EVENT_TYPE_PATTERN).all()
+
+
+def test_bad_event_type_is_quarantined_with_its_reason(client):
+    import segwork
+
+    rows = pd.DataFrame({"event_id": ["1", "2", "3"], "customer_id": ["c", "c", "c"],
+                         "event_type": ["Purchase ", "buy now!", "login"], "timestamp": ["2024-05-01 12:00:00"] * 3})
+    report = segwork.ingest(client, "customer_events", rows.to_csv(index=False).encode(), source_name="e.csv")
+    assert (report.inserted, report.quarantined) == (2, 1)
+    assert dict(report.reasons) == {"event_type: must be lower-case letters, digits or _ (at most 32), starting with a letter": 1}
