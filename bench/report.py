@@ -49,7 +49,7 @@ def render(runs: list[dict]) -> str:
              "Ratios are of medians from one run, with every contender measured interleaved on the same data.", ""]
     for r in runs:
         lines += section(r)
-    lines += METHOD
+    lines += METHOD.splitlines()
     return "\n".join(lines) + "\n"
 
 
