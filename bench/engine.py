@@ -49,23 +49,36 @@ def loaded_client(ds: Dataset, log=print, reload: bool = False):
         report = segwork.ingest(client, table, path, settings=settings)
         load[table] = (report.inserted, time.perf_counter() - started)
         log(f"  loaded {report.inserted:,} {table} rows through segwork.ingest in {load[table][1]:.1f} s")
-    settle(client, database)
+    settle(client, database, log=log)
     client.command("CREATE TABLE bench_loaded (at DateTime) ENGINE = Log")
     client.command("INSERT INTO bench_loaded VALUES (now())")
     return client, database, load
 
 
-def settle(client, database: str, timeout_s: float = 600) -> None:
-    """Wait until background merges of the loaded tables are done (steady state)."""
-    deadline = time.monotonic() + timeout_s
-    previous = None
+def settle(client, database: str, timeout_s: float = 900, log=print) -> None:
+    """Wait for the steady state after a load: background merges done and every partition
+    in one part (the tables force that a minute after the last insert), or, with another
+    schema, no merge for a minute."""
+    started = deadline = time.monotonic()
+    deadline += timeout_s
+    quiet_since, previous = None, None
     while time.monotonic() < deadline:
-        parts = client.command(f"SELECT count() FROM system.parts WHERE database = '{database}' AND active")
         merging = client.command(f"SELECT count() FROM system.merges WHERE database = '{database}'")
+        spread = client.command(
+            f"SELECT max(c) FROM (SELECT count() c FROM system.parts WHERE database = '{database}' AND active"
+            f" AND table IN ('customers', 'customer_events') GROUP BY table, partition)")
+        parts = client.command(f"SELECT count() FROM system.parts WHERE database = '{database}' AND active")
+        if merging == 0 and spread == 1:
+            break
         if merging == 0 and parts == previous:
-            return
+            quiet_since = quiet_since or time.monotonic()
+            if time.monotonic() - quiet_since > 90:
+                break
+        else:
+            quiet_since = None
         previous = parts
-        time.sleep(2)
+        time.sleep(5)
+    log(f"  background merges settled after {time.monotonic() - started:.0f} s")
 
 
 def parts(client, database: str) -> dict[str, int]:
