@@ -28,7 +28,7 @@ active AS (
     INNER JOIN cohorts AS c ON c.customer_id = e.customer_id
     WHERE e.timestamp <= {as_of:DateTime('UTC')}
       AND toStartOfMonth(e.timestamp) >= c.cohort_month
-      AND (empty({event_types:Array(String)}) OR has({event_types:Array(String)}, e.event_type))
+      AND (empty({event_types:Array(String)}) OR e.event_type IN {event_types:Array(String)})
     GROUP BY cohort_month, months_since_signup
 )
 SELECT

@@ -9,6 +9,6 @@ SELECT
 FROM customer_events
 WHERE timestamp >= {start_date:DateTime('UTC')}
   AND timestamp <= {end_date:DateTime('UTC')}
-  AND (empty({event_types:Array(String)}) OR has({event_types:Array(String)}, event_type))
+  AND (empty({event_types:Array(String)}) OR event_type IN {event_types:Array(String)})
 GROUP BY month
 ORDER BY month ASC

@@ -8,14 +8,14 @@
 WITH per_customer AS (
     SELECT
         customer_id,
-        countIf(has({purchase_types:Array(String)}, event_type)) AS frequency,
-        maxIf(timestamp, has({purchase_types:Array(String)}, event_type)) AS last_purchase,
+        countIf(event_type IN {purchase_types:Array(String)}) AS frequency,
+        maxIf(timestamp, event_type IN {purchase_types:Array(String)}) AS last_purchase,
         dateDiff('day', last_purchase, {as_of:DateTime('UTC')}) AS recency_days,
         sum(event_value) AS monetary
     FROM customer_events
     WHERE timestamp >= {start_date:DateTime('UTC')}
       AND timestamp <= {as_of:DateTime('UTC')}
-      AND (has({purchase_types:Array(String)}, event_type) OR has({return_types:Array(String)}, event_type))
+      AND (event_type IN {purchase_types:Array(String)} OR event_type IN {return_types:Array(String)})
     GROUP BY customer_id
     HAVING frequency > 0
 ),
