@@ -6,7 +6,7 @@
 -- (min_age_to_force_merge_*): FINAL then has nothing to merge (1M profiles in 5 loaded
 -- parts, which ClickHouse's merge selector leaves alone: summary 86 -> 24 ms, bench/).
 -- A lookup reads one granule of every column: 1024 rows (not 8192) in 8 KiB compressed
--- blocks (not 64 KiB-1 MiB) make that 7.5 -> 6.4 ms inside the engine at 1M profiles, for
+-- blocks (not 64 KiB-1 MiB) make that 7.5 -> 6.6 ms inside the engine at 1M profiles, for
 -- +3 ms on a scan of all profiles (summary 25 -> 28 ms; bench/).
 -- Missing text is stored as '' and a missing age as 0 (ages are validated to 1..120, so
 -- 0 only ever means "unknown").
