@@ -79,7 +79,7 @@ def ingest(client: Client, table: str, source, *, format: str | None = None, set
     """Validate and load a path, file-like object, bytes or DataFrame into `table`."""
     if table not in TABLES:
         raise SegworkError(f"unknown table {table!r}; use one of: {', '.join(TABLES)}")
-    settings = settings or Settings()
+    settings = settings or Settings.from_env()
     started = time.perf_counter()
     wanted = columns(table)
     if isinstance(source, pd.DataFrame):
@@ -93,18 +93,21 @@ def ingest(client: Client, table: str, source, *, format: str | None = None, set
         header = None
     reasons: Counter = Counter()
     inserter = Inserter()
+    gathered = _Gathered(client, table, report, inserter, settings.insert_rows)
     try:
         for i, chunk in enumerate(chunks):
             if i == 0:
                 report.ignored_columns = _check_columns(table, report.source, header, chunk, src)
-            _load_chunk(client, table, chunk, report, reasons, inserter)
+            _load_chunk(table, chunk, report, reasons, gathered)
             if progress:
                 done = readers.bytes_done(src) if src else None
                 fraction = min(done / src.size, 1.0) if src and src.size and done is not None else (
                     None if src else report.rows_read / max(len(source), 1))
                 progress(report.rows_read, fraction)
+        gathered.flush()
         inserter.wait()
     except InputFileError as exc:
+        gathered.discard()  # only whole inserts go in: the fixed file's blocks then match them
         inserter.wait()
         if report.rows_read:
             raise InputFileError(
@@ -140,8 +143,46 @@ def _check_columns(table: str, name: str, header, chunk: readers.RawChunk, src) 
     return [c for c in present if c not in columns(table)]
 
 
-def _load_chunk(client: Client, table: str, chunk: readers.RawChunk, report: IngestReport, reasons: Counter,
-                inserter: Inserter) -> None:
+class _Gathered:
+    """Validated blocks waiting to go in together: one insert per `insert_rows` good rows
+    (the last one smaller). The engine writes one part per month a block touches, so four
+    250k-row inserts cost it about twice one 1M-row insert (bench/RESULTS.md). Quarantined
+    rows go with the insert of their chunk's good rows."""
+
+    def __init__(self, client: Client, table: str, report: IngestReport, inserter: Inserter, insert_rows: int):
+        self.client, self.table, self.report, self.inserter = client, table, report, inserter
+        self.insert_rows = max(int(insert_rows), 1)
+        self.blocks: list[pa_arrow.Table] = []
+        self.quarantine: list[pa_arrow.Table] = []
+        self.rows = 0
+
+    def add(self, block: pa_arrow.Table | None, quarantine: pa_arrow.Table | None) -> None:
+        if block is not None:
+            self.blocks.append(block)
+            self.rows += block.num_rows
+        if quarantine is not None:
+            self.quarantine.append(quarantine)
+        if self.rows >= self.insert_rows:
+            self.flush()
+
+    def discard(self) -> None:
+        """Drop what is gathered (a read error ends the file early). Inserting it would make a
+        block the corrected file never makes, and re-ingesting it would then add those rows twice."""
+        self.blocks, self.quarantine, self.rows = [], [], 0
+
+    def flush(self) -> None:
+        """Hand what is gathered to the inserter (which first finishes the insert before)."""
+        if not self.blocks and not self.quarantine:
+            return
+        block = (self.blocks[0] if len(self.blocks) == 1 else pa_arrow.concat_tables(self.blocks)) if self.blocks else None
+        quarantine = pa_arrow.concat_tables(self.quarantine) if self.quarantine else None
+        self.blocks, self.quarantine, self.rows = [], [], 0
+        client, table, report = self.client, self.table, self.report
+        self.inserter.submit(lambda: _insert_block(client, table, block, quarantine, report))
+
+
+def _load_chunk(table: str, chunk: readers.RawChunk, report: IngestReport, reasons: Counter,
+                gathered: _Gathered) -> None:
     frame = chunk.frame
     rows = frame.pop("__row").to_numpy() if "__row" in frame.columns else None
     n = len(frame)
@@ -153,7 +194,7 @@ def _load_chunk(client: Client, table: str, chunk: readers.RawChunk, report: Ing
     good = parsed.typed.drop(index=bad_pos) if bad_pos else parsed.typed
     block = _to_arrow(table, good) if len(good) else None
     quarantine = _quarantine_rows(table, parsed, failures, bad_pos, row_numbers, chunk.bad, report)
-    inserter.submit(lambda: _insert_block(client, table, block, quarantine, report))
+    gathered.add(block, quarantine)
     for pos in bad_pos:
         for _, reason, _ in failures[pos]:
             reasons[reason] += 1

@@ -32,5 +32,5 @@ def client(database):
 
 @pytest.fixture
 def settings() -> Settings:
-    """Settings with small chunks so streaming paths are exercised."""
-    return Settings(dsn="chdb://memory", chunk_rows=1000)
+    """Settings with small chunks and inserts so streaming and gathering paths are exercised."""
+    return Settings(dsn="chdb://memory", chunk_rows=1000, insert_rows=2000)

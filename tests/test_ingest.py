@@ -183,3 +183,32 @@ def test_progress_is_reported(client, tmp_path, settings):
     segwork.ingest(client, "customer_events", path, settings=settings, progress=lambda rows, frac: seen.append((rows, frac)))
     assert seen[-1][0] == 5000 and seen[-1][1] == pytest.approx(1.0)
     assert [r for r, _ in seen] == sorted(r for r, _ in seen)
+
+
+def test_validated_chunks_are_gathered_into_bigger_inserts(client, tmp_path, settings):
+    path = tmp_path / "e.csv"
+    events_frame(5500).to_csv(path, index=False)
+    report = segwork.ingest(client, "customer_events", path, settings=settings)
+    assert (report.rows_read, report.inserted) == (5500, 5500)
+    blocks = client.query("SELECT rows FROM ingest_blocks WHERE ingest_id = {i:String} ORDER BY inserted_at, rows DESC",
+                          parameters={"i": report.ingest_id}).result_rows
+    assert sorted(r for (r,) in blocks) == [1500, 2000, 2000]  # chunks of 1000, inserts of 2000, the rest
+    assert counts(client)["customer_events"] == 5500
+
+
+def test_read_error_mid_file_keeps_whole_inserts_and_reingest_completes(client, tmp_path, settings):
+    import gzip
+
+    df = events_frame(40_000)
+    whole = gzip.compress(df.to_json(orient="records", lines=True, date_format="iso").encode())
+    broken = tmp_path / "e.ndjson.gz"
+    broken.write_bytes(whole[: len(whole) - 2000])  # the gzip stream ends early
+    with pytest.raises(InputFileError, match="inserted") as err:
+        segwork.ingest(client, "customer_events", broken, settings=settings)
+    before = counts(client)["customer_events"]
+    assert before % settings.insert_rows == 0 and f"{before:,} inserted" in str(err.value)
+    fixed = tmp_path / "fixed.ndjson.gz"
+    fixed.write_bytes(whole)
+    report = segwork.ingest(client, "customer_events", fixed, settings=settings)
+    assert before > 0 and (report.duplicates, report.inserted) == (before, 40_000 - before)
+    assert counts(client)["customer_events"] == 40_000
