@@ -8,7 +8,7 @@ import statistics
 import sys
 import time
 
-from bench import agree, data, engine, ingestion, report, targets
+from bench import agree, anatomy, data, engine, ingestion, report, targets
 from bench.contenders import Engine, Segwork
 from bench.duck import DuckDB
 from bench.notebook import Pandas
@@ -30,7 +30,7 @@ def main(argv: list[str] | None = None) -> int:
     log(f"segwork benchmark, size {args.size}")
     ds = data.dataset(args.size, log=log)
     client, database, load = engine.loaded_client(ds, log=log, reload=args.reload)
-    results = {"size": args.size, "customers": ds.customers, "events": ds.events,
+    results = {"size": args.size, "customers": ds.customers, "events": ds.events, "ingest_rows": ds.ingest_rows,
                "machine": report.machine(client.command("SELECT version()")),
                "generated": (ds.folder / "done").read_text().strip(), "load": load}
     rounds = {q: max(3, int(n * args.rounds)) for q, n in ROUNDS[args.size].items()}
@@ -53,6 +53,8 @@ def main(argv: list[str] | None = None) -> int:
         results["queries"][query] = {n: s.as_dict() for n, s in stats.items()}
         results["queries"][query]["engine"]["internal_ms"] = statistics.median(engine_way.raw.elapsed) * 1000
         log(f"  {query:<11}" + "  ".join(f"{n} {s.median_ms:8.2f} ms" for n, s in stats.items()))
+    log("  where the time goes: stripped-down queries on the bare engine ...")
+    results["anatomy"] = {"queries": anatomy.queries(database, w)}
     for way in ways:
         getattr(way, "close", lambda: None)()
     del ways, customers, events
@@ -62,6 +64,8 @@ def main(argv: list[str] | None = None) -> int:
         results["ingest"] = ingestion.rates(ds, rounds=3, log=log)
         log("  peak memory of ingestion ...")
         results["memory"] = ingestion.peak_memory(ds, log=log)
+        log("  where the time goes: ingestion stages one by one ...")
+        results["anatomy"]["ingestion"] = anatomy.ingestion(ds)
     results["load_average_end"] = open("/proc/loadavg").read().split()[:3]
     results["targets"] = targets.judge(results)
     path = report.save(results)
