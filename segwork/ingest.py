@@ -5,6 +5,7 @@ block inserted before (re-ingest is idempotent), or quarantined with its reasons
 """
 from __future__ import annotations
 
+import hashlib
 import time
 import uuid
 from collections import Counter
@@ -149,9 +150,9 @@ class _Gathered:
     (bench/RESULTS.md); yet the engine should start early, while Python validates on. So
     the first insert takes the first chunk alone, and each next one up to twice the rows of
     the one before, at most `insert_rows` (chunks of 250k: 250k, 500k, 1M, 1M, ...). The
-    sizes depend only on the file and the settings, never on timing: the same file makes
-    the same inserts, so their content tokens recognise a re-ingest. Quarantined rows go
-    with the insert of their chunk's good rows."""
+    sizes depend only on the file and the settings, never on timing. A re-ingest is
+    recognised chunk by chunk (_insert_blocks). Quarantined rows go with the insert of their
+    chunk's good rows."""
 
     def __init__(self, client: Client, table: str, report: IngestReport, inserter: Inserter, insert_rows: int):
         self.client, self.table, self.report, self.inserter = client, table, report, inserter
@@ -180,11 +181,11 @@ class _Gathered:
         """Hand what is gathered to the inserter (which first finishes the insert before)."""
         if not self.blocks and not self.quarantine:
             return
-        block = (self.blocks[0] if len(self.blocks) == 1 else pa_arrow.concat_tables(self.blocks)) if self.blocks else None
+        blocks = self.blocks
         quarantine = pa_arrow.concat_tables(self.quarantine) if self.quarantine else None
         self.blocks, self.quarantine, self.rows = [], [], 0
         client, table, report = self.client, self.table, self.report
-        self.inserter.submit(lambda: _insert_block(client, table, block, quarantine, report))
+        self.inserter.submit(lambda: _insert_blocks(client, table, blocks, quarantine, report))
 
 
 def _load_chunk(table: str, chunk: readers.RawChunk, report: IngestReport, reasons: Counter,
@@ -228,24 +229,41 @@ def _validate(table: str, parsed: Parsed) -> dict[int, list[tuple[str, str, str]
     return failures
 
 
-def _insert_block(client: Client, table: str, block: pa_arrow.Table | None, quarantine: pa_arrow.Table | None,
-                  report: IngestReport) -> None:
-    """Insert a chunk's good rows, unless a block with the same content went in before
-    (counted as duplicates), and its quarantined rows. Runs on the Inserter's thread."""
-    if block is not None:
-        token = content_token(table, block)
-        if db.query_rows(client, "ingest_block_seen", {"table_name": table, "token": token}):
-            report.duplicates += block.num_rows
-        else:
-            insert(client, table, block, token)
+def _insert_blocks(client: Client, table: str, blocks: list[pa_arrow.Table], quarantine: pa_arrow.Table | None,
+                   report: IngestReport) -> None:
+    """Insert the gathered chunks' good rows in one insert, leaving out every chunk whose
+    content went in before (counted as duplicates: recognised chunk by chunk, so a re-ingest
+    is recognised however the chunks were grouped into inserts), and the quarantined rows.
+    Runs on the Inserter's thread."""
+    if blocks:
+        tokens = [content_token(table, b) for b in blocks]
+        seen = {t for (t,) in db.query_rows(client, "ingest_blocks_seen", {"table_name": table, "tokens": tokens})}
+        fresh: dict[str, pa_arrow.Table] = {}
+        for block, token in zip(blocks, tokens):
+            if token in seen or token in fresh:  # before, or twice in this insert
+                report.duplicates += block.num_rows
+            else:
+                fresh[token] = block
+        if fresh:
+            data = pa_arrow.concat_tables(list(fresh.values())) if len(fresh) > 1 else next(iter(fresh.values()))
+            insert(client, table, data, _insert_token(table, list(fresh)))
+            now = datetime.now(timezone.utc)
             insert(client, "ingest_blocks", pa_arrow.table({
-                "table_name": [table], "token": [token], "ingest_id": [report.ingest_id],
-                "rows": pa_arrow.array([block.num_rows], pa_arrow.uint64()),
-                "inserted_at": pa_arrow.array([datetime.now(timezone.utc)], pa_arrow.timestamp("s", tz="UTC")),
+                "table_name": [table] * len(fresh), "token": list(fresh), "ingest_id": [report.ingest_id] * len(fresh),
+                "rows": pa_arrow.array([b.num_rows for b in fresh.values()], pa_arrow.uint64()),
+                "inserted_at": pa_arrow.array([now] * len(fresh), pa_arrow.timestamp("s", tz="UTC")),
             }), None)
-            report.inserted += block.num_rows
+            report.inserted += data.num_rows
     if quarantine is not None:
         insert(client, f"{table}_quarantine", quarantine, None)
+
+
+def _insert_token(table: str, tokens: list[str]) -> str:
+    """The engine's deduplication token of one insert: the chunk's own token when it is one
+    chunk, else a hash of the chunks' tokens (a retried insert of the same chunks is a no-op)."""
+    if len(tokens) == 1:
+        return tokens[0]
+    return f"{table}:{hashlib.sha256(chr(10).join(tokens).encode()).hexdigest()}"
 
 
 def _to_arrow(table: str, frame: pd.DataFrame) -> pa_arrow.Table:

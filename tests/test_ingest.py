@@ -4,6 +4,7 @@ from __future__ import annotations
 import gzip
 import io
 import json
+from dataclasses import replace
 
 import pandas as pd
 import pytest
@@ -185,17 +186,38 @@ def test_progress_is_reported(client, tmp_path, settings):
     assert [r for r, _ in seen] == sorted(r for r, _ in seen)
 
 
-def test_validated_chunks_are_gathered_into_bigger_inserts(client, tmp_path, settings):
+def test_validated_chunks_are_gathered_into_bigger_inserts(client, tmp_path, settings, monkeypatch):
+    import importlib
+
+    ingest_module = importlib.import_module("segwork.ingest")
+    sizes = []
+    real_insert = ingest_module.insert
+
+    def observed(client_, table, block, token):  # the real insert, with its size noted
+        if table == "customer_events":
+            sizes.append(block.num_rows)
+        real_insert(client_, table, block, token)
+
+    monkeypatch.setattr(ingest_module, "insert", observed)
     path = tmp_path / "e.csv"
     events_frame(5500).to_csv(path, index=False)
     report = segwork.ingest(client, "customer_events", path, settings=settings)
     assert (report.rows_read, report.inserted) == (5500, 5500)
-    blocks = client.query("SELECT rows FROM ingest_blocks WHERE ingest_id = {i:String} ORDER BY inserted_at, rows DESC",
-                          parameters={"i": report.ingest_id}).result_rows
-    assert sorted(r for (r,) in blocks) == [500, 1000, 2000, 2000]  # chunks of 1000: inserts 1000, 2000, 2000, the rest
-    again = segwork.ingest(client, "customer_events", path, settings=settings)
-    assert (again.inserted, again.duplicates) == (0, 5500)  # the same inserts, recognised
+    assert sizes == [1000, 2000, 2000, 500]  # chunks of 1000: the first alone, then doubling up to 2000
     assert counts(client)["customer_events"] == 5500
+    regrouped = replace(settings, insert_rows=10_000)
+    again = segwork.ingest(client, "customer_events", path, settings=regrouped)
+    assert (again.inserted, again.duplicates) == (0, 5500)  # recognised chunk by chunk, however grouped
+    assert sizes == [1000, 2000, 2000, 500]
+
+
+def test_a_repeated_chunk_in_one_insert_goes_in_once(client, tmp_path, settings):
+    df = events_frame(1000)
+    path = tmp_path / "twice.csv"
+    pd.concat([df, df, events_frame(1000, prefix="other")]).to_csv(path, index=False)
+    report = segwork.ingest(client, "customer_events", path, settings=replace(settings, insert_rows=10_000))
+    assert (report.rows_read, report.inserted, report.duplicates) == (3000, 2000, 1000)
+    assert counts(client)["customer_events"] == 2000
 
 
 def test_read_error_mid_file_keeps_whole_inserts_and_reingest_completes(client, tmp_path, settings):
