@@ -16,8 +16,7 @@ import uuid
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from segwork import insert as seg_insert
-from segwork.ingest import _to_arrow, _validate
+from segwork.ingest import IngestReport, _insert_blocks, _to_arrow, _validate
 from segwork.parse import parse_chunk
 from segwork.config import Settings
 
@@ -121,10 +120,11 @@ def ingestion(ds: Dataset) -> dict:
     inserts = _gather(blocks, Settings().insert_rows)
     name = f"anat_{uuid.uuid4().hex[:10]}"
     client = open_client(name)
+    report = IngestReport("anatomy", table, "anatomy", "parquet")
     try:
         t = time.perf_counter()
-        for block in inserts:
-            seg_insert.insert(client, table, block, seg_insert.content_token(table, block))
+        for group in inserts:
+            _insert_blocks(client, table, group, None, report)
         engine_insert = time.perf_counter() - t
     finally:
         client.command(f"DROP DATABASE `{name}`")
@@ -133,7 +133,7 @@ def ingestion(ds: Dataset) -> dict:
             "inserts": len(inserts)}
 
 
-def _gather(blocks: list[pa.Table], insert_rows: int) -> list[pa.Table]:
+def _gather(blocks: list[pa.Table], insert_rows: int) -> list[list[pa.Table]]:
     """The validated blocks grouped as segwork.ingest groups them into inserts (the first
     block alone, then up to twice the rows of the insert before, at most insert_rows)."""
     inserts, group, rows, target = [], [], 0, 1
@@ -142,8 +142,8 @@ def _gather(blocks: list[pa.Table], insert_rows: int) -> list[pa.Table]:
         rows += block.num_rows
         if rows >= target:
             target = min(2 * rows, insert_rows)
-            inserts.append(pa.concat_tables(group))
+            inserts.append(group)
             group, rows = [], 0
     if group:
-        inserts.append(pa.concat_tables(group))
+        inserts.append(group)
     return inserts
