@@ -16,7 +16,7 @@ import uuid
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from segwork.ingest import IngestReport, _insert_blocks, _to_arrow, _validate
+from segwork.ingest import IngestReport, _insert_blocks, _to_arrow, _validate, next_insert_target
 from segwork.parse import parse_chunk
 from segwork.config import Settings
 
@@ -134,14 +134,13 @@ def ingestion(ds: Dataset) -> dict:
 
 
 def _gather(blocks: list[pa.Table], insert_rows: int) -> list[list[pa.Table]]:
-    """The validated blocks grouped as segwork.ingest groups them into inserts (the first
-    block alone, then up to twice the rows of the insert before, at most insert_rows)."""
+    """The validated blocks grouped as segwork.ingest groups them into inserts."""
     inserts, group, rows, target = [], [], 0, 1
     for block in blocks:
         group.append(block)
         rows += block.num_rows
         if rows >= target:
-            target = min(2 * rows, insert_rows)
+            target = next_insert_target(rows, insert_rows)
             inserts.append(group)
             group, rows = [], 0
     if group:

@@ -144,6 +144,12 @@ def _check_columns(table: str, name: str, header, chunk: readers.RawChunk, src) 
     return [c for c in present if c not in columns(table)]
 
 
+def next_insert_target(rows: int, insert_rows: int) -> int:
+    """Good rows that make the insert after one of `rows` rows: twice as many, at most
+    insert_rows (the first insert is the first chunk alone)."""
+    return min(2 * rows, insert_rows)
+
+
 class _Gathered:
     """Validated blocks waiting to go in together. The engine writes one part per month an
     insert touches, so four 250k-row inserts cost it about twice one 1M-row insert
@@ -169,7 +175,7 @@ class _Gathered:
         if quarantine is not None:
             self.quarantine.append(quarantine)
         if self.rows >= self.target:
-            self.target = min(2 * self.rows, self.insert_rows)
+            self.target = next_insert_target(self.rows, self.insert_rows)
             self.flush()
 
     def discard(self) -> None:
