@@ -8,7 +8,7 @@ import pandas as pd
 from clickhouse_connect.driver.client import Client
 
 from segwork import db, params
-from segwork.queries import _as_of, _utc
+from segwork.queries import _as_of
 
 EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 
@@ -36,7 +36,7 @@ def rfm_scores(client: Client, *, as_of=None, start_date=None, purchase_types=("
         raise params.ParameterError("purchase_types", "give at least one event type that counts as a purchase")
     p = {"as_of": as_of_dt, "start_date": start, "purchase_types": purchases,
          "return_types": params.event_types("return_types", return_types)}
-    return _utc(db.query_df(client, "rfm_scores", p))
+    return db.query_df(client, "rfm_scores", p, utc=True)
 
 
 def rfm_segment_summary(scores: pd.DataFrame) -> pd.DataFrame:

@@ -124,8 +124,3 @@ def _segment_filters(location, min_age, max_age, as_of, rules) -> dict:
 
 def _as_of(value) -> datetime:
     return params.timestamp("as_of", value) or params.now()
-
-
-def _utc(df: pd.DataFrame) -> pd.DataFrame:
-    """Datetime columns as UTC-aware (segwork.analysis uses it too)."""
-    return db._utc(df)

@@ -277,9 +277,9 @@ def test_wrapper_parameters_match_placeholders(client, monkeypatch, name):
     seen = {}
     real = db.query_df
 
-    def spy(client_, sql_name, parameters):
+    def spy(client_, sql_name, parameters, **options):
         seen[sql_name] = parameters
-        return real(client_, sql_name, parameters)
+        return real(client_, sql_name, parameters, **options)
 
     monkeypatch.setattr(db, "query_df", spy)
     assert isinstance(CALLS[name](client), pd.DataFrame)
