@@ -8,7 +8,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from segwork.schemas import TABLES
+from segwork.schemas import TABLES, arrow_strings
 
 
 @dataclass
@@ -78,9 +78,9 @@ def _arrow_text(values: pd.Series, *, trim: bool = True, lower: bool = False) ->
     """Text, missing for null or blank (trimmed for ids), computed on the Arrow array itself
     when the column is Arrow-backed text (what Parquet and CSV give): the same result as
     the pandas route below (which also trims with Arrow), without its intermediate Series."""
-    if not (isinstance(values.dtype, pd.StringDtype) and values.dtype.storage == "pyarrow"):
+    array = arrow_strings(values)
+    if array is None:
         return None
-    array = values.array.__arrow_array__()
     trimmed = pc.utf8_trim_whitespace(array)
     out = trimmed if trim else array
     if lower:
@@ -95,9 +95,9 @@ def _few_clean_values(values: pd.Series) -> pd.Series | None:
     """The column itself when it is Arrow-backed text of at most a few hundred distinct values,
     all already trimmed, lower-case and not blank (event types as shops send them): judged
     on the distinct values (6 ms per 250k rows) instead of transforming every row."""
-    if not (isinstance(values.dtype, pd.StringDtype) and values.dtype.storage == "pyarrow"):
+    array = arrow_strings(values)
+    if array is None:
         return None
-    array = values.array.__arrow_array__()
     distinct = pc.unique(array)
     if len(distinct) > 500 or distinct.null_count:
         return None
@@ -140,9 +140,10 @@ def _arrow_cast(values: pd.Series, target: pa.DataType):
     """(values cast to target, missing mask) when the column is Arrow-backed text and every
     non-blank value casts cleanly (Arrow's casts are strict: 2023-02-29 and '1,5' fail);
     None otherwise, and the pandas route below finds the values that do not parse."""
-    if not (isinstance(values.dtype, pd.StringDtype) and values.dtype.storage == "pyarrow"):
+    array = arrow_strings(values)
+    if array is None:
         return None
-    trimmed = pc.utf8_trim_whitespace(values.array.__arrow_array__())
+    trimmed = pc.utf8_trim_whitespace(array)
     blank = pc.fill_null(pc.equal(pc.utf8_length(trimmed), 0), True)
     try:
         typed = pc.cast(pc.if_else(blank, pa.scalar(None, trimmed.type), trimmed), target)

@@ -39,11 +39,18 @@ def _finite(series: pd.Series) -> pd.Series:
     return series.isna() | np.isfinite(series.astype("float64").to_numpy(na_value=np.nan))
 
 
+def arrow_strings(series: pd.Series):
+    """The Arrow array under an Arrow-backed text Series (what Parquet and CSV give), else None."""
+    if isinstance(series.dtype, pd.StringDtype) and series.dtype.storage == "pyarrow":
+        return series.array.__arrow_array__()
+    return None
+
+
 def _matches_per_value(series: pd.Series, pattern: str) -> np.ndarray:
     """series.str.match(pattern) (missing values pass), with the regular expression run once
     per distinct value when there are few (event types): 6 instead of 25 ms per 250k rows."""
-    if isinstance(series.dtype, pd.StringDtype) and series.dtype.storage == "pyarrow":
-        array = series.array.__arrow_array__()
+    array = arrow_strings(series)
+    if array is not None:
         distinct = pc.unique(array).drop_null()
         if len(distinct) <= 500:
             good = distinct.filter(pc.match_substring_regex(distinct, pattern))
@@ -60,9 +67,10 @@ def _later_repeats(series: pd.Series) -> np.ndarray:
     sorted, and only rows whose hash repeats are compared as text: 4x quicker than pandas
     hashing every string (250k ids: 12 vs 55 ms).
     """
-    if not (isinstance(series.dtype, pd.StringDtype) and series.dtype.storage == "pyarrow") or series.isna().any():
+    array = arrow_strings(series)
+    if array is None or series.isna().any():
         return series.duplicated(keep="first").to_numpy()
-    array = series.array.__arrow_array__().combine_chunks()
+    array = array.combine_chunks()
     width = np.int32 if pa_arrow.types.is_string(array.type) else np.int64
     offsets = np.frombuffer(array.buffers()[1], width)[array.offset:array.offset + len(array) + 1]
     size = int(offsets[1] - offsets[0]) if len(array) else 0
