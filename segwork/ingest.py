@@ -108,7 +108,7 @@ def ingest(client: Client, table: str, source, *, format: str | None = None, set
         gathered.flush()
         inserter.wait()
     except InputFileError as exc:
-        gathered.discard()  # only whole inserts go in: the fixed file's blocks then match them
+        gathered.discard()  # the rows gathered for the next insert do not go in
         inserter.wait()
         if report.rows_read:
             raise InputFileError(
@@ -179,8 +179,8 @@ class _Gathered:
             self.flush()
 
     def discard(self) -> None:
-        """Drop what is gathered (a read error ends the file early). Inserting it would make a
-        block the corrected file never makes, and re-ingesting it would then add those rows twice."""
+        """Drop what is gathered (a read error ends the file early): the error then reports
+        the rows of whole inserts only; re-ingesting the fixed file adds the rest."""
         self.blocks, self.quarantine, self.rows = [], [], 0
 
     def flush(self) -> None:

@@ -1,5 +1,5 @@
 """Putting validated blocks into the engine: a content token per block, the insert itself,
-and a worker that inserts one block while the next one is being read and validated.
+and a worker that writes one insert while the next one is being read and validated.
 
 The embedded engine takes an Arrow table in place with chDB's Python() table function
 (no temporary file, as clickhouse-connect's insert_arrow writes for chDB); a server gets
@@ -69,8 +69,9 @@ def insert(client: Client, table: str, block: pa.Table, token: str | None) -> No
 
 class Inserter:
     """Runs insert jobs one at a time, in order, on a worker thread, so that the engine
-    writes block n while Python reads and validates block n + 1 (chDB releases the GIL).
-    At most one job waits while another runs: memory stays at two blocks."""
+    writes one insert while Python reads and validates the chunks of the next (chDB releases
+    the GIL). submit() first finishes the job in flight: at most one insert is being written
+    while the next is gathered."""
 
     def __init__(self):
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="segwork-insert")
