@@ -100,8 +100,10 @@ def section(r: dict) -> list[str]:
                            f"{s['peak_rss_mb']:.0f} MB | {s.get('arrow_peak_mb', 0):.0f} + {s.get('engine_tracked_peak_mb', 0):.0f} MB | "
                            f"{e['peak_rss_mb']:.0f} MB | {e.get('engine_tracked_peak_mb', 0):.0f} MB |")
         out += ["", "| format | rows | growth, segwork.ingest | growth, engine's own load |", "|---|---|---:|---:|"]
-        for fmt, small, large, growth in targets.memory_steps(r["memory"]):
-            out.append(f"| {fmt.upper()} | {small:,} -> {large:,} | {growth['segwork']:+.0f} % | {growth['engine']:+.0f} % |")
+        for step in targets.memory_steps(r["memory"]):
+            g = step["growth"]
+            out.append(f"| {step['format'].upper()} | {step['rows']:,} -> {step['rows_10x']:,} | {g['segwork']:+.0f} % | "
+                       f"{g['engine']:+.0f} % |")
         out.append("")
     a = r.get("anatomy") or {}
     if a:
