@@ -74,8 +74,8 @@ def _later_repeats(series: pd.Series) -> np.ndarray:
     width = np.int32 if pa_arrow.types.is_string(array.type) else np.int64
     offsets = np.frombuffer(array.buffers()[1], width)[array.offset:array.offset + len(array) + 1]
     size = int(offsets[1] - offsets[0]) if len(array) else 0
-    if not len(array) or not 0 < size <= 24 or int(offsets[-1] - offsets[0]) != size * len(array):
-        return series.duplicated(keep="first").to_numpy()
+    if not len(array) or not 0 < size <= 24 or not (np.diff(offsets) == size).all():
+        return series.duplicated(keep="first").to_numpy()  # ids of several lengths
     grid = np.zeros((len(array), 24), np.uint8)
     grid[:, :size] = np.frombuffer(array.buffers()[2], np.uint8)[offsets[0]:offsets[-1]].reshape(-1, size)
     words = grid.view(np.uint64)
