@@ -99,6 +99,21 @@ def insert_arrow(client, table: str, block: pa.Table, token: str | None) -> None
             raise EngineRefused(str(exc).strip()) from exc
 
 
+def query_arrow(client, sql: str, parameters: dict[str, Any], *, probe: pa.Table | None = None) -> pa.Table:
+    """A query's result as an Arrow table; the SQL may read the Arrow table `probe` with
+    chDB's Python(probe) table function (a batch's ids looked at by the engine in place)."""
+    handle = _handle(client)
+    bound_sql, bound = bind_query(sql, parameters, client.server_tz)
+    params = {k.removeprefix("param_"): v for k, v in bound.items()}
+    with handle.lock:
+        if handle.database != client.database:
+            _run(handle.conn, f"USE `{client.database}`", "TabSeparated")
+            handle.database = client.database
+        result = _run(handle.conn, bound_sql, "Arrow", params)
+    del probe  # read by the engine above, by name, from this frame
+    return pa.ipc.open_file(pa.py_buffer(result.bytes())).read_all()
+
+
 def _handle(client) -> _Handle:
     with _handles_lock:
         handle = _handles.get(client)

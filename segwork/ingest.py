@@ -1,11 +1,12 @@
 """read -> validate -> insert good rows, quarantine bad ones -> report.
 
-Nothing is dropped silently: every record read is inserted, recognised as a duplicate of a
-block inserted before (re-ingest is idempotent), or quarantined with its reasons.
+Nothing is dropped silently: every record read is inserted, recognised as a duplicate of
+one stored before (segwork.dedup's rules: an event_id is stored once), or quarantined with
+its reasons; rows_read == inserted + duplicates + quarantined. Every ingest is logged
+(segwork.ingestlog) before its first insert, so an interrupted one leaves a trace.
 """
 from __future__ import annotations
 
-import hashlib
 import time
 import uuid
 from collections import Counter
@@ -19,7 +20,7 @@ import pyarrow as pa_arrow
 import pyarrow.compute as pc
 from clickhouse_connect.driver.client import Client
 
-from segwork import db, readers
+from segwork import db, dedup, ingestlog, readers
 from segwork.insert import Inserter, content_token, insert
 from segwork.config import Settings
 from segwork.errors import InputFileError, SegworkError
@@ -107,26 +108,48 @@ def ingest(client: Client, table: str, source, *, format: str | None = None, set
                 progress(report.rows_read, fraction)
         gathered.flush()
         inserter.wait()
-    except InputFileError as exc:
-        gathered.discard()  # the rows gathered for the next insert do not go in
-        inserter.wait()
-        if report.rows_read:
-            raise InputFileError(
-                f"{exc} — after {report.rows_read:,} rows had been read and {report.inserted:,} inserted "
-                f"(ingest id {report.ingest_id}). Fix the file and ingest it again: the rows already in are "
-                "recognised and skipped."
-            ) from exc
-        raise
+    except BaseException as exc:
+        _stop(client, gathered, inserter, report, exc)
+        raise _explained(exc, report) from exc
     finally:
         inserter.close()
         if src is not None:
             src.stream.close()
+    gathered.settle()
     if report.rows_read == 0:
         raise InputFileError(f"{report.source}: has no data rows; nothing was inserted")
     report.reasons = reasons.most_common(10)
     report.elapsed_s = time.perf_counter() - started
-    _log(client, report)
+    ingestlog.log(client, report, "finished")
     return report
+
+
+def _stop(client: Client, gathered: "_Gathered", inserter: Inserter, report: IngestReport, exc: BaseException) -> None:
+    """After a failure: the rows gathered for the next insert do not go in; the insert in
+    flight is finished; the ingest is logged 'failed' with what is in (when it had begun)."""
+    gathered.discard()
+    try:
+        inserter.wait()
+    except Exception:  # noqa: BLE001 - the first failure is the one reported
+        pass
+    gathered.settle()
+    if gathered.logged and not isinstance(exc, KeyboardInterrupt):
+        try:
+            ingestlog.log(client, report, "failed", str(exc).splitlines()[0] if str(exc) else exc.__class__.__name__)
+        except SegworkError:
+            pass  # the engine is gone: the 'started'/'running' row already tells the story
+
+
+def _explained(exc: BaseException, report: IngestReport) -> BaseException:
+    """The error to raise: for a segwork error after rows were read, what is in and how to finish."""
+    if not isinstance(exc, SegworkError) or not report.rows_read:
+        return exc
+    cls = type(exc) if isinstance(exc, InputFileError) else SegworkError
+    return cls(
+        f"{exc} — after {report.rows_read:,} rows had been read, {report.inserted:,} inserted, "
+        f"{report.duplicates:,} already present and {report.quarantined:,} quarantined (ingest id {report.ingest_id}). "
+        "Fix the cause and ingest the same input again: the rows already in are recognised and skipped, the rest go in once."
+    )
 
 
 def _check_columns(table: str, name: str, header, chunk: readers.RawChunk, src) -> list[str]:
@@ -167,6 +190,9 @@ class _Gathered:
         self.blocks: list[pa_arrow.Table] = []
         self.quarantine: list[pa_arrow.Table] = []
         self.rows = 0
+        self.logged = False  # the ingest's 'started' row is written (by the first insert job)
+        self.known_bad = 0  # bad records found already in quarantine (worker thread; see settle)
+        self.occurrences: dict[str, int] = {}  # identical bad records so far (for their tokens)
 
     def add(self, block: pa_arrow.Table | None, quarantine: pa_arrow.Table | None) -> None:
         if block is not None:
@@ -190,8 +216,20 @@ class _Gathered:
         blocks = self.blocks
         quarantine = pa_arrow.concat_tables(self.quarantine) if self.quarantine else None
         self.blocks, self.quarantine, self.rows = [], [], 0
-        client, table, report = self.client, self.table, self.report
-        self.inserter.submit(lambda: _insert_blocks(client, table, blocks, quarantine, report))
+        self.inserter.submit(lambda: self._write(blocks, quarantine))
+
+    def _write(self, blocks: list[pa_arrow.Table], quarantine: pa_arrow.Table | None) -> None:
+        """One insert job (worker thread): log the state before it, then write."""
+        ingestlog.log(self.client, self.report, "running" if self.logged else "started")
+        self.logged = True
+        self.known_bad += write_blocks(self.client, self.table, blocks, quarantine, self.report)
+
+    def settle(self) -> None:
+        """Count bad records that were in quarantine already as duplicates (main thread, after
+        the worker is done)."""
+        self.report.quarantined -= self.known_bad
+        self.report.duplicates += self.known_bad
+        self.known_bad = 0
 
 
 def _load_chunk(table: str, chunk: readers.RawChunk, report: IngestReport, reasons: Counter,
@@ -206,7 +244,7 @@ def _load_chunk(table: str, chunk: readers.RawChunk, report: IngestReport, reaso
     bad_pos = sorted(failures)
     good = parsed.typed.drop(index=bad_pos) if bad_pos else parsed.typed
     block = _to_arrow(table, good) if len(good) else None
-    quarantine = _quarantine_rows(table, parsed, failures, bad_pos, row_numbers, chunk.bad, report)
+    quarantine = _quarantine_rows(table, parsed, failures, bad_pos, row_numbers, chunk.bad, report, gathered.occurrences)
     gathered.add(block, quarantine)
     for pos in bad_pos:
         for _, reason, _ in failures[pos]:
@@ -235,41 +273,60 @@ def _validate(table: str, parsed: Parsed) -> dict[int, list[tuple[str, str, str]
     return failures
 
 
-def _insert_blocks(client: Client, table: str, blocks: list[pa_arrow.Table], quarantine: pa_arrow.Table | None,
-                   report: IngestReport) -> None:
-    """Insert the gathered chunks' good rows in one insert, leaving out every chunk whose
-    content went in before (counted as duplicates: recognised chunk by chunk, so a re-ingest
-    is recognised however the chunks were grouped into inserts), and the quarantined rows.
-    Runs on the Inserter's thread."""
-    if blocks:
-        tokens = [content_token(table, b) for b in blocks]
-        seen = {t for (t,) in db.query_rows(client, "ingest_blocks_seen", {"table_name": table, "tokens": tokens})}
-        fresh: dict[str, pa_arrow.Table] = {}
-        for block, token in zip(blocks, tokens):
-            if token in seen or token in fresh:  # before, or twice in this insert
-                report.duplicates += block.num_rows
-            else:
-                fresh[token] = block
-        if fresh:
-            data = pa_arrow.concat_tables(list(fresh.values())) if len(fresh) > 1 else next(iter(fresh.values()))
-            insert(client, table, data, _insert_token(table, list(fresh)))
-            now = datetime.now(timezone.utc)
-            insert(client, "ingest_blocks", pa_arrow.table({
-                "table_name": [table] * len(fresh), "token": list(fresh), "ingest_id": [report.ingest_id] * len(fresh),
-                "rows": pa_arrow.array([b.num_rows for b in fresh.values()], pa_arrow.uint64()),
-                "inserted_at": pa_arrow.array([now] * len(fresh), pa_arrow.timestamp("s", tz="UTC")),
-            }), None)
-            report.inserted += data.num_rows
-    if quarantine is not None:
-        insert(client, f"{table}_quarantine", quarantine, None)
+def write_blocks(client: Client, table: str, blocks: list[pa_arrow.Table], quarantine: pa_arrow.Table | None,
+                 report: IngestReport) -> int:
+    """Insert the gathered chunks' new rows in one insert and the bad records not quarantined
+    before; returns how many bad records were (the caller counts them as duplicates).
+
+    As the table's one writer in this process: a chunk whose content went in before is
+    skipped whole (ingest_blocks; a re-ingest costs no lookups), then every row already
+    stored (dedup's rules: event_id, or customer_id + timestamp) is left out and counted as
+    a duplicate. Runs on the Inserter's thread."""
+    with dedup.writer(client, table):
+        if blocks:
+            tokens = [content_token(table, b) for b in blocks]
+            seen = {t for (t,) in db.query_rows(client, "ingest_blocks_seen", {"table_name": table, "tokens": tokens})}
+            fresh: dict[str, pa_arrow.Table] = {}
+            for block, token in zip(blocks, tokens):
+                if token in seen or token in fresh:  # before, or twice in this insert
+                    report.duplicates += block.num_rows
+                else:
+                    fresh[token] = block
+            if fresh:
+                data = pa_arrow.concat_tables(list(fresh.values())) if len(fresh) > 1 else next(iter(fresh.values()))
+                new = _write_new(client, table, data)
+                report.duplicates += data.num_rows - new
+                report.inserted += new
+                now = datetime.now(timezone.utc)
+                insert(client, "ingest_blocks", pa_arrow.table({
+                    "table_name": [table] * len(fresh), "token": list(fresh), "ingest_id": [report.ingest_id] * len(fresh),
+                    "rows": pa_arrow.array([b.num_rows for b in fresh.values()], pa_arrow.uint64()),
+                    "inserted_at": pa_arrow.array([now] * len(fresh), pa_arrow.timestamp("s", tz="UTC")),
+                }), None)
+        if quarantine is None:
+            return 0
+        known = dedup.quarantined_before(client, table, quarantine.column("c__token").to_pylist())
+        if known:
+            quarantine = quarantine.filter(pc.invert(pc.is_in(quarantine.column("c__token"), pa_arrow.array(sorted(known)))))
+        if quarantine.num_rows:
+            insert(client, f"{table}_quarantine", quarantine, None)
+        return len(known)
 
 
-def _insert_token(table: str, tokens: list[str]) -> str:
-    """The engine's deduplication token of one insert: the chunk's own token when it is one
-    chunk, else a hash of the chunks' tokens (a retried insert of the same chunks is a no-op)."""
-    if len(tokens) == 1:
-        return tokens[0]
-    return f"{table}:{hashlib.sha256(chr(10).join(tokens).encode()).hexdigest()}"
+def _write_new(client: Client, table: str, data: pa_arrow.Table) -> int:
+    """Insert the rows of `data` not stored yet; returns how many went in."""
+    try:
+        if table == "customer_events":
+            new, hashes = dedup.new_events(client, data)
+        else:
+            new, hashes = dedup.new_profiles(client, data), None
+        if new.num_rows:
+            insert(client, table, new, None)
+        dedup.remember(client, hashes)
+    except BaseException:
+        dedup.forget(client)  # what went in is unknown: the index is reloaded next time
+        raise
+    return new.num_rows
 
 
 def _to_arrow(table: str, frame: pd.DataFrame) -> pa_arrow.Table:
@@ -291,7 +348,8 @@ def _to_arrow(table: str, frame: pd.DataFrame) -> pa_arrow.Table:
     return pa_arrow.table(arrays, names=names)
 
 
-def _quarantine_rows(table, parsed: Parsed, failures, bad_pos, row_numbers, bad_records, report) -> pa_arrow.Table | None:
+def _quarantine_rows(table, parsed: Parsed, failures, bad_pos, row_numbers, bad_records, report,
+                     occurrences: dict[str, int]) -> pa_arrow.Table | None:
     if not bad_pos and not bad_records:
         return None
     cols = columns(table)
@@ -305,23 +363,13 @@ def _quarantine_rows(table, parsed: Parsed, failures, bad_pos, row_numbers, bad_
     data["c__source"] = [report.source] * total
     data["c__row"] = [int(row_numbers[p]) for p in bad_pos] + [r.row for r in bad_records]
     data["c__raw"] = [None] * len(bad_pos) + [r.text for r in bad_records]
+    data["c__token"] = dedup.record_tokens(table, list(zip(*(data[c] for c in cols), data["c__raw"])), occurrences)
     data["insertion_date"] = [now] * total
     schema = pa_arrow.schema(
         [(c, pa_arrow.string()) for c in cols]
         + [("c__error_column", pa_arrow.list_(pa_arrow.string())), ("c__error", pa_arrow.list_(pa_arrow.string())),
            ("c__import_id", pa_arrow.string()), ("c__source", pa_arrow.string()), ("c__row", pa_arrow.uint64()),
-           ("c__raw", pa_arrow.string()), ("insertion_date", pa_arrow.timestamp("s", tz="UTC"))]
+           ("c__raw", pa_arrow.string()), ("c__token", pa_arrow.string()),
+           ("insertion_date", pa_arrow.timestamp("s", tz="UTC"))]
     )
     return pa_arrow.table(data, schema=schema)
-
-
-def _log(client: Client, report: IngestReport) -> None:
-    insert(client, "ingest_log", pa_arrow.table({
-        "ingest_id": [report.ingest_id], "table_name": [report.table], "source": [report.source],
-        "rows_read": pa_arrow.array([report.rows_read], pa_arrow.uint64()),
-        "inserted": pa_arrow.array([report.inserted], pa_arrow.uint64()),
-        "duplicates": pa_arrow.array([report.duplicates], pa_arrow.uint64()),
-        "quarantined": pa_arrow.array([report.quarantined], pa_arrow.uint64()),
-        "started_at": pa_arrow.array([report.started_at], pa_arrow.timestamp("ms", tz="UTC")),
-        "elapsed_s": [report.elapsed_s],
-    }), None)

@@ -1,5 +1,7 @@
 -- Rows of customers that failed validation: original values as text plus why, as the
 -- seed's `<name>_quarantine` tables (c__error_column, c__error, c__import_id, insertion_date).
+-- c__token recognises a bad record that arrives again (a hash of its values and of how many
+-- identical records came before it in the same input), so a re-ingest does not quarantine it twice.
 CREATE TABLE IF NOT EXISTS customers_quarantine (
     customer_id     Nullable(String),
     name            Nullable(String),
@@ -16,6 +18,7 @@ CREATE TABLE IF NOT EXISTS customers_quarantine (
     c__source       String,
     c__row          UInt64,
     c__raw          Nullable(String),
+    c__token        String,
     insertion_date  DateTime('UTC')
 )
 ENGINE = MergeTree

@@ -13,6 +13,7 @@ CREATE TABLE IF NOT EXISTS customer_events_quarantine (
     c__source       String,
     c__row          UInt64,
     c__raw          Nullable(String),
+    c__token        String,
     insertion_date  DateTime('UTC')
 )
 ENGINE = MergeTree

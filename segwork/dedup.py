@@ -1,0 +1,169 @@
+"""What is new: each record is stored once, however often and however it arrives.
+
+The rules (README, "Exact counts"):
+- an event is its event_id: a later copy, whatever its content, is a duplicate (the first
+  copy wins);
+- a profile version is its (customer_id, timestamp): a later copy is a duplicate;
+- a bad record is its values and raw text plus how many identical records came before it
+  in the same input: sent again, it is recognised instead of quarantined twice.
+
+All writes to one table from one process go through one lock (`writer`), so a check and
+the insert it decides are never interleaved with another ingest of the same table.
+Across processes on a ClickHouse server two writers can still race (see the README).
+"""
+from __future__ import annotations
+
+import hashlib
+import threading
+from contextlib import contextmanager
+from typing import Iterator
+
+import numpy as np
+import pyarrow as pa
+from clickhouse_connect.driver.client import Client
+
+from segwork import db, embedded, sqlfiles
+
+_locks: dict[tuple, threading.Lock] = {}
+_locks_guard = threading.Lock()
+_indexes: dict[tuple, "IdIndex"] = {}
+
+
+def _engine_key(client: Client) -> tuple:
+    return (getattr(client, "path", None) or str(getattr(client, "url", "")), client.database)
+
+
+@contextmanager
+def writer(client: Client, table: str) -> Iterator[None]:
+    """The one writer of `table` in this process (check-then-insert is atomic within it)."""
+    key = (*_engine_key(client), table)
+    with _locks_guard:
+        lock = _locks.setdefault(key, threading.Lock())
+    with lock:
+        yield
+
+
+class IdIndex:
+    """The sipHash64 of every stored event_id, as sorted uint64 runs in memory (8 bytes an
+    event). Valid while event_ids holds `rows` rows: any other count (another writer, a
+    database dropped and made again) reloads it."""
+
+    def __init__(self, runs: list[np.ndarray], rows: int):
+        self.runs, self.rows = runs, rows
+
+    def candidates(self, hashes: np.ndarray) -> np.ndarray:
+        """True where the hash is stored (the id may be; a hash collision is checked after)."""
+        hit = np.zeros(len(hashes), dtype=bool)
+        for run in self.runs:
+            if len(run):
+                pos = np.minimum(np.searchsorted(run, hashes), len(run) - 1)
+                hit |= run[pos] == hashes
+        return hit
+
+    def add(self, hashes: np.ndarray) -> None:
+        """Record newly stored hashes; runs of similar size are merged (few runs to search)."""
+        self.runs.append(np.sort(hashes))
+        self.rows += len(hashes)
+        while len(self.runs) > 1 and len(self.runs[-2]) <= 2 * len(self.runs[-1]):
+            last, before = self.runs.pop(), self.runs.pop()
+            self.runs.append(np.sort(np.concatenate([before, last]), kind="stable"))
+
+
+def _index(client: Client) -> IdIndex:
+    key = _engine_key(client)
+    rows = int(db.query_rows(client, "event_ids_count", {})[0][0])
+    index = _indexes.get(key)
+    if index is None or index.rows != rows:
+        table = embedded.query_arrow(client, sqlfiles.load("event_ids_hashes"), {})
+        hashes = table.column(0).to_numpy() if table.num_rows else np.zeros(0, np.uint64)
+        index = _indexes[key] = IdIndex([np.sort(hashes)], len(hashes))
+    return index
+
+
+def forget(client: Client) -> None:
+    """Drop the in-memory index of this database (after a failed insert: reload next time)."""
+    _indexes.pop(_engine_key(client), None)
+
+
+def new_events(client: Client, block: pa.Table) -> tuple[pa.Table, np.ndarray | None]:
+    """The events of `block` whose event_id is not stored yet (the first of repeats within
+    the block), and their hashes for the index (None on a server). Call under `writer`."""
+    ids = block.column("event_id").combine_chunks()
+    if embedded.usable(client):
+        hashes = embedded.query_arrow(client, sqlfiles.load("event_id_hashes"), {}, probe=pa.table({"event_id": ids})).column(0)
+        hashes = hashes.to_numpy()
+        keep = _first_of_repeats(ids, hashes)
+        maybe = keep & _index(client).candidates(hashes)
+        if maybe.any():
+            keep[maybe] = ~_stored(client, ids.filter(pa.array(maybe)), np.flatnonzero(maybe), len(ids))[maybe]
+        return block.filter(pa.array(keep)), hashes[keep]
+    keep = ~_stored(client, ids, np.arange(len(ids)), len(ids))
+    keep &= _first_of_repeats(ids, None)
+    return block.filter(pa.array(keep)), None
+
+
+def remember(client: Client, hashes: np.ndarray | None) -> None:
+    """Add the hashes of events just stored to the index (embedded engine only)."""
+    index = _indexes.get(_engine_key(client))
+    if hashes is not None and index is not None:
+        index.add(hashes)
+
+
+def _stored(client: Client, ids: pa.Array, positions: np.ndarray, n: int) -> np.ndarray:
+    """True at positions whose id is in event_ids (exact: compared as text, by primary key)."""
+    found: set[str] = set()
+    values = ids.to_pylist()
+    for start in range(0, len(values), 100_000):  # bounded parameters for a server
+        part = values[start:start + 100_000]
+        found.update(r[0] for r in db.query_rows(client, "stored_event_ids", {"ids": part}))
+    out = np.zeros(n, dtype=bool)
+    out[positions] = [v in found for v in values]
+    return out
+
+
+def _first_of_repeats(ids: pa.Array, hashes: np.ndarray | None) -> np.ndarray:
+    """False for an id repeated earlier in the block (gathered chunks may repeat each other)."""
+    if hashes is not None:
+        _, first = np.unique(hashes, return_index=True)
+        if len(first) == len(hashes):
+            return np.ones(len(hashes), dtype=bool)
+    import pandas as pd
+
+    return ~pd.Series(ids.to_pandas()).duplicated(keep="first").to_numpy()
+
+
+def new_profiles(client: Client, block: pa.Table) -> pa.Table:
+    """The profile versions of `block` whose (customer_id, timestamp) is not stored yet."""
+    ids = block.column("customer_id").to_pylist()
+    stamps = block.column("timestamp").cast(pa.int64()).to_pylist()
+    stored: set[tuple[str, int]] = set()
+    distinct = list(dict.fromkeys(ids))
+    for start in range(0, len(distinct), 100_000):
+        rows = db.query_rows(client, "stored_profile_versions", {"ids": distinct[start:start + 100_000]})
+        stored.update((cid, int(ts)) for cid, ts in rows)
+    keep, seen = [], set()
+    for key in zip(ids, stamps):
+        keep.append(key not in stored and key not in seen)
+        seen.add(key)
+    return block.filter(pa.array(keep, pa.bool_())) if not all(keep) else block
+
+
+def record_tokens(table: str, texts: list[tuple], occurrences: dict[str, int]) -> list[str]:
+    """A token per bad record: its values' text and the number of identical records before it
+    in this input (`occurrences` is kept by the caller across chunks)."""
+    tokens = []
+    for values in texts:
+        content = hashlib.sha256(repr((table, values)).encode()).hexdigest()[:32]
+        k = occurrences.get(content, 0)
+        occurrences[content] = k + 1
+        tokens.append(f"{content}:{k}")
+    return tokens
+
+
+def quarantined_before(client: Client, table: str, tokens: list[str]) -> set[str]:
+    """The tokens already in `table`'s quarantine."""
+    found: set[str] = set()
+    for start in range(0, len(tokens), 100_000):
+        found.update(r[0] for r in db.query_rows(client, "quarantine_tokens_seen", {
+            "quarantine_table": f"{table}_quarantine", "tokens": tokens[start:start + 100_000]}))
+    return found
