@@ -20,7 +20,7 @@ from typing import Any
 import chdb
 import pandas as pd
 import pyarrow as pa
-from clickhouse_connect.driver.binding import bind_query
+from clickhouse_connect.driver.binding import bind_query  # not documented API: tests/test_embedded.py pins it
 
 _STRING = pd.StringDtype("pyarrow")
 _STRINGS = {pa.string(): _STRING, pa.large_string(): _STRING}

@@ -203,6 +203,43 @@ def test_extra_routes_come_from_segwork_api_when_it_has_them(monkeypatch):
     assert PagesManager.uses_pages_directory is False  # sessions start in app.py's navigation
 
 
+def test_prefer_navigation_pins_the_streamlit_internal_it_sets(client, database, monkeypatch):
+    """prefer_navigation sets PagesManager.uses_pages_directory, a Streamlit internal: 1.67 has
+    no public switch for the legacy pages/ mode (client.showSidebarNavigation only hides its
+    menu). If this fails after an upgrade, look for a public way again, or drop the override."""
+    from streamlit.runtime.pages_manager import PagesManager
+    from streamlit.testing.v1 import AppTest, app_test
+
+    app = str(PROJECT_DIR / "app.py")
+    monkeypatch.setattr(PagesManager, "uses_pages_directory", None)
+    PagesManager(app)
+    assert PagesManager.uses_pages_directory is True  # the guess: a pages/ folder beside app.py
+    server.prefer_navigation()
+    PagesManager(app)
+    assert PagesManager.uses_pages_directory is False  # set before the first session, it is never guessed
+
+    # The effect, on a first run by a deep link. AppTest guesses the flag afresh on each run,
+    # so the override is applied right after its guess, as prefer_navigation's comes first in a server.
+    monkeypatch.setenv("SEGWORK_DATABASE", database)
+
+    def rules_page_by_link() -> str:
+        at = AppTest.from_file(app, default_timeout=60)
+        at.switch_page("pages/rules.py").run()
+        assert not at.exception, at.exception
+        assert at.title[0].value == "Segment rules"
+        return "\n".join(str(c.value) for c in at.sidebar.caption)
+
+    assert "Segment rules in force" not in rules_page_by_link()  # legacy mode: pages/rules.py alone
+
+    class Overridden(PagesManager):
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, **kwargs)
+            server.prefer_navigation()
+
+    monkeypatch.setattr(app_test, "PagesManager", Overridden)
+    assert "Segment rules in force" in rules_page_by_link()  # app.py ran: navigation, then its sidebar
+
+
 def test_run_is_the_workbench_and_refuses_a_busy_port(capsys):
     cli._load_plugins()
     assert cli.COMMANDS["run"][1].__module__ == "segwork.workbench.cli"

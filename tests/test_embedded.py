@@ -1,6 +1,8 @@
 """The embedded engine's Arrow path returns exactly what clickhouse-connect's query_df does."""
 from __future__ import annotations
 
+from datetime import datetime, timezone
+
 import pandas as pd
 import pytest
 
@@ -84,3 +86,39 @@ def test_engine_errors_on_the_arrow_path_are_engine_errors(loaded, monkeypatch):
     monkeypatch.setattr(db.sqlfiles, "load", lambda name: "SELECT no_such_column FROM customers")
     with pytest.raises(segwork.EngineError, match="the engine refused query 'broken'"):
         db.query_df(loaded, "broken", {})
+
+
+PROBE = ("SELECT {text:String} AS text, {types:Array(String)} AS types, {location:Nullable(String)} AS location, "
+         "{min_age:Nullable(Int32)} AS min_age, {as_of:DateTime('UTC')} AS as_of, "
+         "{updated_at:DateTime64(6, 'UTC')} AS updated_at, {revoked:Bool} AS revoked, {high_value:Float64} AS high_value, "
+         "{limit:UInt32} AS lim, (SELECT count() FROM {quarantine_table:Identifier}) AS rows")
+PROBE_VALUES = {  # one value of each placeholder type in sql/*.sql, the awkward ones included
+    "text": "it's a\ttab, a \\ and a\nnewline", "types": ["x", "y'z", "a\\b", ""], "location": None, "min_age": None,
+    "as_of": pd.Timestamp("2025-01-01 12:00:00", tz="UTC"),
+    "updated_at": datetime(2025, 1, 1, 12, 0, 0, 123456, tzinfo=timezone.utc),
+    "revoked": True, "high_value": 0.1, "limit": 25, "quarantine_table": "customers",
+}
+
+
+def test_parameters_reach_the_engine_as_clickhouse_connect_binds_them(loaded, monkeypatch):
+    """The Arrow path binds with clickhouse_connect.driver.binding.bind_query, which 1.12 does not
+    document: this pins it. chDB's own params= is no substitute: it passes str(value), which the
+    engine refuses for zoned times and string arrays, and which makes None the text 'NULL'."""
+    from clickhouse_connect.driver.binding import bind_query
+
+    sql, bound = bind_query(PROBE, PROBE_VALUES, loaded.server_tz)
+    assert sql == PROBE and set(bound) == {f"param_{k}" for k in PROBE_VALUES}  # the engine binds; the text is untouched
+    rows = loaded.query("SELECT count() FROM customers").result_rows[0][0]
+    monkeypatch.setattr(db.sqlfiles, "load", lambda name: PROBE)
+    with monkeypatch.context() as m:
+        m.setattr(embedded, "usable", lambda client: False)
+        ordinary = db.query_df(loaded, "binding_probe", PROBE_VALUES)  # clickhouse-connect's own query_df
+    with monkeypatch.context() as m:
+        m.setattr(loaded, "query_df", lambda *a, **k: pytest.fail("the Arrow path did not answer"))
+        fast = db.query_df(loaded, "binding_probe", PROBE_VALUES)
+    pd.testing.assert_frame_equal(fast, ordinary)
+    row = fast.iloc[0]
+    assert (row["text"], list(row["types"]), pd.isna(row["location"]), pd.isna(row["min_age"])) == (
+        PROBE_VALUES["text"], PROBE_VALUES["types"], True, True)
+    assert (row["as_of"], row["updated_at"]) == (pd.Timestamp("2025-01-01 12:00:00"), pd.Timestamp("2025-01-01 12:00:00.123456"))
+    assert (row["revoked"], row["high_value"], row["lim"], row["rows"]) == (True, 0.1, 25, rows) and rows > 0

@@ -2,27 +2,32 @@
 an Events API body holds (NDJSON, one JSON object, or a JSON array).
 
 A body over its limit is refused with 413 as soon as the limit is crossed (before it is all
-read when Content-Length says so); a gzip body is also limited after decompression.
+read when Content-Length says so); a gzip body is also limited after decompression. The limit
+sits on the request's ASGI receive, so Starlette's own readers (body(), stream(), form())
+are limited too; a client that leaves mid-body is a 400.
 """
 from __future__ import annotations
 
 import json
 import tempfile
 import zlib
-from typing import AsyncIterator, BinaryIO
+from contextlib import contextmanager
+from typing import BinaryIO, Iterator
 
 from starlette.datastructures import UploadFile
-from starlette.formparsers import MultiPartException, MultiPartParser
+from starlette.exceptions import HTTPException
 from starlette.requests import ClientDisconnect, Request
+from starlette.types import Message
 
 from segwork.api.responses import ApiError
 
-SPOOL_BYTES = 4 * 1024 * 1024  # uploads larger than this go to a temporary file
+SPOOL_BYTES = 4 * 1024 * 1024  # a raw upload larger than this goes to a temporary file (multipart: Starlette's 1 MB)
 
 
 async def read(request: Request, limit: int) -> bytes:
     """The whole body, at most `limit` bytes."""
-    return b"".join([chunk async for chunk in _limited(request, limit)])
+    with _limited(request, limit) as body:
+        return await body.body()
 
 
 def decode(body: bytes, content_encoding: str | None, limit: int) -> bytes:
@@ -56,20 +61,19 @@ async def upload(request: Request, limit: int) -> tuple[BinaryIO, str | None, st
     The file is a seekable binary file (spooled to disk when large); the caller closes it.
     """
     content_type = request.headers.get("content-type", "")
-    if content_type.lower().startswith("multipart/form-data"):
-        parser = MultiPartParser(request.headers, _limited(request, limit), max_files=1, max_fields=20)
-        parser.spool_max_size = SPOOL_BYTES
-        try:
-            form = await parser.parse()
-        except MultiPartException as exc:
-            raise ApiError(400, f"the multipart body cannot be read: {exc.message}; send one file, e.g. curl -F csv=@file.csv") from None
-        for field, value in form.multi_items():
-            if isinstance(value, UploadFile):
-                return value.file, value.filename, field
-        raise ApiError(400, "the multipart body has no file; send one, e.g. curl -F csv=@customers.csv")
-    spool = tempfile.SpooledTemporaryFile(max_size=SPOOL_BYTES)
-    async for chunk in _limited(request, limit):
-        spool.write(chunk)
+    with _limited(request, limit) as body:
+        if content_type.lower().startswith("multipart/form-data"):
+            try:
+                form = await body.form(max_files=1, max_fields=20)
+            except HTTPException as exc:  # Starlette's 400 for a malformed body, a second file, too many fields
+                raise ApiError(400, f"the multipart body cannot be read: {exc.detail}; send one file, e.g. curl -F csv=@file.csv") from None
+            for field, value in form.multi_items():
+                if isinstance(value, UploadFile):
+                    return value.file, value.filename, field
+            raise ApiError(400, "the multipart body has no file; send one, e.g. curl -F csv=@customers.csv")
+        spool = tempfile.SpooledTemporaryFile(max_size=SPOOL_BYTES)
+        async for chunk in body.stream():
+            spool.write(chunk)
     spool.seek(0)
     return spool, None, None
 
@@ -91,19 +95,32 @@ def events_payload(data: bytes) -> tuple[bytes, str]:
     return data, "ndjson"
 
 
-async def _limited(request: Request, limit: int) -> AsyncIterator[bytes]:
+class _Receive:
+    """The request's ASGI receive, refusing the body with 413 once more than `limit` bytes came."""
+
+    def __init__(self, receive, limit: int):
+        self.receive, self.limit, self.size = receive, limit, 0
+
+    async def __call__(self) -> Message:
+        message = await self.receive()
+        if message["type"] == "http.request":
+            self.size += len(message.get("body", b""))
+            if self.size > self.limit:
+                raise ApiError(413, f"the body is more than the limit of {_size(self.limit)}; send smaller batches")
+        return message
+
+
+@contextmanager
+def _limited(request: Request, limit: int) -> Iterator[Request]:
+    """The request again, its body limited to `limit` bytes; a client leaving mid-body is a 400."""
     declared = request.headers.get("content-length", "")
     if declared.isdigit() and int(declared) > limit:
         raise ApiError(413, f"the body is {_size(int(declared))}, more than the limit of {_size(limit)}; send smaller batches")
-    size = 0
+    receive = _Receive(request.receive, limit)
     try:
-        async for chunk in request.stream():
-            size += len(chunk)
-            if size > limit:
-                raise ApiError(413, f"the body is more than the limit of {_size(limit)}; send smaller batches")
-            yield chunk
+        yield Request(request.scope, receive)
     except ClientDisconnect:
-        raise ApiError(400, f"the client went away after {size:,} bytes of the body; nothing was inserted") from None
+        raise ApiError(400, f"the client went away after {receive.size:,} bytes of the body; nothing was inserted") from None
 
 
 def _size(n: int) -> str:

@@ -35,6 +35,8 @@ def prefer_navigation() -> None:
     guessing "yes" when a pages/ folder sits next to the entry script, until a run reaches
     st.navigation. A first request for /segments would then run pages/segments.py alone
     (no app.py, no sidebar) and keep every later session on the folder's navigation.
+    The flag is internal, and 1.67 has no public switch (client.showSidebarNavigation only
+    hides the folder's menu); tests/test_app_library.py pins what this relies on.
     """
     from streamlit.runtime.pages_manager import PagesManager
 
