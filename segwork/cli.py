@@ -12,7 +12,7 @@ import sys
 import pandas as pd
 from tqdm import tqdm
 
-from segwork import demo, overview, queries
+from segwork import demo, ingestlog, overview, queries
 from segwork.config import Settings
 from segwork.db import connect, describe_engine
 from segwork.errors import SegworkError
@@ -180,6 +180,8 @@ def run_info(args, settings: Settings) -> int:
     print(f"{'latest profile update':<28}{fresh['latest_profile'] or '-'}")
     print(f"{'events in the last hour':<28}{fresh['events_last_hour']:>14,}")
     print(f"{'events in the last day':<28}{fresh['events_last_day']:>14,}")
+    for _, row in ingestlog.incomplete(client).iterrows():
+        print(ingestlog.describe(row))
     return 0
 
 

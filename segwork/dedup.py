@@ -27,6 +27,7 @@ from segwork import db, embedded, sqlfiles
 _locks: dict[tuple, threading.Lock] = {}
 _locks_guard = threading.Lock()
 _indexes: dict[tuple, "IdIndex"] = {}
+_repaired: set[tuple] = set()
 
 
 def _engine_key(client: Client) -> tuple:
@@ -74,10 +75,21 @@ def _index(client: Client) -> IdIndex:
     rows = int(db.query_rows(client, "event_ids_count", {})[0][0])
     index = _indexes.get(key)
     if index is None or index.rows != rows:
+        repair(client)
         table = embedded.query_arrow(client, sqlfiles.load("event_ids_hashes"), {})
         hashes = table.column(0).to_numpy() if table.num_rows else np.zeros(0, np.uint64)
         index = _indexes[key] = IdIndex([np.sort(hashes)], len(hashes))
     return index
+
+
+def repair(client: Client) -> int:
+    """Give every stored event its row in event_ids (missing after a process was killed
+    between the two writes of one insert); returns how many were added."""
+    events, ids = db.query_rows(client, "event_counts", {})[0]
+    if events <= ids:
+        return 0
+    db.command(client, "event_ids_repair")
+    return int(events) - int(ids)
 
 
 def forget(client: Client) -> None:
@@ -97,6 +109,9 @@ def new_events(client: Client, block: pa.Table) -> tuple[pa.Table, np.ndarray | 
         if maybe.any():
             keep[maybe] = ~_stored(client, ids.filter(pa.array(maybe)), np.flatnonzero(maybe), len(ids))[maybe]
         return block.filter(pa.array(keep)), hashes[keep]
+    if _engine_key(client) not in _repaired:  # a server: once per process (see repair)
+        repair(client)
+        _repaired.add(_engine_key(client))
     keep = ~_stored(client, ids, np.arange(len(ids)), len(ids))
     keep &= _first_of_repeats(ids, None)
     return block.filter(pa.array(keep)), None

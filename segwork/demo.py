@@ -5,7 +5,7 @@ from typing import Callable
 
 from clickhouse_connect.driver.client import Client
 
-from segwork import synth
+from segwork import ingestlog, synth
 from segwork.config import Settings
 from segwork.ingest import IngestReport, ingest
 from segwork.overview import is_empty
@@ -32,7 +32,10 @@ def load(client: Client, *, customers: int, events: int, seed: int = 7, settings
 
 
 def ensure_demo(client: Client, settings: Settings) -> list[IngestReport]:
-    """Load demo data only when the database is empty (first start); [] otherwise."""
-    if not is_empty(client):
+    """Load demo data when the database is empty (first start), or complete a demo load that
+    was interrupted (the same seeded rows again: those already in are recognised); [] otherwise."""
+    interrupted = ingestlog.incomplete(client)
+    interrupted = interrupted[interrupted.source.str.startswith(DEMO_SOURCE)]
+    if not is_empty(client) and interrupted.empty:
         return []
     return load(client, customers=settings.demo_customers, events=settings.demo_events, settings=settings)
