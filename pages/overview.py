@@ -1,6 +1,7 @@
 """Overview: what is in the database, how fresh it is, segment sizes, and a live mode."""
 import streamlit as st
 
+from segwork import ingestlog
 from segwork.workbench import data, engine, figures, state, ui
 
 LIVE = state.Field("ov_live", "live", False, "bool")
@@ -44,6 +45,8 @@ current_state()
 
 st.subheader("Recent ingests")
 with ui.errors():
+    for _, row in data.query("incomplete_ingests").iterrows():
+        st.warning(ingestlog.describe(row), icon=":material/warning:")
     ui.table(data.query("ingest_history", limit=20), key="ov_history",
-             columns=["started_at", "table_name", "source", "rows_read", "inserted", "duplicates", "quarantined",
+             columns=["started_at", "status", "table_name", "source", "rows_read", "inserted", "duplicates", "quarantined",
                       "elapsed_s", "ingest_id"])

@@ -48,6 +48,13 @@ def ingest_history(client: Client, *, limit: int = 20) -> pd.DataFrame:
     return db.query_df(client, "ingest_history", {"limit": params.integer("limit", limit, minimum=1, maximum=10_000)})
 
 
+def incomplete_ingests(client: Client, *, limit: int = 100) -> pd.DataFrame:
+    """Ingests that were interrupted (or run now) and not completed by a later one, newest first."""
+    from segwork import ingestlog
+
+    return ingestlog.incomplete(client, limit=limit)
+
+
 def is_empty(client: Client) -> bool:
     """True when neither table has a row (first start)."""
     counts = table_counts(client)

@@ -103,6 +103,20 @@ def charts(at: AppTest) -> list[str]:
 
 # Overview
 
+def test_overview_says_which_ingest_was_interrupted_and_what_to_do(shop):
+    from segwork import ingestlog
+    from segwork.ingest import IngestReport
+
+    killed = IngestReport("k" * 32, "customer_events", "events_2026.csv", "csv", rows_read=250_000, inserted=250_000)
+    ingestlog.log(shop, killed, "started")
+    ingestlog.log(shop, killed, "running")
+    at = open_page()
+    warning = [w.value for w in at.warning]
+    assert any("incomplete: customer_events from events_2026.csv" in w and "at least 250,000 inserted" in w
+               and "Ingest the same input again" in w for w in warning), warning
+    assert "running" in list(frame(at, "ov_history")["status"])
+
+
 def test_overview_counts_heatmap_and_engine(shop):
     at = open_page()
     assert [t.value for t in at.title] == ["Overview"]

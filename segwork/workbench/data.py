@@ -24,6 +24,7 @@ QUERIES: dict[str, Callable] = {f.__name__: f for f in (
     queries.segment_customers, queries.find_customers, queries.customer_timeline, queries.events_over_time,
     queries.event_types_present, queries.locations_present,
     overview.table_counts, overview.freshness, overview.quarantine, overview.ingest_history,
+    overview.incomplete_ingests,
 )}
 _TAKES_RULES = {name for name, f in QUERIES.items() if "rules" in inspect.signature(f).parameters}
 EXPORT_LIMIT = queries.MAX_LIMIT
