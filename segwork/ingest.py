@@ -43,8 +43,9 @@ class IngestReport:
     format: str
     rows_read: int = 0
     inserted: int = 0
-    duplicates: int = 0
+    duplicates: int = 0  # rows already stored, and bad records already in quarantine (known_bad of them)
     quarantined: int = 0
+    known_bad: int = 0
     reasons: list[tuple[str, int]] = field(default_factory=list)
     ignored_columns: list[str] = field(default_factory=list)
     elapsed_s: float = 0.0
@@ -62,11 +63,14 @@ class IngestReport:
         d["reasons"] = [{"reason": r, "rows": n} for r, n in self.reasons]
         return d
 
+    def _known_bad_words(self) -> str:
+        return f"; {self.known_bad:,} of them bad rows already quarantined" if self.known_bad else ""
+
     def summary(self) -> str:
         """A few human lines."""
         lines = [
             f"{self.source} -> {self.table}: {self.rows_read:,} rows read, {self.inserted:,} inserted, "
-            f"{self.duplicates:,} already present (skipped), {self.quarantined:,} quarantined "
+            f"{self.duplicates:,} already present (skipped{self._known_bad_words()}), {self.quarantined:,} quarantined "
             f"in {self.elapsed_s:.2f} s (ingest id {self.ingest_id})"
         ]
         for reason, n in self.reasons:
@@ -229,6 +233,7 @@ class _Gathered:
         the worker is done)."""
         self.report.quarantined -= self.known_bad
         self.report.duplicates += self.known_bad
+        self.report.known_bad += self.known_bad
         self.known_bad = 0
 
 

@@ -184,8 +184,11 @@ def test_upload_previews_ingests_reports_quarantine_and_does_not_duplicate(shop)
     assert overview.table_counts(shop)["customer_events"] == 4003
 
     at.button(key="up_ingest").click().run()  # the same file again
-    assert (metric(at, "Inserted"), metric(at, "Already present (skipped)")) == ("0", "3")
-    assert "does not duplicate data" in " ".join(i.value for i in at.info)
+    assert (metric(at, "Inserted"), metric(at, "Already present (skipped)"), metric(at, "Quarantined")) == ("0", "5", "0")
+    info = " ".join(i.value for i in at.info)
+    assert "3 rows were already in customer_events, and 2 bad rows already in its quarantine" in info
+    assert "does not duplicate data" in info
+    assert overview.table_counts(shop)["customer_events_quarantine"] == 2
     assert overview.table_counts(shop)["customer_events"] == 4003
 
 

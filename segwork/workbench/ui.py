@@ -90,8 +90,10 @@ def ingest_report(report: IngestReport) -> None:
     st.caption(f"Ingest id {report.ingest_id}, {report.format.upper()}, {report.elapsed_s:.2f} s. "
                "Every row read is inserted, recognised as already present, or quarantined with its reasons.")
     if report.duplicates:
-        st.info(f"{report.duplicates:,} rows were already in {report.table} from an earlier load of the same "
-                "content and were skipped: uploading a file twice does not duplicate data.", icon=":material/content_copy:")
+        good = report.duplicates - report.known_bad
+        bad = f", and {report.known_bad:,} bad rows already in its quarantine" if report.known_bad else ""
+        st.info(f"{good:,} rows were already in {report.table}{bad}, from an earlier load of the same events or "
+                "profiles, and were skipped: uploading a file twice does not duplicate data.", icon=":material/content_copy:")
     if report.ignored_columns:
         st.caption(f"Ignored columns that {report.table} does not have: {', '.join(report.ignored_columns)}")
     if not report.quarantined:
