@@ -21,8 +21,8 @@ from segwork.errors import ConfigError, EngineBusyError, EngineError
 
 log = logging.getLogger(__name__)
 _DB_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,63}$")
-_schema_ready: set[tuple[str, str]] = set()
-_schema_lock = threading.Lock()
+_DDL_OBJECT = re.compile(r"CREATE\s+(?:TABLE|MATERIALIZED\s+VIEW)\s+IF\s+NOT\s+EXISTS\s+(\w+)", re.IGNORECASE)
+_schema_lock = threading.Lock()  # one schema creation at a time in this process
 _local = threading.local()
 _chdb_opened: set[str] = set()  # embedded locations this process has opened
 _output: contextvars.ContextVar = contextvars.ContextVar("segwork_query_output", default=None)
@@ -64,16 +64,23 @@ def connect(dsn: str | None = None, *, database: str | None = None, settings: Se
     if not _DB_NAME.match(database):
         raise ConfigError(f"database name {database!r} is not a plain identifier; use letters, digits and _")
     client = _open(dsn)
-    key = (_dsn_location(dsn), database)
     with _schema_lock:
-        if key not in _schema_ready:
-            client.command(f"CREATE DATABASE IF NOT EXISTS `{database}`")
-            client.database = database
-            for statement in sqlfiles.ddl_statements():
-                client.command(statement)
-            _schema_ready.add(key)
+        _ensure_schema(client, database)
     client.database = database
     return client
+
+
+def _ensure_schema(client: Client, database: str) -> None:
+    """Create the schema when any of its tables is missing. Asked of the engine on every
+    connect (one small query): a process-wide "ready" would outlive the database itself."""
+    present = {name for (name,) in query_rows(client, "schema_tables", {"database": database})}
+    wanted = {m.group(1) for statement in sqlfiles.ddl_statements() for m in _DDL_OBJECT.finditer(statement)}
+    if wanted <= present:
+        return
+    client.command(f"CREATE DATABASE IF NOT EXISTS `{database}`")
+    client.database = database
+    for statement in sqlfiles.ddl_statements():
+        client.command(statement)
 
 
 def thread_client(dsn: str | None = None, *, database: str | None = None, settings: Settings | None = None) -> Client:

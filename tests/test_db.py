@@ -1,12 +1,18 @@
 """Connecting: one factory, idempotent schema, clear errors for bad settings."""
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
+
 import pytest
 
 import segwork
-from segwork import db
-from segwork.config import Settings
+from segwork import db, overview
+from segwork.config import PROJECT_DIR, Settings
 from segwork.errors import ConfigError, EngineError
+
+EVENTS = '{"event_id": "e1", "customer_id": "c1", "event_type": "purchase", "timestamp": "2024-05-01 10:00:00"}\n'
 
 
 def test_connect_twice_is_safe_and_keeps_data(database):
@@ -61,3 +67,36 @@ def test_second_embedded_folder_in_one_process_says_why(client, tmp_path):
     with pytest.raises(EngineError, match="one folder per process") as info:
         segwork.connect(f"chdb://{tmp_path}/other")
     assert "in use by another process" not in str(info.value)
+
+
+def test_a_database_dropped_behind_segworks_back_is_made_again(database):
+    first = segwork.connect("chdb://memory", database=database)
+    first.command(f"DROP DATABASE `{database}`")  # another process, an admin, a test teardown
+    again = segwork.connect("chdb://memory", database=database)
+    report = segwork.ingest(again, "customer_events", EVENTS.encode())
+    assert (report.inserted, overview.table_counts(again)["customer_events"]) == (1, 1)
+    again.command(f"DROP DATABASE `{database}`")
+
+
+GONE_ENGINE = """
+import gc, json, clickhouse_connect, segwork
+from segwork import overview
+events = {events!r}
+client = segwork.connect("chdb://memory", database="kept")
+segwork.ingest(client, "customer_events", events.encode())
+del client
+gc.collect()  # the last client on chdb://memory: the engine and its databases go with it
+probe = clickhouse_connect.get_client(dsn="chdb://memory")
+gone = probe.command("SELECT count() FROM system.databases WHERE name = 'kept'") == 0
+client = segwork.connect("chdb://memory", database="kept")
+report = segwork.ingest(client, "customer_events", events.encode())
+print(json.dumps({{"gone": gone, "inserted": report.inserted, "stored": overview.table_counts(client)["customer_events"]}}))
+"""
+
+
+def test_connect_after_the_in_memory_engine_was_collected_makes_the_schema_again():
+    """Run alone in a fresh process: here other tests' clients would keep the engine alive."""
+    proc = subprocess.run([sys.executable, "-c", GONE_ENGINE.format(events=EVENTS)], cwd=PROJECT_DIR,
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert json.loads(proc.stdout.strip().splitlines()[-1]) == {"gone": True, "inserted": 1, "stored": 1}
