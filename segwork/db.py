@@ -1,4 +1,4 @@
-"""The only place a ClickHouse client is made; schema creation; the one query runner."""
+"""The only place a ClickHouse client is made (and its schema checked, see migrations); the one query runner."""
 from __future__ import annotations
 
 import contextvars
@@ -16,13 +16,11 @@ from clickhouse_connect.driver.client import Client
 from clickhouse_connect.driver.exceptions import ClickHouseError, DatabaseError, ProgrammingError
 
 from segwork import embedded, sqlfiles
-from segwork.config import Settings
+from segwork.config import DEFAULT_DATA_DIR, Settings
 from segwork.errors import ConfigError, EngineBusyError, EngineError
 
 log = logging.getLogger(__name__)
 _DB_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,63}$")
-_DDL_OBJECT = re.compile(r"CREATE\s+(?:TABLE|MATERIALIZED\s+VIEW)\s+IF\s+NOT\s+EXISTS\s+(\w+)", re.IGNORECASE)
-_schema_lock = threading.Lock()  # one schema creation at a time in this process
 _local = threading.local()
 _chdb_opened: set[str] = set()  # embedded locations this process has opened
 _output: contextvars.ContextVar = contextvars.ContextVar("segwork_query_output", default=None)
@@ -52,35 +50,69 @@ def query_output(fmt: str, settings: dict[str, Any] | None = None):
         _output.reset(token)
 
 
+@dataclass(frozen=True)
+class Target:
+    """A database segwork is pointed at: the engine's DSN, the database in it, and the
+    SEGWORK_* variables that name both (for messages that say what to run)."""
+
+    dsn: str
+    database: str
+    env: tuple[tuple[str, str], ...] = ()
+
+    @property
+    def location(self) -> str:
+        return _dsn_location(self.dsn)
+
+    @property
+    def in_memory(self) -> bool:
+        return self.location == ":memory:"
+
+    def describe(self) -> str:
+        """'database 'x' of the embedded engine at /path' and the like."""
+        where = ("the in-memory embedded engine" if self.in_memory else f"the embedded engine at {self.location}"
+                 if self.dsn.startswith("chdb:") else f"the ClickHouse server {self.location}")
+        return f"database '{self.database}' of {where}"
+
+
+def target(dsn: str | None = None, database: str | None = None, settings: Settings | None = None) -> Target:
+    """Where connect() goes for these arguments (see connect); the database name is checked."""
+    settings = settings or Settings.from_env()
+    resolved = dsn or settings.resolved_dsn
+    in_dsn = _dsn_database(resolved)
+    name = database or in_dsn or settings.database
+    if not _DB_NAME.match(name):
+        raise ConfigError(f"database name {name!r} is not a plain identifier; use letters, digits and _")
+    env = []
+    if dsn or settings.dsn:
+        env.append(("SEGWORK_DSN", _redact(resolved)))
+    elif settings.data_dir != DEFAULT_DATA_DIR:
+        env.append(("SEGWORK_DATA_DIR", str(settings.data_dir)))
+    if name != (in_dsn or Settings.database):
+        env.append(("SEGWORK_DATABASE", name))
+    return Target(resolved, name, tuple(env))
+
+
 def connect(dsn: str | None = None, *, database: str | None = None, settings: Settings | None = None) -> Client:
-    """A ready client with the schema created (idempotent; safe to call twice).
+    """A ready client: a new database gets the schema, one at this segwork's schema version
+    opens, one made by an older or newer segwork is refused (SchemaVersionError, saying what
+    to do). Asks the engine every time (two small queries): a database may be gone since.
 
     dsn: `chdb:///abs/path`, `chdb://memory` or `http(s)://user:pass@host:port/db`;
     None takes SEGWORK_DSN, else the embedded database in the project's data folder.
     """
-    settings = settings or Settings.from_env()
-    dsn = dsn or settings.resolved_dsn
-    database = database or _dsn_database(dsn) or settings.database
-    if not _DB_NAME.match(database):
-        raise ConfigError(f"database name {database!r} is not a plain identifier; use letters, digits and _")
-    client = _open(dsn)
-    with _schema_lock:
-        _ensure_schema(client, database)
-    client.database = database
+    from segwork import migrations  # it runs its statements through this module
+
+    where = target(dsn, database, settings)
+    client = open_engine(where)
+    migrations.ensure(client, where)
+    client.database = where.database
     return client
 
 
-def _ensure_schema(client: Client, database: str) -> None:
-    """Create the schema when any of its tables is missing. Asked of the engine on every
-    connect (one small query): a process-wide "ready" would outlive the database itself."""
-    present = {name for (name,) in query_rows(client, "schema_tables", {"database": database})}
-    wanted = {m.group(1) for statement in sqlfiles.ddl_statements() for m in _DDL_OBJECT.finditer(statement)}
-    if wanted <= present:
-        return
-    client.command(f"CREATE DATABASE IF NOT EXISTS `{database}`")
-    client.database = database
-    for statement in sqlfiles.ddl_statements():
-        client.command(statement)
+def open_engine(where: Target) -> Client:
+    """A client on the engine, no database selected, nothing checked (connect() and
+    segwork.migrate, which must open what connect() refuses, go on from here)."""
+    return _open(where.dsn)
 
 
 def thread_client(dsn: str | None = None, *, database: str | None = None, settings: Settings | None = None) -> Client:
