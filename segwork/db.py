@@ -9,6 +9,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qsl, unquote, urlencode
 
 import clickhouse_connect
 import pandas as pd
@@ -60,8 +61,13 @@ class Target:
     env: tuple[tuple[str, str], ...] = ()
 
     @property
+    def engine_dsn(self) -> str:
+        """The DSN without the database: opened so, a client can create the database first."""
+        return _split_dsn(self.dsn)[0]
+
+    @property
     def location(self) -> str:
-        return _dsn_location(self.dsn)
+        return _dsn_location(self.engine_dsn)
 
     @property
     def in_memory(self) -> bool:
@@ -78,7 +84,7 @@ def target(dsn: str | None = None, database: str | None = None, settings: Settin
     """Where connect() goes for these arguments (see connect); the database name is checked."""
     settings = settings or Settings.from_env()
     resolved = dsn or settings.resolved_dsn
-    in_dsn = _dsn_database(resolved)
+    in_dsn = _split_dsn(resolved)[1]
     name = database or in_dsn or settings.database
     if not _DB_NAME.match(name):
         raise ConfigError(f"database name {name!r} is not a plain identifier; use letters, digits and _")
@@ -110,19 +116,21 @@ def connect(dsn: str | None = None, *, database: str | None = None, settings: Se
 
 
 def open_engine(where: Target) -> Client:
-    """A client on the engine, no database selected, nothing checked (connect() and
-    segwork.migrate, which must open what connect() refuses, go on from here)."""
-    return _open(where.dsn)
+    """A client on the engine with no database selected (it may not exist yet: a client made
+    with it in the DSN is refused while connecting, UNKNOWN_DATABASE), nothing checked;
+    connect() and segwork.migrate, which must open what connect() refuses, go on from here."""
+    return _open(where.engine_dsn)
 
 
 def thread_client(dsn: str | None = None, *, database: str | None = None, settings: Settings | None = None) -> Client:
     """One client per thread and (dsn, database): a client serialises its calls with a lock,
     so threads that share one wait on each other; several clients on one engine do not."""
     settings = settings or Settings.from_env()
-    key = (dsn or settings.resolved_dsn, database or settings.database)
+    where = target(dsn, database, settings)
+    key = (where.dsn, where.database)
     clients = _local.__dict__.setdefault("clients", {})
     if key not in clients:
-        clients[key] = connect(key[0], database=key[1], settings=settings)
+        clients[key] = connect(where.dsn, database=where.database, settings=settings)
     return clients[key]
 
 
@@ -203,7 +211,7 @@ def is_embedded(client: Client) -> bool:
 
 
 def _open(dsn: str) -> Client:
-    if dsn.startswith("chdb://") and dsn not in ("chdb://memory",) and not dsn.startswith("chdb://memory/"):
+    if dsn.startswith("chdb://") and _dsn_location(dsn) != ":memory:":
         Path(_dsn_location(dsn)).mkdir(parents=True, exist_ok=True)
     try:
         if dsn.startswith("chdb:"):
@@ -236,21 +244,29 @@ def _open(dsn: str) -> Client:
 
 
 def _dsn_location(dsn: str) -> str:
-    if dsn.startswith("chdb://"):
-        rest = dsn[len("chdb://"):]
-        if rest == "memory" or rest.startswith("memory/"):
-            return ":memory:"
-        return rest
-    return _redact(dsn)
+    """The engine's place for messages and keys: ':memory:', a folder, or the server (redacted)."""
+    engine = _split_dsn(dsn)[0].partition("?")[0]
+    if engine.startswith("chdb://"):
+        rest = engine[len("chdb://"):]
+        return ":memory:" if rest in ("memory", ":memory:") else rest
+    return _redact(engine)
 
 
-def _dsn_database(dsn: str) -> str | None:
-    if dsn.startswith("chdb://memory/"):
-        return dsn.split("/", 3)[3] or None
-    if dsn.startswith("http"):
-        path = dsn.split("://", 1)[1].split("?", 1)[0]
-        return path.split("/", 1)[1] if "/" in path and path.split("/", 1)[1] else None
-    return None
+def _split_dsn(dsn: str) -> tuple[str, str | None]:
+    """(the DSN of the engine alone, the database it names or None), read as clickhouse-connect
+    reads them: the first path segment (http(s)://host/db, chdb://memory/db) or ?database=;
+    in chdb:///abs/path the whole path is the folder."""
+    base, _, query = dsn.partition("?")
+    pairs = parse_qsl(query, keep_blank_values=True)
+    named = next((value for key, value in pairs if key == "database"), None)
+    kept = urlencode([(key, value) for key, value in pairs if key != "database"])
+    scheme, _, rest = base.partition("://")
+    if scheme == "chdb" and rest.startswith("/"):
+        engine, in_path = base, None
+    else:
+        netloc, _, path = rest.partition("/")
+        engine, in_path = f"{scheme}://{netloc}", unquote(path.split("/")[0])
+    return engine + (f"?{kept}" if kept else ""), in_path or named or None
 
 
 def _redact(dsn: str) -> str:
