@@ -108,8 +108,11 @@ def connect(dsn: str | None = None, *, database: str | None = None, settings: Se
     """
     from segwork import migrations  # it runs its statements through this module
 
+    settings = settings or Settings.from_env()
     where = target(dsn, database, settings)
     client = open_engine(where)
+    if settings.force_client_api:
+        embedded.use_client_api(client)
     migrations.ensure(client, where)
     client.database = where.database
     return client
