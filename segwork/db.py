@@ -89,11 +89,11 @@ def target(dsn: str | None = None, database: str | None = None, settings: Settin
     if not _DB_NAME.match(name):
         raise ConfigError(f"database name {name!r} is not a plain identifier; use letters, digits and _")
     env = []
-    if dsn or settings.dsn:
-        env.append(("SEGWORK_DSN", _redact(resolved)))
+    if dsn or settings.dsn:  # the DSN as given, or without its database when another one was chosen
+        env.append(("SEGWORK_DSN", _redact(resolved if name == in_dsn else _split_dsn(resolved)[0])))
     elif settings.data_dir != DEFAULT_DATA_DIR:
         env.append(("SEGWORK_DATA_DIR", str(settings.data_dir)))
-    if name != (in_dsn or Settings.database):
+    if name not in (in_dsn, Settings.database):
         env.append(("SEGWORK_DATABASE", name))
     return Target(resolved, name, tuple(env))
 

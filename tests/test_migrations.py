@@ -79,6 +79,9 @@ def test_the_hint_names_the_database_as_configured(tmp_path):
     assert migrations.migrate_hint(folder) == (f"`SEGWORK_DATA_DIR='{tmp_path}/my data' SEGWORK_DATABASE=shop "
                                            "python -m segwork migrate`")
     assert migrations.migrate_hint(db.target(settings=Settings())) == "`python -m segwork migrate`"
+    chosen = db.target("http://ch.example:8123/shop", "other", settings=Settings())  # the name given wins over the DSN's
+    assert migrations.migrate_hint(chosen) == ("`SEGWORK_DSN=http://ch.example:8123 SEGWORK_DATABASE=other "
+                                               "python -m segwork migrate`")
 
 
 def test_migrate_upgrades_in_place_and_keeps_every_row(v1, database):
