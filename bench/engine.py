@@ -10,7 +10,7 @@ import pyarrow as pa
 from clickhouse_connect.driver.binding import bind_query
 
 import segwork
-from segwork import sqlfiles
+from segwork import db, sqlfiles
 from segwork.config import Settings
 
 from bench.data import CACHE, Dataset
@@ -21,6 +21,12 @@ ENGINE_PATH = CACHE / "chdb"
 def open_client(database: str):
     """A segwork client on the benchmark's engine (schema created)."""
     return segwork.connect(f"chdb://{ENGINE_PATH}", database=database)
+
+
+def open_engine():
+    """A client on the benchmark's engine with no segwork database: to list and drop them (a
+    segwork client on `default` would give it a schema, and be refused if an older segwork did)."""
+    return db.open_engine(db.target(f"chdb://{ENGINE_PATH}", "default"))
 
 
 def schema_tag() -> str:
@@ -35,7 +41,7 @@ def loaded_client(ds: Dataset, log=print, reload: bool = False):
     Returns (client, database, load) where load is {table: (rows, seconds)} when loaded now.
     """
     database = f"q_{ds.size}_{hashlib.sha256(f'{ds.fingerprint}/{schema_tag()}'.encode()).hexdigest()[:10]}"
-    admin = open_client("default")
+    admin = open_engine()
     for (name,) in admin.query(f"SELECT name FROM system.databases WHERE name LIKE 'q\\_{ds.size}\\_%'").result_rows:
         if name != database or reload:
             admin.command(f"DROP DATABASE `{name}`")

@@ -3,17 +3,19 @@ segmentation queries, shared by the workbench, the notebooks, the CLI and the HT
 from segwork.config import Settings
 from segwork.db import connect
 from segwork.errors import (ConfigError, EngineBusyError, EngineError, InputFileError, ParameterError,
-                            SegworkError)
+                            SchemaVersionError, SegworkError)
 from segwork.ingest import IngestReport, ingest
 from segwork.queries import (customer_engagement_analysis, customer_segment_lookup, customer_segments_summary,
                              customer_timeline, event_types_present, events_over_time, find_customers,
                              locations_present, segment_customers)
+from segwork.migrations import migrate
 from segwork.segments import DEFAULT_RULES, SegmentRules
 
 __all__ = [
-    "Settings", "connect", "ingest", "IngestReport", "SegmentRules", "DEFAULT_RULES",
+    "Settings", "connect", "migrate", "ingest", "IngestReport", "SegmentRules", "DEFAULT_RULES",
     "customer_segment_lookup", "customer_engagement_analysis", "customer_segments_summary",
     "segment_customers", "find_customers", "customer_timeline", "events_over_time",
     "event_types_present", "locations_present",
     "SegworkError", "ConfigError", "EngineError", "EngineBusyError", "InputFileError", "ParameterError",
+    "SchemaVersionError",
 ]

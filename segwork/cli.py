@@ -1,4 +1,4 @@
-"""`python -m segwork`: demo data, ingestion with a progress bar, the queries, info.
+"""`python -m segwork`: demo data, ingestion with a progress bar, the queries, info, migrate.
 
 Exit codes: 0 ok; 1 a SegworkError (one line on stderr says what and what to do);
 2 bad usage (argparse).
@@ -12,7 +12,7 @@ import sys
 import pandas as pd
 from tqdm import tqdm
 
-from segwork import demo, ingestlog, overview, queries
+from segwork import demo, ingestlog, migrations, overview, queries
 from segwork.config import Settings
 from segwork.db import connect, describe_engine
 from segwork.errors import SegworkError
@@ -182,6 +182,13 @@ def run_info(args, settings: Settings) -> int:
     print(f"{'events in the last day':<28}{fresh['events_last_day']:>14,}")
     for _, row in ingestlog.incomplete(client).iterrows():
         print(ingestlog.describe(row))
+    return 0
+
+
+@command("migrate", "Upgrade the database made by an older segwork to this segwork's schema, in place, keeping its data.")
+def run_migrate(args, settings: Settings) -> int:
+    result = migrations.migrate(settings=settings, progress=lambda line: print(line, flush=True))
+    print(result.summary())
     return 0
 
 

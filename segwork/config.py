@@ -31,6 +31,7 @@ class Settings:
     workbench_port: int = 8501
     workbench_cache_seconds: int = 60  # how long the workbench reuses a query result
     workbench_live_seconds: int = 5  # refresh interval of the Overview's live mode
+    force_client_api: bool = False  # embedded engine through clickhouse-connect's API only, as a server is used
 
     @property
     def embedded_path(self) -> Path:
@@ -68,6 +69,7 @@ class Settings:
             workbench_port=_int(env, "SEGWORK_WORKBENCH_PORT", s.workbench_port),
             workbench_cache_seconds=_int(env, "SEGWORK_WORKBENCH_CACHE_SECONDS", s.workbench_cache_seconds),
             workbench_live_seconds=_int(env, "SEGWORK_WORKBENCH_LIVE_SECONDS", s.workbench_live_seconds),
+            force_client_api=_bool(env, "SEGWORK_FORCE_CLIENT_API", s.force_client_api),
         )
 
 
@@ -82,3 +84,16 @@ def _int(env, name: str, default: int) -> int:
 
         raise ConfigError(f"{name}={raw!r} is not a whole number; unset it or give e.g. {name}={default}") from None
     return value
+
+
+def _bool(env, name: str, default: bool) -> bool:
+    raw = (env.get(name) or "").strip().lower()
+    if raw == "":
+        return default
+    if raw in ("1", "true", "yes", "on"):
+        return True
+    if raw in ("0", "false", "no", "off"):
+        return False
+    from segwork.errors import ConfigError
+
+    raise ConfigError(f"{name}={env.get(name)!r} is not a yes/no value; give {name}=1 or {name}=0, or unset it")

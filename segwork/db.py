@@ -1,4 +1,4 @@
-"""The only place a ClickHouse client is made; schema creation; the one query runner."""
+"""The only place a ClickHouse client is made (and its schema checked, see migrations); the one query runner."""
 from __future__ import annotations
 
 import contextvars
@@ -9,6 +9,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qsl, unquote, urlencode
 
 import clickhouse_connect
 import pandas as pd
@@ -16,13 +17,11 @@ from clickhouse_connect.driver.client import Client
 from clickhouse_connect.driver.exceptions import ClickHouseError, DatabaseError, ProgrammingError
 
 from segwork import embedded, sqlfiles
-from segwork.config import Settings
+from segwork.config import DEFAULT_DATA_DIR, Settings
 from segwork.errors import ConfigError, EngineBusyError, EngineError
 
 log = logging.getLogger(__name__)
 _DB_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,63}$")
-_schema_ready: set[tuple[str, str]] = set()
-_schema_lock = threading.Lock()
 _local = threading.local()
 _chdb_opened: set[str] = set()  # embedded locations this process has opened
 _output: contextvars.ContextVar = contextvars.ContextVar("segwork_query_output", default=None)
@@ -52,38 +51,89 @@ def query_output(fmt: str, settings: dict[str, Any] | None = None):
         _output.reset(token)
 
 
+@dataclass(frozen=True)
+class Target:
+    """A database segwork is pointed at: the engine's DSN, the database in it, and the
+    SEGWORK_* variables that name both (for messages that say what to run)."""
+
+    dsn: str
+    database: str
+    env: tuple[tuple[str, str], ...] = ()
+
+    @property
+    def engine_dsn(self) -> str:
+        """The DSN without the database: opened so, a client can create the database first."""
+        return _split_dsn(self.dsn)[0]
+
+    @property
+    def location(self) -> str:
+        return _dsn_location(self.engine_dsn)
+
+    @property
+    def in_memory(self) -> bool:
+        return self.location == ":memory:"
+
+    def describe(self) -> str:
+        """'database 'x' of the embedded engine at /path' and the like."""
+        where = ("the in-memory embedded engine" if self.in_memory else f"the embedded engine at {self.location}"
+                 if self.dsn.startswith("chdb:") else f"the ClickHouse server {self.location}")
+        return f"database '{self.database}' of {where}"
+
+
+def target(dsn: str | None = None, database: str | None = None, settings: Settings | None = None) -> Target:
+    """Where connect() goes for these arguments (see connect); the database name is checked."""
+    settings = settings or Settings.from_env()
+    resolved = dsn or settings.resolved_dsn
+    in_dsn = _split_dsn(resolved)[1]
+    name = database or in_dsn or settings.database
+    if not _DB_NAME.match(name):
+        raise ConfigError(f"database name {name!r} is not a plain identifier; use letters, digits and _")
+    env = []
+    if dsn or settings.dsn:  # the DSN as given, or without its database when another one was chosen
+        env.append(("SEGWORK_DSN", _redact(resolved if name == in_dsn else _split_dsn(resolved)[0])))
+    elif settings.data_dir != DEFAULT_DATA_DIR:
+        env.append(("SEGWORK_DATA_DIR", str(settings.data_dir)))
+    if name not in (in_dsn, Settings.database):
+        env.append(("SEGWORK_DATABASE", name))
+    return Target(resolved, name, tuple(env))
+
+
 def connect(dsn: str | None = None, *, database: str | None = None, settings: Settings | None = None) -> Client:
-    """A ready client with the schema created (idempotent; safe to call twice).
+    """A ready client: a new database gets the schema, one at this segwork's schema version
+    opens, one made by an older or newer segwork is refused (SchemaVersionError, saying what
+    to do). Asks the engine every time (two small queries): a database may be gone since.
 
     dsn: `chdb:///abs/path`, `chdb://memory` or `http(s)://user:pass@host:port/db`;
     None takes SEGWORK_DSN, else the embedded database in the project's data folder.
     """
+    from segwork import migrations  # it runs its statements through this module
+
     settings = settings or Settings.from_env()
-    dsn = dsn or settings.resolved_dsn
-    database = database or _dsn_database(dsn) or settings.database
-    if not _DB_NAME.match(database):
-        raise ConfigError(f"database name {database!r} is not a plain identifier; use letters, digits and _")
-    client = _open(dsn)
-    key = (_dsn_location(dsn), database)
-    with _schema_lock:
-        if key not in _schema_ready:
-            client.command(f"CREATE DATABASE IF NOT EXISTS `{database}`")
-            client.database = database
-            for statement in sqlfiles.ddl_statements():
-                client.command(statement)
-            _schema_ready.add(key)
-    client.database = database
+    where = target(dsn, database, settings)
+    client = open_engine(where)
+    if settings.force_client_api:
+        embedded.use_client_api(client)
+    migrations.ensure(client, where)
+    client.database = where.database
     return client
+
+
+def open_engine(where: Target) -> Client:
+    """A client on the engine with no database selected (it may not exist yet: a client made
+    with it in the DSN is refused while connecting, UNKNOWN_DATABASE), nothing checked;
+    connect() and segwork.migrate, which must open what connect() refuses, go on from here."""
+    return _open(where.engine_dsn)
 
 
 def thread_client(dsn: str | None = None, *, database: str | None = None, settings: Settings | None = None) -> Client:
     """One client per thread and (dsn, database): a client serialises its calls with a lock,
     so threads that share one wait on each other; several clients on one engine do not."""
     settings = settings or Settings.from_env()
-    key = (dsn or settings.resolved_dsn, database or settings.database)
+    where = target(dsn, database, settings)
+    key = (where.dsn, where.database)
     clients = _local.__dict__.setdefault("clients", {})
     if key not in clients:
-        clients[key] = connect(key[0], database=key[1], settings=settings)
+        clients[key] = connect(where.dsn, database=where.database, settings=settings)
     return clients[key]
 
 
@@ -164,7 +214,7 @@ def is_embedded(client: Client) -> bool:
 
 
 def _open(dsn: str) -> Client:
-    if dsn.startswith("chdb://") and dsn not in ("chdb://memory",) and not dsn.startswith("chdb://memory/"):
+    if dsn.startswith("chdb://") and _dsn_location(dsn) != ":memory:":
         Path(_dsn_location(dsn)).mkdir(parents=True, exist_ok=True)
     try:
         if dsn.startswith("chdb:"):
@@ -197,21 +247,29 @@ def _open(dsn: str) -> Client:
 
 
 def _dsn_location(dsn: str) -> str:
-    if dsn.startswith("chdb://"):
-        rest = dsn[len("chdb://"):]
-        if rest == "memory" or rest.startswith("memory/"):
-            return ":memory:"
-        return rest
-    return _redact(dsn)
+    """The engine's place for messages and keys: ':memory:', a folder, or the server (redacted)."""
+    engine = _split_dsn(dsn)[0].partition("?")[0]
+    if engine.startswith("chdb://"):
+        rest = engine[len("chdb://"):]
+        return ":memory:" if rest in ("memory", ":memory:") else rest
+    return _redact(engine)
 
 
-def _dsn_database(dsn: str) -> str | None:
-    if dsn.startswith("chdb://memory/"):
-        return dsn.split("/", 3)[3] or None
-    if dsn.startswith("http"):
-        path = dsn.split("://", 1)[1].split("?", 1)[0]
-        return path.split("/", 1)[1] if "/" in path and path.split("/", 1)[1] else None
-    return None
+def _split_dsn(dsn: str) -> tuple[str, str | None]:
+    """(the DSN of the engine alone, the database it names or None), read as clickhouse-connect
+    reads them: the first path segment (http(s)://host/db, chdb://memory/db) or ?database=;
+    in chdb:///abs/path the whole path is the folder."""
+    base, _, query = dsn.partition("?")
+    pairs = parse_qsl(query, keep_blank_values=True)
+    named = next((value for key, value in pairs if key == "database"), None)
+    kept = urlencode([(key, value) for key, value in pairs if key != "database"])
+    scheme, _, rest = base.partition("://")
+    if scheme == "chdb" and rest.startswith("/"):
+        engine, in_path = base, None
+    else:
+        netloc, _, path = rest.partition("/")
+        engine, in_path = f"{scheme}://{netloc}", unquote(path.split("/")[0])
+    return engine + (f"?{kept}" if kept else ""), in_path or named or None
 
 
 def _redact(dsn: str) -> str:

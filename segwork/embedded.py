@@ -46,14 +46,22 @@ class _Handle:
 
 
 _handles: "weakref.WeakKeyDictionary[Any, _Handle]" = weakref.WeakKeyDictionary()
+_client_api: "weakref.WeakSet[Any]" = weakref.WeakSet()  # embedded clients kept off this path
 _handles_lock = threading.Lock()
 _types: dict[tuple[str, str], list[tuple[str, str]] | None] = {}  # (database, query) -> result columns, None: unsupported
 
 
+def use_client_api(client) -> None:
+    """Keep this embedded client on clickhouse-connect's own API, the way a server's client is
+    served (SEGWORK_FORCE_CLIENT_API: the tests run the server's code path on chDB)."""
+    _client_api.add(client)
+
+
 def usable(client) -> bool:
     """The fast path serves embedded clients in a UTC process (clickhouse-connect returns
-    datetimes in the process's zone otherwise, and that behaviour is kept)."""
-    if getattr(client, "path", None) is None:
+    datetimes in the process's zone otherwise, and that behaviour is kept), unless the client
+    was kept on the client API (use_client_api)."""
+    if getattr(client, "path", None) is None or client in _client_api:
         return False
     tz = getattr(client, "server_tz", None)
     return tz is not None and tz.utcoffset(None) == timezone.utc.utcoffset(None) and str(tz) in ("UTC", "Etc/UTC", "utc")

@@ -28,3 +28,11 @@ class ParameterError(SegworkError, ValueError):
     def __init__(self, parameter: str, message: str):
         super().__init__(f"parameter '{parameter}': {message}")
         self.parameter = parameter
+
+
+class SchemaVersionError(SegworkError):
+    """The database was made by an older segwork (migrate it) or a newer one (refused)."""
+
+    def __init__(self, message: str, *, found: int, expected: int):
+        super().__init__(message)
+        self.found, self.expected = found, expected

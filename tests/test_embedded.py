@@ -122,3 +122,24 @@ def test_parameters_reach_the_engine_as_clickhouse_connect_binds_them(loaded, mo
         PROBE_VALUES["text"], PROBE_VALUES["types"], True, True)
     assert (row["as_of"], row["updated_at"]) == (pd.Timestamp("2025-01-01 12:00:00"), pd.Timestamp("2025-01-01 12:00:00.123456"))
     assert (row["revoked"], row["high_value"], row["lim"], row["rows"]) == (True, 0.1, 25, rows) and rows > 0
+
+
+def test_force_client_api_keeps_an_embedded_client_on_clickhouse_connects_api(database, monkeypatch):
+    """SEGWORK_FORCE_CLIENT_API: the embedded engine served as a server is, for comparing and testing."""
+    from segwork.config import Settings
+    from segwork.errors import ConfigError
+
+    assert Settings.from_env({"SEGWORK_FORCE_CLIENT_API": "1"}).force_client_api is True
+    assert Settings.from_env({"SEGWORK_FORCE_CLIENT_API": "no"}).force_client_api is False
+    assert Settings.from_env({}).force_client_api is False
+    with pytest.raises(ConfigError, match="SEGWORK_FORCE_CLIENT_API='maybe' is not a yes/no value"):
+        Settings.from_env({"SEGWORK_FORCE_CLIENT_API": "maybe"})
+    forced = segwork.connect("chdb://memory", database=database, settings=Settings(dsn="chdb://memory", force_client_api=True))
+    fast = segwork.connect("chdb://memory", database=database)
+    assert (embedded.usable(forced), embedded.usable(fast)) == (False, True)
+    for name in ("query_df", "query_arrow", "insert_arrow"):
+        monkeypatch.setattr(embedded, name, lambda *a, **k: pytest.fail("the embedded fast path was taken"))
+    report = segwork.ingest(forced, "customer_events", synth.events(50, 5, seed=1))
+    assert report.inserted == 50 and segwork.ingest(forced, "customer_events", synth.events(50, 5, seed=1)).duplicates == 50
+    assert segwork.customer_engagement_analysis(forced, "2000-01-01", "2100-01-01", limit=10).event_count.sum() > 0
+    forced.command(f"DROP DATABASE `{database}`")

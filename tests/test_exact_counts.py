@@ -12,6 +12,8 @@ from segwork import ingestlog, overview, queries, synth
 from segwork.errors import EngineError, SegworkError
 from tests import oracle
 
+pytestmark = pytest.mark.engine_paths  # every test on the embedded fast path and on the client API (conftest)
+
 
 def events(n, prefix="e", seed=2, customers=10):
     return synth.events(n, customers, seed=seed).assign(event_id=[f"{prefix}{i}" for i in range(n)])

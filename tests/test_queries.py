@@ -12,6 +12,8 @@ from segwork.segments import SegmentRules
 
 from tests import oracle
 
+pytestmark = pytest.mark.engine_paths  # every test on the embedded fast path and on the client API (conftest)
+
 AS_OF = pd.Timestamp("2025-01-01 12:00:00", tz="UTC")
 UTC = "UTC"
 
