@@ -3,6 +3,12 @@
 Readers only turn bytes into raw DataFrame chunks; typing and validation happen in
 `segwork.parse` and `segwork.schemas`. Each chunk is a `RawChunk` with the 1-based number
 of its first record and the records that could not even be split into fields.
+
+Only an empty CSV field, a JSON null (or absent key) and a Parquet null are missing. A value
+that is present keeps its text, whatever it says ("NA", "null", "NaN" in a CSV; NaN or
+Infinity in JSON; a NaN in a Parquet float column bound for a number or time column):
+typing then quarantines what is not a (finite) number. A DataFrame keeps pandas'
+convention: NaN and None are missing.
 """
 from __future__ import annotations
 
@@ -18,6 +24,7 @@ from typing import BinaryIO, Callable, Iterator
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 import pyarrow.json as pajson
 import pyarrow.parquet as pq
@@ -91,7 +98,7 @@ def read_chunks(src: Source, columns: list[str], chunk_rows: int) -> Iterator[Ra
 
 
 def frame_chunks(df: pd.DataFrame, chunk_rows: int) -> Iterator[RawChunk]:
-    """Chunks of an in-memory DataFrame."""
+    """Chunks of an in-memory DataFrame, as they are: pandas' convention holds, NaN is missing."""
     for start in range(0, len(df), chunk_rows):
         yield RawChunk(df.iloc[start:start + chunk_rows].reset_index(drop=True), start + 1)
 
@@ -118,6 +125,7 @@ def _csv_chunks(src: Source, columns: list[str], chunk_rows: int) -> Iterator[Ra
     convert_options = pacsv.ConvertOptions(
         include_columns=wanted or header[:1], column_types={c: pa.string() for c in header},
         strings_can_be_null=True, quoted_strings_can_be_null=False,
+        null_values=[""],  # not pyarrow's default list: "NA", "null", "NaN" are text, not missing
     )
     line = 2
     frames, bad, rows = [], [], 0
@@ -304,7 +312,8 @@ def _ndjson_chunk(lines: list[bytes], first: int, columns: list[str]) -> RawChun
         if table is not None and not any(
             pa.types.is_floating(table.schema.field(c).type) for c in _string_targets(columns) if c in table.column_names
         ):
-            return RawChunk(table.select([c for c in table.column_names if c in columns]).to_pandas(), first, [], table.column_names)
+            wanted = _nan_as_text(table.select([c for c in table.column_names if c in columns]), columns)
+            return RawChunk(wanted.to_pandas(), first, [], table.column_names)
     # Blank lines are not records; numbering stays by physical line.
     return _records_chunk([(i, ln) for i, ln in enumerate(lines) if ln.strip()], first, columns)
 
@@ -314,7 +323,7 @@ def _records_chunk(numbered, first: int, columns: list[str]) -> RawChunk:
     records, rows, bad, seen = [], [], [], {}
     for i, line in numbered:
         try:
-            obj = json.loads(line)
+            obj = json.loads(line, parse_constant=str)  # NaN, Infinity: kept as their text
         except (json.JSONDecodeError, UnicodeDecodeError) as exc:
             bad.append(BadRecord(first + i, line[:2000].decode("utf-8", "replace").rstrip("\n"), f"not valid JSON ({exc.__class__.__name__}: {exc})"))
             continue
@@ -333,7 +342,7 @@ def _records_chunk(numbered, first: int, columns: list[str]) -> RawChunk:
 def _json_array_chunks(src: Source, columns: list[str], chunk_rows: int) -> Iterator[RawChunk]:
     # A JSON array is read whole (it cannot be streamed without a streaming parser);
     # use NDJSON for files larger than memory.
-    data = json.load(io.TextIOWrapper(src.stream, encoding="utf-8"))
+    data = json.load(io.TextIOWrapper(src.stream, encoding="utf-8"), parse_constant=str)
     if isinstance(data, dict):
         data = [data]
     if not isinstance(data, list):
@@ -352,9 +361,22 @@ def _parquet_chunks(src: Source, columns: list[str], chunk_rows: int) -> Iterato
     present = [c for c in pf.schema_arrow.names if c in columns]
     first = 1
     for batch in pf.iter_batches(batch_size=chunk_rows, columns=present or None):
-        frame = batch.to_pandas() if present else pd.DataFrame(index=range(batch.num_rows))
+        frame = _nan_as_text(batch, columns).to_pandas() if present else pd.DataFrame(index=range(batch.num_rows))
         yield RawChunk(frame, first, [], pf.schema_arrow.names)
         first += batch.num_rows
+
+
+def _nan_as_text(table, columns: list[str]):
+    """The table (or batch) with each float column that holds a NaN as text ("nan"): a NaN is
+    present, not null, and pandas would take it for missing; typing then quarantines it like
+    the text NaN. Columns read as text (ids) keep pandas' reading, where a whole number keeps
+    all its digits (Arrow's text of 123456789012.0 is "1.23456789012e+11")."""
+    text = _string_targets(columns)
+    for i, name in enumerate(table.column_names):
+        column = table.column(i)
+        if name not in text and pa.types.is_floating(column.type) and pc.any(pc.is_nan(column)).as_py():
+            table = table.set_column(i, name, column.cast(pa.string()))
+    return table
 
 
 def _string_targets(columns: list[str]) -> list[str]:

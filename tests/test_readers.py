@@ -190,3 +190,108 @@ def test_ingest_counts_every_record_and_quarantines_broken_lines_where_they_star
     assert list(q.c__raw) == ["r2,c1,few", good("r4") + ",extra"]
     stored = client.query("SELECT event_id, category FROM customer_events ORDER BY event_id").result_rows
     assert stored == [("r1", "cat"), ("r3", "a\r\nb"), ("r5", "cat")]
+
+
+# Present but not a finite number (NaN, inf) is quarantined in every format; only an empty
+# field, a JSON null or absent key, or a Parquet null is missing (stored as 0.0).
+NOT_FINITE = "event_value: is not a finite number"
+NOT_A_NUMBER = "event_value: is not a number (Float64)"
+
+
+def outcome(client, report) -> tuple[dict, dict]:
+    """({event_id: stored event_value} of inserted rows, {event_id: [reasons]} of quarantined ones)."""
+    assert report.rows_read == report.inserted + report.duplicates + report.quarantined
+    stored = dict(client.query("SELECT event_id, event_value FROM customer_events").result_rows)
+    q = overview.quarantine(client, "customer_events")
+    return stored, {rid: [e.split(" (got ")[0] for e in errors] for rid, errors in zip(q.event_id, q.c__error)}
+
+
+def event(rid: str, value=..., **extra) -> dict:
+    """An event record, with event_value only when one is given."""
+    record = {"event_id": rid, "customer_id": "c1", "event_type": "purchase", "timestamp": TIME, **extra}
+    if value is not ...:
+        record["event_value"] = value
+    return record
+
+
+def test_csv_nan_and_inf_text_is_quarantined_and_only_an_empty_field_is_missing(client, tmp_path):
+    values = {"ok": "1.5", "empty": "", "nan": "NaN", "nan2": "nan", "nan3": "-nan", "inf": "inf", "inf2": "Infinity",
+              "inf3": "-Infinity", "null": "null", "na": "NA", "na2": "N/A", "quoted": '""'}
+    lines = [HEADER] + [f"{rid},c1,purchase,{v},p1,cat,{TIME}" for rid, v in values.items()]
+    report = segwork.ingest(client, "customer_events", write(tmp_path, "\n".join(lines) + "\n"))
+    stored, quarantined = outcome(client, report)
+    assert stored == {"ok": 1.5, "empty": 0.0, "quoted": 0.0}
+    assert quarantined == {**{rid: [NOT_FINITE] for rid in ("nan", "nan2", "nan3", "inf", "inf2", "inf3")},
+                           **{rid: [NOT_A_NUMBER] for rid in ("null", "na", "na2")}}
+
+
+def test_csv_null_and_na_text_in_a_text_column_is_text(client, tmp_path):
+    lines = [HEADER] + [f"e{i},c1,purchase,1,{v},{v},{TIME}" for i, v in enumerate(["NA", "null", "NaN", "N/A", ""])]
+    report = segwork.ingest(client, "customer_events", write(tmp_path, "\n".join(lines) + "\n"))
+    assert (report.inserted, report.quarantined) == (5, 0)
+    got = client.query("SELECT product_id, category FROM customer_events ORDER BY event_id").result_rows
+    assert got == [("NA", "NA"), ("null", "null"), ("NaN", "NaN"), ("N/A", "N/A"), ("", "")]
+
+
+def test_csv_nan_in_a_whole_number_column_is_not_a_finite_number(client, tmp_path):
+    head = "customer_id,age,lifetime_value,signup_date,timestamp\n"
+    rows = ["a,NaN,1,2024-01-01,2024-01-02", "b,30,nan,2024-01-01,2024-01-02", "c,inf,1,2024-01-01,2024-01-02",
+            "d,,,2024-01-01,2024-01-02", "e,NA,1,2024-01-01,2024-01-02"]
+    report = segwork.ingest(client, "customers", write(tmp_path, head + "\n".join(rows) + "\n", name="c.csv"))
+    assert (report.inserted, report.quarantined) == (1, 4)
+    assert dict(report.reasons) == {"age: is not a finite number": 2, "lifetime_value: is not a finite number": 1,
+                                    "age: is not a whole number (Int32)": 1}
+
+
+@pytest.mark.parametrize("broken_line", [False, True], ids=["arrow", "line by line"])
+def test_ndjson_nan_and_infinity_are_quarantined_and_null_is_missing(client, tmp_path, broken_line):
+    import json
+
+    lines = [json.dumps(event("ok", 2.5)), json.dumps(event("null", None)), json.dumps(event("absent")),
+             json.dumps(event("nan", float("nan"))), json.dumps(event("inf", float("inf"))),
+             json.dumps(event("minf", float("-inf"))), json.dumps(event("text", "NaN"))]
+    assert "NaN" in lines[3] and "Infinity" in lines[4]  # json.dumps writes the bare constants
+    lines += ["{not json"] if broken_line else []
+    report = segwork.ingest(client, "customer_events", write(tmp_path, "\n".join(lines) + "\n", name="e.ndjson"))
+    stored, quarantined = outcome(client, report)
+    assert stored == {"ok": 2.5, "null": 0.0, "absent": 0.0}
+    named = {rid: r for rid, r in quarantined.items() if isinstance(rid, str)}  # the broken line has no event_id
+    assert named == {rid: [NOT_FINITE] for rid in ("nan", "inf", "minf", "text")}
+    assert report.quarantined == 4 + broken_line
+
+
+def test_json_array_nan_and_infinity_are_quarantined_and_null_is_missing(client, tmp_path):
+    import json
+
+    records = [event("ok", 2.5), event("null", None), event("absent"), event("nan", float("nan")),
+               event("inf", float("inf")), event("text", "-Infinity")]
+    report = segwork.ingest(client, "customer_events", write(tmp_path, json.dumps(records), name="e.json"))
+    stored, quarantined = outcome(client, report)
+    assert stored == {"ok": 2.5, "null": 0.0, "absent": 0.0}
+    assert quarantined == {rid: [NOT_FINITE] for rid in ("nan", "inf", "text")}
+
+
+def test_parquet_nan_is_quarantined_and_null_is_missing(client, tmp_path):
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    ids = ["ok", "null", "nan", "inf", "ok2"]
+    values = pa.array([2.5, None, float("nan"), float("inf"), 0.1 + 0.2], pa.float64())  # NaN stays NaN, not null
+    assert values.null_count == 1
+    table = pa.table({"event_id": ids, "customer_id": ["c1"] * 5, "event_type": ["purchase"] * 5, "event_value": values,
+                      "timestamp": [TIME] * 5})
+    pq.write_table(table, tmp_path / "e.parquet")
+    report = segwork.ingest(client, "customer_events", tmp_path / "e.parquet")
+    stored, quarantined = outcome(client, report)
+    assert stored == {"ok": 2.5, "null": 0.0, "ok2": 0.1 + 0.2}
+    assert quarantined == {"nan": [NOT_FINITE], "inf": [NOT_FINITE]}
+
+
+def test_a_dataframe_keeps_pandas_convention_nan_is_missing(client):
+    import pandas as pd
+
+    frame = pd.DataFrame([event("ok", 2.5), event("nan", float("nan")), event("inf", float("inf"))])
+    report = segwork.ingest(client, "customer_events", frame)
+    stored, quarantined = outcome(client, report)
+    assert stored == {"ok": 2.5, "nan": 0.0}
+    assert quarantined == {"inf": [NOT_FINITE]}
