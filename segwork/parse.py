@@ -1,6 +1,7 @@
 """Type raw chunks column by column, keeping the original text and what failed to parse."""
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -8,7 +9,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from segwork.schemas import TABLES, arrow_strings
+from segwork.schemas import RULE_TEXT, TABLES, arrow_strings
 
 
 @dataclass
@@ -26,7 +27,10 @@ class Parsed:
 
 
 def parse_chunk(table: str, raw: pd.DataFrame) -> Parsed:
-    """Turn one raw chunk into the model's dtypes; unparseable values become errors, not NaN."""
+    """Turn one raw chunk into the model's dtypes; unparseable values become errors, not NaN.
+
+    Only a missing or blank value is missing: text that reads as NaN or infinity is an error
+    ("is not a finite number", as the models say of an infinite float)."""
     kinds = TABLES[table]["kinds"]
     n = len(raw)
     raw = raw.reset_index(drop=True)
@@ -36,7 +40,7 @@ def parse_chunk(table: str, raw: pd.DataFrame) -> Parsed:
         result, bad = _PARSERS[kind](values)
         typed[column] = result
         for pos in np.flatnonzero(bad):
-            reason = f"{column}: is not {_KIND_WORDS[kind]}"
+            reason = f"{column}: {_failure_words(kind, values.iloc[pos])}"
             errors.setdefault(int(pos), []).append((column, reason, f"{reason} (got {_short(values.iloc[pos])!r})"))
     return Parsed(pd.DataFrame(typed), raw, errors)
 
@@ -158,12 +162,12 @@ def _parse_float(values: pd.Series):
     fast = _arrow_cast(values, pa.float64())
     if fast is not None:
         out = fast[0].to_pandas()
-        bad = ~fast[1] & out.isna().to_numpy()  # 'nan' parses, but is not a number
+        bad = ~fast[1] & ~np.isfinite(out.to_numpy())  # 'nan' and 'inf' parse, but are not finite numbers
         return out.where(~bad), bad
     text = _text(values).str.strip()
     missing = _missing(text)
     out = pd.to_numeric(text.where(~missing), errors="coerce").astype("float64")
-    bad = ~missing & out.isna().to_numpy()
+    bad = ~missing & ~np.isfinite(out.to_numpy())
     if pd.api.types.is_object_dtype(values):  # JSON true/false are not numbers
         bad |= values.map(lambda v: isinstance(v, bool)).to_numpy(dtype=bool)
     return out.where(~bad), bad
@@ -209,6 +213,21 @@ _KIND_WORDS = {
     "id": "text", "text": "text", "type": "text", "float": "a number (Float64)",
     "int": "a whole number (Int32)", "time": "a date/time (use ISO 8601, e.g. 2024-05-01 13:45:00)",
 }
+
+
+def _failure_words(kind: str, value) -> str:
+    """Why a present value failed to parse, e.g. "is not a whole number (Int32)"."""
+    if kind in ("float", "int") and _not_finite(value):
+        return RULE_TEXT["finite"]
+    return f"is not {_KIND_WORDS[kind]}"
+
+
+def _not_finite(value) -> bool:
+    """Whether a value reads as a number that is not finite: NaN, 'nan', '-Infinity', '1e400'."""
+    try:
+        return not math.isfinite(float(str(value).strip()))
+    except ValueError:
+        return False
 
 
 def _short(value) -> str:

@@ -11,7 +11,10 @@ Rules, decided and written down here:
 - money (lifetime_value, event_value), when given, is a finite number;
 - email, when given, looks like name@domain.tld; text columns have length caps.
 Missing optional values are valid. They are stored as '' for text, 0 for age (never a valid
-age, so 0 means unknown: age filters exclude it) and 0.0 for money.
+age, so 0 means unknown: age filters exclude it) and 0.0 for money. Missing means an empty
+field, a JSON null or absent key, a Parquet null (and NaN in a DataFrame: pandas' convention);
+text such as "NA" or "null" is a value, and NaN or infinity where a number belongs is
+quarantined as not a finite number, in every file format.
 """
 from __future__ import annotations
 

@@ -74,3 +74,16 @@ def test_bad_event_type_is_quarantined_with_its_reason(client):
     report = segwork.ingest(client, "customer_events", rows.to_csv(index=False).encode(), source_name="e.csv")
     assert (report.inserted, report.quarantined) == (2, 1)
     assert dict(report.reasons) == {"event_type: must be lower-case letters, digits or _ (at most 32), starting with a letter": 1}
+
+
+def test_text_that_reads_as_nan_or_infinity_is_not_a_finite_number():
+    not_a_number = {"event_value": "is not a number (Float64)", "age": "is not a whole number (Int32)"}
+    cases = [("customer_events", "event_value"), ("customers", "age")]
+    for table, column in cases:
+        values = ["nan", "-NaN", "Infinity", "-inf", "1e400", "NA", "null", "", None, "2"]
+        for frame in frames({column: values}):
+            errors = parse_chunk(table, frame).errors
+            reasons = {pos: [reason for _, reason, _ in errs] for pos, errs in errors.items()}
+            finite = [f"{column}: is not a finite number"]
+            assert reasons == {0: finite, 1: finite, 2: finite, 3: finite, 4: finite,
+                               5: [f"{column}: {not_a_number[column]}"], 6: [f"{column}: {not_a_number[column]}"]}

@@ -1,0 +1,297 @@
+"""Reading files into raw chunks: CSV records and their physical line numbers, blank lines,
+broken lines, quoted values over several lines, CRLF, BOM, gzip, several read blocks."""
+from __future__ import annotations
+
+import gzip
+import io
+import random
+
+import pyarrow.csv as pacsv
+import pytest
+
+import segwork
+from segwork import overview, readers
+from segwork.schemas import columns
+
+EVENTS = columns("customer_events")
+HEADER = ",".join(EVENTS)
+TIME = "2024-05-01 12:00:00"
+
+
+def good(rid: str, category: str = "cat") -> str:
+    """A valid event line (category as given: quote it yourself when it needs quotes)."""
+    return f"{rid},c1,purchase,1.5,p1,{category},{TIME}"
+
+
+def read_csv(path, monkeypatch=None, block_bytes: int | None = None) -> tuple[dict, dict]:
+    """({event_id: (line, category)} of the good rows, {event_id: (line, text, reason)} of the broken ones)."""
+    if block_bytes is not None:
+        monkeypatch.setattr(readers, "CSV_BLOCK_BYTES", block_bytes)
+    src = readers.open_source(path)
+    rows, bad = {}, {}
+    try:
+        for chunk in readers.read_chunks(src, EVENTS, 7):
+            frame = chunk.frame
+            for line, rid, category in zip(frame["__row"], frame["event_id"], frame["category"]):
+                assert rid not in rows and rid not in bad, f"{rid} read twice"
+                rows[rid] = (int(line), category)
+            for rec in chunk.bad:
+                rid = rec.text.split(",", 1)[0].strip('"')
+                assert rid not in rows and rid not in bad, f"{rid} read twice"
+                bad[rid] = (rec.row, rec.text, rec.reason)
+    finally:
+        src.stream.close()
+    return rows, bad
+
+
+def write(tmp_path, text: str, *, name="e.csv", bom=False, gz=False, newline="\n"):
+    """Write CSV text (lines joined by \\n) with the given line ending, BOM and compression."""
+    data = (("\ufeff" if bom else "") + text.replace("\n", newline)).encode()
+    path = tmp_path / (name + (".gz" if gz else ""))
+    path.write_bytes(gzip.compress(data) if gz else data)
+    return path
+
+
+def test_pyarrow_numbers_records_not_lines():
+    """What the reader relies on: the invalid-row handler's row.number counts records from 1 (a
+    value over two lines is one record), skips blank lines and counts whitespace-only ones."""
+    seen = []
+    data = b'a,b\n\n  \n"x\ny",z\r\n\r\nbroken\n1,2\n'
+    table = pacsv.read_csv(io.BytesIO(data), read_options=pacsv.ReadOptions(column_names=["a", "b"], use_threads=False),
+                           parse_options=pacsv.ParseOptions(newlines_in_values=True,
+                                                            invalid_row_handler=lambda row: seen.append(row) or "skip"))
+    assert table.to_pydict() == {"a": ["a", "x\ny", "1"], "b": ["b", "z", "2"]}
+    assert [(row.number, row.text) for row in seen] == [(2, "  "), (4, "broken")]
+
+
+def test_blank_and_whitespace_lines_are_not_records_and_do_not_shift_line_numbers(tmp_path):
+    text = "\n".join([HEADER, good("r1"), "", "   ", good("r2"), "\t", "", good("r3"), ""]) + "\n"
+    rows, bad = read_csv(write(tmp_path, text))
+    assert rows == {"r1": (2, "cat"), "r2": (5, "cat"), "r3": (8, "cat")}
+    assert bad == {}
+
+
+def test_a_broken_line_after_a_whitespace_line_is_quarantined_on_its_own_line(tmp_path):
+    text = "\n".join([HEADER, good("r1"), "  ", "r2,c1,few", good("r3"), "r4,c1,purchase,1,p,c,t,extra", good("r5")]) + "\n"
+    rows, bad = read_csv(write(tmp_path, text))
+    assert rows == {"r1": (2, "cat"), "r3": (5, "cat"), "r5": (7, "cat")}
+    assert bad == {"r2": (4, "r2,c1,few", "line has 3 fields, the header has 7"),
+                   "r4": (6, "r4,c1,purchase,1,p,c,t,extra", "line has 8 fields, the header has 7")}
+
+
+def test_a_quoted_value_over_several_lines_is_one_record_numbered_by_its_first_line(tmp_path):
+    text = "\n".join([HEADER, good("r1", '"two\nlines"'), good("r2"), "r3,\"a\n\nb\",few", good("r4", '"x\n  \ny"'),
+                      "r5,few", good("r6", 'say ""hi""'), good("r7", '27" screen')]) + "\n"
+    rows, bad = read_csv(write(tmp_path, text))
+    assert rows == {"r1": (2, "two\nlines"), "r2": (4, "cat"), "r4": (8, "x\n  \ny"), "r6": (12, 'say ""hi""'),
+                    "r7": (13, '27" screen')}
+    assert {rid: line for rid, (line, _, _) in bad.items()} == {"r3": 5, "r5": 11}
+    assert bad["r3"][1] == 'r3,"a\n\nb",few'
+
+
+@pytest.mark.parametrize("newline", ["\n", "\r\n"])
+@pytest.mark.parametrize("bom", [False, True])
+@pytest.mark.parametrize("gz", [False, True])
+def test_crlf_bom_and_gzip_give_the_same_records_and_lines(tmp_path, newline, bom, gz):
+    text = "\n".join([HEADER, good("r1"), "", "r2,few", good("r3", '"multi\nline"'), "  ", good("r4"), good("r5")])
+    rows, bad = read_csv(write(tmp_path, text, bom=bom, gz=gz, newline=newline))  # no line break at the end
+    assert rows == {"r1": (2, "cat"), "r3": (5, f"multi{newline}line"), "r4": (8, "cat"), "r5": (9, "cat")}
+    assert {rid: (line, raw) for rid, (line, raw, _) in bad.items()} == {"r2": (4, "r2,few")}
+
+
+def build(parts: list[tuple[str | None, str, bool]]) -> tuple[str, dict, dict]:
+    """CSV text of (event_id or None for a blank line, record text, is good) parts, after the
+    header, and the line each good and each broken record starts on."""
+    rows, bad, line = {}, {}, 2
+    for rid, text, ok in parts:
+        if rid is not None:
+            (rows if ok else bad)[rid] = line
+        line += text.count("\n") + 1
+    return "\n".join([HEADER] + [text for _, text, _ in parts]) + "\n", rows, bad
+
+
+def lines_of(rows: dict, bad: dict) -> tuple[dict, dict]:
+    """The line numbers alone of read_csv's result."""
+    return {rid: v[0] for rid, v in rows.items()}, {rid: v[0] for rid, v in bad.items()}
+
+
+@pytest.mark.parametrize("block_bytes", [16, 50, 97, 200])
+def test_line_numbers_run_on_across_read_blocks(tmp_path, monkeypatch, block_bytes):
+    parts = []
+    for i in range(40):
+        rid = f"r{i}"
+        if i % 7 == 3:
+            parts.append((rid, f"{rid},few", False))
+        elif i % 5 == 1:
+            parts.append((rid, good(rid, f'"{i}\nwraps\nover"'), True))
+        else:
+            parts.append((rid, good(rid), True))
+        if i % 6 == 2:
+            parts.append((None, "   " if i % 4 else "", False))
+    text, want_rows, want_bad = build(parts)
+    rows, bad = read_csv(write(tmp_path, text), monkeypatch, block_bytes)
+    assert lines_of(rows, bad) == (want_rows, want_bad)
+    assert rows["r1"][1] == "1\nwraps\nover"
+
+
+def test_an_unterminated_quote_makes_one_broken_record_to_the_end_of_the_file(tmp_path, monkeypatch):
+    text, want_rows, want_bad = build([("r1", good("r1"), True), ("r2", good("r2"), True),
+                                       ("r3", 'r3,c1,"never closed', False), (None, good("r4"), False),
+                                       (None, good("r5"), False)])
+    rows, bad = read_csv(write(tmp_path, text), monkeypatch, 40)
+    assert lines_of(rows, bad) == (want_rows, want_bad)
+    assert bad["r3"][1].startswith('r3,c1,"never closed\nr4,')
+
+
+INGREDIENTS = {  # name -> (record text for an event_id, is it a good row)
+    "good": (lambda rid: good(rid), True),
+    "quoted comma": (lambda rid: good(rid, '"a, b"'), True),
+    "inch mark": (lambda rid: good(rid, '27" screen'), True),
+    "two lines": (lambda rid: good(rid, '"first\nsecond"'), True),
+    "blank line inside": (lambda rid: good(rid, '"a\n\n  \nb"'), True),
+    "too few": (lambda rid: f"{rid},c1,purchase", False),
+    "too many": (lambda rid: good(rid) + ",extra", False),
+    "broken over lines": (lambda rid: f'{rid},"x\ny",z', False),
+    "one field": (lambda rid: rid, False),
+}
+
+
+def random_parts(rng: random.Random) -> list[tuple[str | None, str, bool]]:
+    """Records from INGREDIENTS with blank and whitespace-only lines between them."""
+    parts = []
+    for i in range(rng.randint(0, 40)):
+        if rng.random() < 0.25:
+            parts.append((None, rng.choice(["", " ", "\t", "   "]), False))
+        make, ok = INGREDIENTS[rng.choice(list(INGREDIENTS))]
+        parts.append((f"r{i}", make(f"r{i}"), ok))
+    return parts
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_random_files_every_record_once_on_its_own_line(tmp_path, monkeypatch, seed):
+    rng = random.Random(seed)
+    text, want_rows, want_bad = build(random_parts(rng))
+    path = write(tmp_path, text, bom=rng.random() < 0.3, gz=rng.random() < 0.3, newline=rng.choice(["\n", "\r\n"]))
+    rows, bad = read_csv(path, monkeypatch, rng.choice([8, 33, 64, 150, 1 << 20]))
+    assert lines_of(rows, bad) == (want_rows, want_bad)
+
+
+def test_ingest_counts_every_record_and_quarantines_broken_lines_where_they_start(client, tmp_path, monkeypatch):
+    text, want_rows, want_bad = build([
+        ("r1", good("r1"), True), (None, "   ", False), ("r2", "r2,c1,few", False), ("r3", good("r3", '"a\nb"'), True),
+        (None, "", False), ("r4", good("r4") + ",extra", False), ("r5", good("r5"), True),
+    ])
+    monkeypatch.setattr(readers, "CSV_BLOCK_BYTES", 64)
+    report = segwork.ingest(client, "customer_events", write(tmp_path, text, newline="\r\n"))
+    assert (report.rows_read, report.inserted, report.quarantined) == (5, 3, 2)
+    assert report.rows_read == report.inserted + report.duplicates + report.quarantined
+    q = overview.quarantine(client, "customer_events").sort_values("c__row")
+    assert list(q.c__row) == [want_bad["r2"], want_bad["r4"]] == [4, 8]
+    assert list(q.c__raw) == ["r2,c1,few", good("r4") + ",extra"]
+    stored = client.query("SELECT event_id, category FROM customer_events ORDER BY event_id").result_rows
+    assert stored == [("r1", "cat"), ("r3", "a\r\nb"), ("r5", "cat")]
+
+
+# Present but not a finite number (NaN, inf) is quarantined in every format; only an empty
+# field, a JSON null or absent key, or a Parquet null is missing (stored as 0.0).
+NOT_FINITE = "event_value: is not a finite number"
+NOT_A_NUMBER = "event_value: is not a number (Float64)"
+
+
+def outcome(client, report) -> tuple[dict, dict]:
+    """({event_id: stored event_value} of inserted rows, {event_id: [reasons]} of quarantined ones)."""
+    assert report.rows_read == report.inserted + report.duplicates + report.quarantined
+    stored = dict(client.query("SELECT event_id, event_value FROM customer_events").result_rows)
+    q = overview.quarantine(client, "customer_events")
+    return stored, {rid: [e.split(" (got ")[0] for e in errors] for rid, errors in zip(q.event_id, q.c__error)}
+
+
+def event(rid: str, value=..., **extra) -> dict:
+    """An event record, with event_value only when one is given."""
+    record = {"event_id": rid, "customer_id": "c1", "event_type": "purchase", "timestamp": TIME, **extra}
+    if value is not ...:
+        record["event_value"] = value
+    return record
+
+
+def test_csv_nan_and_inf_text_is_quarantined_and_only_an_empty_field_is_missing(client, tmp_path):
+    values = {"ok": "1.5", "empty": "", "nan": "NaN", "nan2": "nan", "nan3": "-nan", "inf": "inf", "inf2": "Infinity",
+              "inf3": "-Infinity", "null": "null", "na": "NA", "na2": "N/A", "quoted": '""'}
+    lines = [HEADER] + [f"{rid},c1,purchase,{v},p1,cat,{TIME}" for rid, v in values.items()]
+    report = segwork.ingest(client, "customer_events", write(tmp_path, "\n".join(lines) + "\n"))
+    stored, quarantined = outcome(client, report)
+    assert stored == {"ok": 1.5, "empty": 0.0, "quoted": 0.0}
+    assert quarantined == {**{rid: [NOT_FINITE] for rid in ("nan", "nan2", "nan3", "inf", "inf2", "inf3")},
+                           **{rid: [NOT_A_NUMBER] for rid in ("null", "na", "na2")}}
+
+
+def test_csv_null_and_na_text_in_a_text_column_is_text(client, tmp_path):
+    lines = [HEADER] + [f"e{i},c1,purchase,1,{v},{v},{TIME}" for i, v in enumerate(["NA", "null", "NaN", "N/A", ""])]
+    report = segwork.ingest(client, "customer_events", write(tmp_path, "\n".join(lines) + "\n"))
+    assert (report.inserted, report.quarantined) == (5, 0)
+    got = client.query("SELECT product_id, category FROM customer_events ORDER BY event_id").result_rows
+    assert got == [("NA", "NA"), ("null", "null"), ("NaN", "NaN"), ("N/A", "N/A"), ("", "")]
+
+
+def test_csv_nan_in_a_whole_number_column_is_not_a_finite_number(client, tmp_path):
+    head = "customer_id,age,lifetime_value,signup_date,timestamp\n"
+    rows = ["a,NaN,1,2024-01-01,2024-01-02", "b,30,nan,2024-01-01,2024-01-02", "c,inf,1,2024-01-01,2024-01-02",
+            "d,,,2024-01-01,2024-01-02", "e,NA,1,2024-01-01,2024-01-02"]
+    report = segwork.ingest(client, "customers", write(tmp_path, head + "\n".join(rows) + "\n", name="c.csv"))
+    assert (report.inserted, report.quarantined) == (1, 4)
+    assert dict(report.reasons) == {"age: is not a finite number": 2, "lifetime_value: is not a finite number": 1,
+                                    "age: is not a whole number (Int32)": 1}
+
+
+@pytest.mark.parametrize("broken_line", [False, True], ids=["arrow", "line by line"])
+def test_ndjson_nan_and_infinity_are_quarantined_and_null_is_missing(client, tmp_path, broken_line):
+    import json
+
+    lines = [json.dumps(event("ok", 2.5)), json.dumps(event("null", None)), json.dumps(event("absent")),
+             json.dumps(event("nan", float("nan"))), json.dumps(event("inf", float("inf"))),
+             json.dumps(event("minf", float("-inf"))), json.dumps(event("text", "NaN"))]
+    assert "NaN" in lines[3] and "Infinity" in lines[4]  # json.dumps writes the bare constants
+    lines += ["{not json"] if broken_line else []
+    report = segwork.ingest(client, "customer_events", write(tmp_path, "\n".join(lines) + "\n", name="e.ndjson"))
+    stored, quarantined = outcome(client, report)
+    assert stored == {"ok": 2.5, "null": 0.0, "absent": 0.0}
+    named = {rid: r for rid, r in quarantined.items() if isinstance(rid, str)}  # the broken line has no event_id
+    assert named == {rid: [NOT_FINITE] for rid in ("nan", "inf", "minf", "text")}
+    assert report.quarantined == 4 + broken_line
+
+
+def test_json_array_nan_and_infinity_are_quarantined_and_null_is_missing(client, tmp_path):
+    import json
+
+    records = [event("ok", 2.5), event("null", None), event("absent"), event("nan", float("nan")),
+               event("inf", float("inf")), event("text", "-Infinity")]
+    report = segwork.ingest(client, "customer_events", write(tmp_path, json.dumps(records), name="e.json"))
+    stored, quarantined = outcome(client, report)
+    assert stored == {"ok": 2.5, "null": 0.0, "absent": 0.0}
+    assert quarantined == {rid: [NOT_FINITE] for rid in ("nan", "inf", "text")}
+
+
+def test_parquet_nan_is_quarantined_and_null_is_missing(client, tmp_path):
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    ids = ["ok", "null", "nan", "inf", "ok2"]
+    values = pa.array([2.5, None, float("nan"), float("inf"), 0.1 + 0.2], pa.float64())  # NaN stays NaN, not null
+    assert values.null_count == 1
+    table = pa.table({"event_id": ids, "customer_id": ["c1"] * 5, "event_type": ["purchase"] * 5, "event_value": values,
+                      "timestamp": [TIME] * 5})
+    pq.write_table(table, tmp_path / "e.parquet")
+    report = segwork.ingest(client, "customer_events", tmp_path / "e.parquet")
+    stored, quarantined = outcome(client, report)
+    assert stored == {"ok": 2.5, "null": 0.0, "ok2": 0.1 + 0.2}
+    assert quarantined == {"nan": [NOT_FINITE], "inf": [NOT_FINITE]}
+
+
+def test_a_dataframe_keeps_pandas_convention_nan_is_missing(client):
+    import pandas as pd
+
+    frame = pd.DataFrame([event("ok", 2.5), event("nan", float("nan")), event("inf", float("inf"))])
+    report = segwork.ingest(client, "customer_events", frame)
+    stored, quarantined = outcome(client, report)
+    assert stored == {"ok": 2.5, "nan": 0.0}
+    assert quarantined == {"inf": [NOT_FINITE]}
