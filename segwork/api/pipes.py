@@ -15,7 +15,7 @@ from typing import Callable
 from clickhouse_connect.driver.client import Client
 from starlette.datastructures import QueryParams
 
-from segwork import db, queries
+from segwork import db, exports, queries
 from segwork.errors import ParameterError
 
 # ClickHouse's own output formats, as the seed's system answers: `.json` is the JSON envelope
@@ -102,9 +102,13 @@ def arguments(pipe: Pipe, query: QueryParams, fixed: dict[str, str]) -> dict:
 
 
 def run(pipe: Pipe, client: Client, values: dict, fmt: str) -> bytes:
-    """The pipe's library call, answered by the engine in the output format for `fmt`."""
-    with db.query_output(ENGINE_FORMATS[fmt], ENGINE_SETTINGS) as out:
+    """The pipe's library call, answered by the engine in the output format for `fmt`; a CSV
+    has its formula-like text cells neutralised (segwork.exports), the other formats are raw."""
+    settings = {**ENGINE_SETTINGS, **exports.ENGINE_CSV_SETTINGS} if fmt == "csv" else ENGINE_SETTINGS
+    with db.query_output(ENGINE_FORMATS[fmt], settings) as out:
         pipe.call(client, values)
+    if fmt == "csv":
+        return exports.engine_csv(out.body)
     if fmt == "json" and b'"rows_before_limit_at_least"' not in out.body:
         # The engine reports it only when the outermost SELECT has the LIMIT; clients of the
         # seed's API read it on every pipe, so give the rows returned: a true lower bound.
