@@ -162,12 +162,9 @@ class Api:
             raise ApiError(404, f"'.{fmt}' is not a format of pipe '{name}'; use .json, .csv, .ndjson or .parquet")
         if not token.can_read(name):
             raise ApiError(403, f"token '{token.name}' may not read pipe '{name}'; it needs the scope {tokens.READ}:{name}")
-        foreign = [k for k in token.fixed_params if k not in pipe.parameter_names]
-        if foreign:
-            raise ApiError(403, f"token '{token.name}' pins {', '.join(foreign)}, which pipe '{name}' does not take, "
-                                "so it cannot read this pipe")
+        pinned = pipes.pins(pipe, token.name, token.fixed_params)
         headers = self._limit(token)
-        values = pipes.arguments(pipe, request.query_params, token.fixed_params)
+        values = pipes.arguments(pipe, request.query_params, pinned)
         started = time.perf_counter()
         content = await self._run(lambda client: pipes.run(pipe, client, values, fmt))
         headers["Server-Timing"] = _timing("query", started)
@@ -260,6 +257,8 @@ def parse_fixed_params(items: list[str]) -> dict[str, str]:
         key, sep, value = item.partition("=")
         if not sep or not key.strip():
             raise tokens.TokenError(f"fixed parameter {item!r}: write it as key=value, e.g. customer_id=c0000042")
+        if key.strip() in fixed:
+            raise tokens.TokenError(f"fixed parameter {key.strip()!r} is pinned twice; pin each parameter once")
         fixed[key.strip()] = value
     return fixed
 
