@@ -12,7 +12,7 @@ import sys
 import pandas as pd
 from tqdm import tqdm
 
-from segwork import demo, ingestlog, migrations, overview, queries
+from segwork import demo, exports, ingestlog, migrations, overview, queries
 from segwork.config import Settings
 from segwork.db import connect, describe_engine
 from segwork.errors import SegworkError
@@ -194,7 +194,7 @@ def run_migrate(args, settings: Settings) -> int:
 
 def _print_frame(df: pd.DataFrame, fmt: str) -> None:
     if fmt == "csv":
-        sys.stdout.write(df.to_csv(index=False))
+        sys.stdout.write(exports.frame_csv(df))
     elif fmt == "json":
         sys.stdout.write(df.to_json(orient="records", date_format="iso", lines=False) + "\n")
     elif df.empty:

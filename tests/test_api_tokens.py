@@ -243,3 +243,86 @@ def test_token_statements_get_exactly_their_placeholders(client, monkeypatch):
     assert set(seen) == {"api_tokens", "api_token_save"}
     for name, parameters in seen.items():
         assert set(parameters) == set(sqlfiles.placeholders(name)), name
+
+
+# --- pins can only narrow: refused when empty or pointless, always the pinned rows -------------
+
+SUMMARY = "/v0/pipes/customer_segments_summary.json"
+ENGAGEMENT = "/v0/pipes/customer_engagement_analysis.json"
+
+
+@pytest.mark.parametrize("scopes,pin,words", [
+    (["PIPES:READ:customer_segments_summary"], "location=", "empty"),
+    (["PIPES:READ:customer_segments_summary"], "location=%20%20", "empty"),
+    (["PIPES:READ:customer_segments_summary"], "location=%09", "empty"),
+    (["PIPES:READ:customer_engagement_analysis"], "event_type=,", "empty"),
+    (["PIPES:READ:customer_engagement_analysis"], "event_type=%20,%20", "empty"),
+    (["PIPES:READ:customer_segments_summary"], "min_age=", "empty"),
+    (["PIPES:READ:customer_segments_summary"], "min_age=abc", "to type Int32"),
+    (["PIPES:READ:customer_segments_summary"], "customer_id=c0003", "no pipe in this token's scopes takes it"),
+    (["DATASOURCES:APPEND:customers"], "location=Paris", "no pipe in this token's scopes takes it"),
+    (["PIPES:READ:customer_segments_summary"], "LOCATION=Paris", "cannot pin 'LOCATION'"),
+])
+def test_pins_that_would_not_narrow_are_refused_over_http(api, scopes, pin, words):
+    query = "&".join(["name=pinned"] + [f"scope={s}" for s in scopes] + [f"fixed_param={pin}"])
+    r = api.http.post(f"/v0/tokens?{query}", headers=api.bearer())
+    assert r.status_code == 400 and words in r.json()["error"], r.text
+    assert "pinned" not in {t["name"] for t in api.http.get("/v0/tokens", headers=api.bearer()).json()["tokens"]}
+
+
+def test_empty_pin_error_says_what_where_and_what_to_do():
+    with pytest.raises(tokens.TokenError) as caught:
+        tokens.check_scopes(["PIPES:READ:customer_segments_summary"], {"location": ""}, pipes.PIPES)
+    message = str(caught.value)
+    assert "'location'" in message and "empty" in message and "every" in message and "location=<value>" in message
+
+
+def test_a_parameter_pinned_twice_is_refused():
+    from segwork.api.app import parse_fixed_params
+
+    with pytest.raises(tokens.TokenError, match="'location' is pinned twice"):
+        parse_fixed_params(["location=Paris", "location=London"])
+
+
+def test_cli_refuses_an_empty_pin(client, database, monkeypatch, capsys):
+    from segwork import cli
+
+    monkeypatch.setenv("SEGWORK_DATABASE", database)
+    code = cli.main(["token", "create", "shop", "--scope", "PIPES:READ:customer_segments_summary", "--fixed-param", "location="])
+    err = capsys.readouterr().err
+    assert code == 1 and "empty" in err and "location" in err
+    assert cli.main(["token", "create", "shop", "--scope", "PIPES:READ:customer_segments_summary", "--fixed-param", "location= "]) == 1
+    assert cli.main(["token", "list"]) == 0
+    assert "shop" not in capsys.readouterr().out
+
+
+def test_a_pinned_location_answers_only_its_own_rows(api):
+    london = api.token("london", "PIPES:READ:customer_segments_summary", "PIPES:READ:customer_engagement_analysis", location="London")
+    api.http.post("/v0/events?name=customer_events", headers=api.bearer(), content=ndjson(events(200, customers=10)))
+    window = "start_date=2025-03-01&end_date=2025-03-31&limit=1000"
+    for path, base in ((SUMMARY, ""), (ENGAGEMENT, window)):
+        own = api.http.get(f"{path}?{base}&location=London", headers=api.bearer()).json()["data"]
+        everyone = api.http.get(f"{path}?{base}", headers=api.bearer()).json()["data"]
+        assert own and own != everyone
+        for asked in ("", "location=", "location=%20", "location=Paris", "location=Paris&location=", "location=&location=Paris",
+                      "location=London&location=Paris", "LOCATION=Paris", "Location=", "location[]=Paris", "location=Paris,London"):
+            r = api.http.get(f"{path}?{base}&{asked}", headers=api.bearer(london))
+            assert r.status_code == 200, (path, asked, r.text)
+            assert r.json()["data"] == own, (path, asked)
+
+
+def test_a_stored_empty_pin_is_refused_not_widened(api):
+    """A token saved with an empty pin (before they were refused) reads nothing rather than everything."""
+    from datetime import datetime, timezone
+
+    from segwork import db
+
+    secret = tokens.PREFIX + "legacy-empty-pin-token-0000000000000000000000"
+    now = datetime.now(timezone.utc)
+    db.command(api.client, "api_token_save", {
+        "name": "legacy", "token_hash": tokens.digest(secret).hex(), "scopes": ["PIPES:READ:customer_segments_summary"],
+        "fixed_keys": ["location"], "fixed_values": [""], "created_at": now.replace(microsecond=0), "updated_at": now, "revoked": False})
+    time.sleep(tokens.MISS_SECONDS * 2)  # saved behind the API's back, as another process would: seen after this
+    r = api.http.get(SUMMARY, headers=api.bearer(secret))
+    assert r.status_code == 403 and "location" in r.json()["error"] and "revoke" in r.json()["error"], r.text
+    assert "data" not in r.json()

@@ -23,6 +23,7 @@ from starlette.routing import BaseRoute, Route
 from segwork import db, readers
 from segwork.api import body, pipes, responses, tokens
 from segwork.api.accesslog import AccessLog
+from segwork.api.authlog import AuthFailures, peer
 from segwork.api.ratelimit import RateLimiter
 from segwork.api.responses import ApiError
 from segwork.config import Settings
@@ -53,12 +54,13 @@ def create_app(settings: Settings) -> Starlette:
 
 
 class Api:
-    """The endpoints, with what they share: settings, engine threads, token cache, rate limiter."""
+    """The endpoints, with what they share: settings, engine threads, token cache, rate limiter, auth failures."""
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self.tokens = tokens.TokenCache()
         self.limiter = RateLimiter(settings.api_rate_limit_per_minute)
+        self.failures = AuthFailures()
         self._pool = ThreadPoolExecutor(max_workers=max(settings.api_threads, 1), thread_name_prefix="segwork-api")
         self._routes = self._make_routes()
 
@@ -80,6 +82,7 @@ class Api:
 
     def close(self) -> None:
         self._pool.shutdown(wait=False, cancel_futures=True)
+        self.failures.flush()
 
     # --- Events API and Data Sources API ---------------------------------------------------
 
@@ -162,12 +165,9 @@ class Api:
             raise ApiError(404, f"'.{fmt}' is not a format of pipe '{name}'; use .json, .csv, .ndjson or .parquet")
         if not token.can_read(name):
             raise ApiError(403, f"token '{token.name}' may not read pipe '{name}'; it needs the scope {tokens.READ}:{name}")
-        foreign = [k for k in token.fixed_params if k not in pipe.parameter_names]
-        if foreign:
-            raise ApiError(403, f"token '{token.name}' pins {', '.join(foreign)}, which pipe '{name}' does not take, "
-                                "so it cannot read this pipe")
+        pinned = pipes.pins(pipe, token.name, token.fixed_params)
         headers = self._limit(token)
-        values = pipes.arguments(pipe, request.query_params, token.fixed_params)
+        values = pipes.arguments(pipe, request.query_params, pinned)
         started = time.perf_counter()
         content = await self._run(lambda client: pipes.run(pipe, client, values, fmt))
         headers["Server-Timing"] = _timing("query", started)
@@ -176,10 +176,10 @@ class Api:
     # --- tokens ------------------------------------------------------------------------
 
     async def list_tokens(self, request: Request) -> Response:
-        """GET /v0/tokens (ADMIN): every token's name, scopes and pins; never a secret."""
+        """GET /v0/tokens (ADMIN): every token's name, scopes and pins, never a secret; failed authentications per client."""
         headers = await self._admin(request)
         found = await self._run(tokens.list_all)
-        return JSONResponse({"tokens": [t.as_dict() for t in found]}, headers=headers)
+        return JSONResponse({"tokens": [t.as_dict() for t in found], "auth_failures": self.failures.snapshot()}, headers=headers)
 
     async def create_token(self, request: Request) -> Response:
         """POST /v0/tokens?name=..&scope=..[&scope=..][&fixed_param=key=value] (ADMIN)."""
@@ -216,12 +216,15 @@ class Api:
     # --- shared steps ------------------------------------------------------------------
 
     async def _authenticate(self, request: Request) -> tokens.Token:
+        self.failures.check()
         presented = _presented_token(request)
         if not presented:
+            self.failures.failed(peer(request), 401)
             raise ApiError(401, "no token: send 'Authorization: Bearer <token>' or add ?token=<token>",
                            {"WWW-Authenticate": "Bearer"})
         token = self.tokens.cached(presented) or await self._run(lambda client: self.tokens.lookup(client, presented))
         if token is None:
+            self.failures.failed(peer(request), 403)
             raise ApiError(403, "invalid token: it is unknown or revoked; create one with "
                                 "`python -m segwork token create NAME --scope SCOPE`")
         return token
@@ -260,6 +263,8 @@ def parse_fixed_params(items: list[str]) -> dict[str, str]:
         key, sep, value = item.partition("=")
         if not sep or not key.strip():
             raise tokens.TokenError(f"fixed parameter {item!r}: write it as key=value, e.g. customer_id=c0000042")
+        if key.strip() in fixed:
+            raise tokens.TokenError(f"fixed parameter {key.strip()!r} is pinned twice; pin each parameter once")
         fixed[key.strip()] = value
     return fixed
 

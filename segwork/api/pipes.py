@@ -15,7 +15,8 @@ from typing import Callable
 from clickhouse_connect.driver.client import Client
 from starlette.datastructures import QueryParams
 
-from segwork import db, queries
+from segwork import db, exports, queries
+from segwork.api.responses import ApiError
 from segwork.errors import ParameterError
 
 # ClickHouse's own output formats, as the seed's system answers: `.json` is the JSON envelope
@@ -50,6 +51,17 @@ class Pipe:
     def parameter_names(self) -> tuple[str, ...]:
         return tuple(p.name for p in self.params)
 
+    def pinned(self, name: str, value: str):
+        """The typed value a token's pin gives parameter `name`; ParameterError unless it narrows
+        the pipe: an empty value means 'any', so an empty pin would read every row."""
+        param = next(p for p in self.params if p.name == name)
+        typed = _typed(param, [value]) if value.strip() else None
+        if typed is None or typed == []:
+            raise ParameterError(name, f"a pinned value cannot be empty or blank: an empty {name} means any {name}, "
+                                       f"so the token would read every row; pin the value it may read "
+                                       f"(CLI: --fixed-param {name}=<value>, API: fixed_param={name}=<value>)")
+        return typed
+
     def as_dict(self) -> dict:
         """JSON-ready description (for GET /v0/pipes)."""
         return {"name": self.name, "description": self.description, "formats": ["json", "csv", "ndjson", "parquet"],
@@ -83,14 +95,31 @@ PIPES = {p.name: p for p in (
 )}
 
 
-def arguments(pipe: Pipe, query: QueryParams, fixed: dict[str, str]) -> dict:
-    """Typed values of the pipe's parameters from the query string; pinned ones win."""
+def pins(pipe: Pipe, token_name: str, fixed: dict[str, str]) -> dict:
+    """Typed values of a token's pinned parameters for `pipe`; 403 unless every pin narrows it:
+    a pin on a parameter the pipe lacks would let the token read everyone, and an empty one
+    (stored before they were refused at creation) would mean 'any'."""
+    foreign = [k for k in fixed if k not in pipe.parameter_names]
+    if foreign:
+        raise ApiError(403, f"token '{token_name}' pins {', '.join(foreign)}, which pipe '{pipe.name}' does not take, "
+                            "so it cannot read this pipe")
+    try:
+        return {k: pipe.pinned(k, v) for k, v in fixed.items()}
+    except ParameterError as exc:
+        raise ApiError(403, f"token '{token_name}' cannot read pipe '{pipe.name}': {exc}. Revoke it "
+                            f"(python -m segwork token revoke {token_name}) and create one with a pinned value") from None
+
+
+def arguments(pipe: Pipe, query: QueryParams, pinned: dict) -> dict:
+    """Typed values of the pipe's parameters from the query string; pinned ones (typed by `pins`) win."""
     if query.get("q"):
         raise ParameterError("q", "SQL over a pipe's result is not supported here; filter with the pipe's parameters")
     values = {}
     for param in pipe.params:
-        raw = [fixed[param.name]] if param.name in fixed else query.getlist(param.name)
-        raw = [r for r in raw if r != ""]
+        if param.name in pinned:
+            values[param.name] = pinned[param.name]
+            continue
+        raw = [r for r in query.getlist(param.name) if r != ""]
         if not raw:
             if param.required:
                 raise ParameterError(param.name, f"Required parameter is not defined. Check the parameters {param.name} "
@@ -102,9 +131,13 @@ def arguments(pipe: Pipe, query: QueryParams, fixed: dict[str, str]) -> dict:
 
 
 def run(pipe: Pipe, client: Client, values: dict, fmt: str) -> bytes:
-    """The pipe's library call, answered by the engine in the output format for `fmt`."""
-    with db.query_output(ENGINE_FORMATS[fmt], ENGINE_SETTINGS) as out:
+    """The pipe's library call, answered by the engine in the output format for `fmt`; a CSV
+    has its formula-like text cells neutralised (segwork.exports), the other formats are raw."""
+    settings = {**ENGINE_SETTINGS, **exports.ENGINE_CSV_SETTINGS} if fmt == "csv" else ENGINE_SETTINGS
+    with db.query_output(ENGINE_FORMATS[fmt], settings) as out:
         pipe.call(client, values)
+    if fmt == "csv":
+        return exports.engine_csv(out.body)
     if fmt == "json" and b'"rows_before_limit_at_least"' not in out.body:
         # The engine reports it only when the outermost SELECT has the LIMIT; clients of the
         # seed's API read it on every pipe, so give the rows returned: a true lower bound.

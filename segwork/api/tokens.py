@@ -3,8 +3,9 @@
 Scopes as in the seed's system: `ADMIN`, `DATASOURCES:APPEND:<table>`, `PIPES:READ:<pipe>`.
 A read token may pin pipe parameters (`fixed_params`, row-level security): the pinned value
 replaces whatever the request sends, and the token cannot read a pipe that lacks one of its
-pinned parameters. A token is `sw_` plus 43 URL-safe characters (256 random bits), so a plain
-SHA-256 is a safe way to store it.
+pinned parameters. A pin must narrow: an empty or blank value (which would mean 'any') and a
+parameter that no pipe in the token's scopes takes are refused. A token is `sw_` plus 43
+URL-safe characters (256 random bits), so a plain SHA-256 is a safe way to store it.
 """
 from __future__ import annotations
 
@@ -19,7 +20,7 @@ from datetime import datetime, timezone
 from clickhouse_connect.driver.client import Client
 
 from segwork import db
-from segwork.errors import SegworkError
+from segwork.errors import ParameterError, SegworkError
 from segwork.schemas import TABLES
 
 PREFIX = "sw_"
@@ -93,10 +94,18 @@ def check_scopes(scopes: list[str], fixed_params: dict[str, str], pipes: dict) -
         if ADMIN in out:
             raise TokenError("an ADMIN token can do anything, so pinned parameters would not restrict it; "
                              f"give {READ}:<pipe> scopes instead")
-        allowed = {p for pipe in pipes.values() for p in pipe.parameter_names}
-        for key in fixed_params:
-            if key not in allowed:
-                raise TokenError(f"cannot pin {key!r}: no pipe has such a parameter (pipe parameters: {', '.join(sorted(allowed))})")
+        readable = [pipes[s.split(":", 2)[2]] for s in out if s.startswith(f"{READ}:")]
+        for key, value in fixed_params.items():
+            takers = [pipe for pipe in readable if key in pipe.parameter_names]
+            if not takers:
+                offered = "; ".join(f"{p.name}: {', '.join(p.parameter_names)}" for p in readable) or f"none: add a {READ}:<pipe> scope"
+                raise TokenError(f"cannot pin {key!r}: no pipe in this token's scopes takes it, so the pin would "
+                                 f"restrict nothing (their parameters: {offered})")
+            for pipe in takers:
+                try:
+                    pipe.pinned(key, value)
+                except ParameterError as exc:
+                    raise TokenError(f"cannot pin {exc}") from None
     return tuple(out)
 
 

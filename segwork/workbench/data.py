@@ -14,7 +14,7 @@ from typing import Any, Callable
 import pandas as pd
 import streamlit as st
 
-from segwork import demo, overview, queries
+from segwork import demo, exports, overview, queries
 from segwork.ingest import IngestReport, Progress, ingest as _ingest
 from segwork.workbench import engine, state
 from segwork.workbench.engine import ClientPool
@@ -97,8 +97,8 @@ def engine_description() -> str:
 
 
 def csv_bytes(frame: pd.DataFrame) -> bytes:
-    """A frame as UTF-8 CSV (times in ISO 8601)."""
-    return frame.to_csv(index=False, date_format="%Y-%m-%dT%H:%M:%SZ").encode("utf-8")
+    """A frame as UTF-8 CSV for a spreadsheet (times in ISO 8601, formula-like text neutralised)."""
+    return exports.frame_csv(frame, date_format="%Y-%m-%dT%H:%M:%SZ").encode("utf-8")
 
 
 def segment_export(*, rules=None, **filters) -> Callable[[], bytes]:
