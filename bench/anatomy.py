@@ -16,8 +16,10 @@ import uuid
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from segwork.ingest import IngestReport, _insert_blocks, _to_arrow, _validate, next_insert_target
-from segwork.parse import parse_chunk
+from segwork.ingestion import IngestReport, next_insert_target
+from segwork.ingestion.validate import to_arrow, validate
+from segwork.ingestion.write import write_blocks
+from segwork.ingestion.parse import parse_chunk
 from segwork.config import Settings
 
 from bench.data import Dataset
@@ -111,10 +113,10 @@ def ingestion(ds: Dataset) -> dict:
             parsed = parse_chunk(table, frame)
             stages["type (parse)"] += time.perf_counter() - t
             t = time.perf_counter()
-            _validate(table, parsed)
+            validate(table, parsed)
             stages["validate (pandera)"] += time.perf_counter() - t
             t = time.perf_counter()
-            block = _to_arrow(table, parsed.typed)
+            block = to_arrow(table, parsed.typed)
             stages["to Arrow"] += time.perf_counter() - t
             blocks.append(block)
     inserts = _gather(blocks, Settings().insert_rows)
@@ -124,7 +126,7 @@ def ingestion(ds: Dataset) -> dict:
     try:
         t = time.perf_counter()
         for group in inserts:
-            _insert_blocks(client, table, group, None, report)
+            write_blocks(client, table, group, None, report)
         engine_insert = time.perf_counter() - t
     finally:
         client.command(f"DROP DATABASE `{name}`")

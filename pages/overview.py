@@ -1,7 +1,7 @@
 """Overview: what is in the database, how fresh it is, segment sizes, and a live mode."""
 import streamlit as st
 
-from segwork import ingestlog
+from segwork.ingestion import ingestlog
 from segwork.workbench import data, engine, figures, state, ui
 
 LIVE = state.Field("ov_live", "live", False, "bool")

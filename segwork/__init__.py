@@ -4,7 +4,7 @@ from segwork.config import Settings
 from segwork.db import connect
 from segwork.errors import (ConfigError, EngineBusyError, EngineError, InputFileError, ParameterError,
                             SchemaVersionError, SegworkError)
-from segwork.ingest import IngestReport, ingest
+from segwork.ingestion import IngestReport, ingest
 from segwork.queries import (customer_engagement_analysis, customer_segment_lookup, customer_segments_summary,
                              customer_timeline, event_types_present, events_over_time, find_customers,
                              locations_present, segment_customers)

@@ -12,11 +12,12 @@ import sys
 import pandas as pd
 from tqdm import tqdm
 
-from segwork import demo, exports, ingestlog, migrations, overview, queries
+from segwork import demo, exports, migrations, overview, queries
+from segwork.ingestion import ingestlog
 from segwork.config import Settings
 from segwork.db import connect, describe_engine
 from segwork.errors import SegworkError
-from segwork.ingest import ingest
+from segwork.ingestion import ingest
 from segwork.schemas import TABLES
 from segwork.segments import SegmentRules
 

@@ -5,9 +5,10 @@ from typing import Callable
 
 from clickhouse_connect.driver.client import Client
 
-from segwork import ingestlog, synth
+from segwork import synth
+from segwork.ingestion import ingestlog
 from segwork.config import Settings
-from segwork.ingest import IngestReport, ingest
+from segwork.ingestion import IngestReport, ingest
 from segwork.overview import is_empty
 
 DEMO_SOURCE = "segwork demo data"

@@ -50,7 +50,7 @@ def ingest_history(client: Client, *, limit: int = 20) -> pd.DataFrame:
 
 def incomplete_ingests(client: Client, *, limit: int = 100) -> pd.DataFrame:
     """Ingests that were interrupted (or run now) and not completed by a later one, newest first."""
-    from segwork import ingestlog
+    from segwork.ingestion import ingestlog
 
     return ingestlog.incomplete(client, limit=limit)
 

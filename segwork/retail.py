@@ -14,7 +14,7 @@ import pandas as pd
 from clickhouse_connect.driver.client import Client
 
 from segwork.config import PROJECT_DIR
-from segwork.ingest import IngestReport, ingest
+from segwork.ingestion import IngestReport, ingest
 
 RETAIL_CSV = PROJECT_DIR / "datasets" / "online-retail" / "online_retail_2010-12-01_2011-12-09.csv.gz"
 

@@ -1,10 +1,11 @@
-"""segwork.dedup: the in-memory id index and the engine behaviour it relies on."""
+"""segwork.ingestion.dedup: the in-memory id index and the engine behaviour it relies on."""
 from __future__ import annotations
 
 import numpy as np
 import pyarrow as pa
 
-from segwork import dedup, embedded, sqlfiles
+from segwork import embedded, sqlfiles
+from segwork.ingestion import dedup
 
 
 def test_event_id_hashes_come_back_in_the_batch_order(client):

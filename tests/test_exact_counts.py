@@ -8,7 +8,8 @@ import pandas as pd
 import pytest
 
 import segwork
-from segwork import ingestlog, overview, queries, synth
+from segwork import overview, queries, synth
+from segwork.ingestion import ingestlog
 from segwork.errors import EngineError, SegworkError
 from tests import oracle
 
@@ -133,7 +134,7 @@ def test_concurrent_identical_ingests_report_the_truth(client, database):
 def test_an_engine_failure_mid_file_is_logged_and_a_rerun_completes(client, tmp_path, settings, monkeypatch):
     import importlib
 
-    ingest_module = importlib.import_module("segwork.ingest")
+    ingest_module = importlib.import_module("segwork.ingestion.write")
 
     df = events(5000)
     path = tmp_path / "e.csv"

@@ -191,7 +191,7 @@ def test_progress_is_reported(client, tmp_path, settings):
 def test_validated_chunks_are_gathered_into_bigger_inserts(client, tmp_path, settings, monkeypatch):
     import importlib
 
-    ingest_module = importlib.import_module("segwork.ingest")
+    ingest_module = importlib.import_module("segwork.ingestion.write")
     sizes = []
     real_insert = ingest_module.insert
 

@@ -5,7 +5,7 @@ import pyarrow as pa
 import pytest
 
 from segwork import synth
-from segwork.insert import Inserter, content_token, insert
+from segwork.ingestion.write import Inserter, content_token, insert
 
 
 def block(n=1000, seed=1) -> pa.Table:

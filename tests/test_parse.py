@@ -6,8 +6,8 @@ import pandas as pd
 import pyarrow as pa
 import pytest
 
-from segwork.parse import parse_chunk
-from segwork.schemas import _later_repeats
+from segwork.ingestion.parse import parse_chunk
+from segwork.schemas import later_repeats
 
 TEXTS = ["e1", " e2 ", "", "   ", None, "Purchase", " LOGIN", "ünï cødé", "x" * 300, "17850.0"]
 NUMBERS = ["1.5", " 2 ", "", None, "nan", "inf", "-Infinity", "1,5", "abc", "+3", ".5", "1e400", "0x10"]
@@ -53,17 +53,17 @@ def test_later_repeats_is_duplicated_keep_first():
     for values in cases:
         s = arrow_text(values) if values else pd.Series([], dtype="str")
         for series in (s, s.iloc[1:]):
-            assert (_later_repeats(series) == series.duplicated(keep="first").to_numpy()).all()
+            assert (later_repeats(series) == series.duplicated(keep="first").to_numpy()).all()
 
 
 def test_event_type_form_checked_per_distinct_value_as_per_row():
-    from segwork.schemas import EVENT_TYPE_PATTERN, _matches_per_value
+    from segwork.schemas import EVENT_TYPE_PATTERN, matches_per_value
 
     values = ["purchase", "buy now!", None, "9lives", "login", "purchase", "a" * 40, "Login"] * 50
     s = arrow_text(values)
     want = s.str.match(EVENT_TYPE_PATTERN).to_numpy(dtype=bool) | s.isna().to_numpy()  # pandera lets missing pass
-    assert (_matches_per_value(s, EVENT_TYPE_PATTERN) == want).all()
-    assert _matches_per_value(arrow_text(["login", "purchase"] * 10), EVENT_TYPE_PATTERN).all()
+    assert (matches_per_value(s, EVENT_TYPE_PATTERN) == want).all()
+    assert matches_per_value(arrow_text(["login", "purchase"] * 10), EVENT_TYPE_PATTERN).all()
 
 
 def test_bad_event_type_is_quarantined_with_its_reason(client):

@@ -10,7 +10,8 @@ import pyarrow.csv as pacsv
 import pytest
 
 import segwork
-from segwork import overview, readers
+from segwork import overview
+from segwork.ingestion import csvfile, read as readers
 from segwork.schemas import columns
 
 EVENTS = columns("customer_events")
@@ -26,7 +27,7 @@ def good(rid: str, category: str = "cat") -> str:
 def read_csv(path, monkeypatch=None, block_bytes: int | None = None) -> tuple[dict, dict]:
     """({event_id: (line, category)} of the good rows, {event_id: (line, text, reason)} of the broken ones)."""
     if block_bytes is not None:
-        monkeypatch.setattr(readers, "CSV_BLOCK_BYTES", block_bytes)
+        monkeypatch.setattr(csvfile, "CSV_BLOCK_BYTES", block_bytes)
     src = readers.open_source(path)
     rows, bad = {}, {}
     try:
@@ -181,7 +182,7 @@ def test_ingest_counts_every_record_and_quarantines_broken_lines_where_they_star
         ("r1", good("r1"), True), (None, "   ", False), ("r2", "r2,c1,few", False), ("r3", good("r3", '"a\nb"'), True),
         (None, "", False), ("r4", good("r4") + ",extra", False), ("r5", good("r5"), True),
     ])
-    monkeypatch.setattr(readers, "CSV_BLOCK_BYTES", 64)
+    monkeypatch.setattr(csvfile, "CSV_BLOCK_BYTES", 64)
     report = segwork.ingest(client, "customer_events", write(tmp_path, text, newline="\r\n"))
     assert (report.rows_read, report.inserted, report.quarantined) == (5, 3, 2)
     assert report.rows_read == report.inserted + report.duplicates + report.quarantined

@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from segwork.schemas import _later_repeats
+from segwork.schemas import later_repeats
 
 
 def _arrow_text(values) -> pd.Series:
@@ -22,10 +22,10 @@ def test_later_repeats_matches_pandas_on_mixed_length_ids():
         series = _arrow_text(values)
         for s in (series, series.iloc[1:]):
             want = s.duplicated(keep="first").to_numpy()
-            assert (_later_repeats(s) == want).all(), list(s)
+            assert (later_repeats(s) == want).all(), list(s)
 
 
 def test_later_repeats_catches_the_reported_case():
     """["aa","b","b","cccc"]: total length 8 = 2 x 4, yet the ids differ in length."""
     series = _arrow_text(["aa", "b", "b", "cccc"])
-    assert _later_repeats(series).tolist() == [False, False, True, False]
+    assert later_repeats(series).tolist() == [False, False, True, False]

@@ -20,7 +20,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from segwork import db, readers
+from segwork import db
+from segwork.ingestion import read as readers
 from segwork.api import body, pipes, responses, tokens
 from segwork.api.accesslog import AccessLog
 from segwork.api.authlog import AuthFailures, peer
@@ -28,7 +29,7 @@ from segwork.api.ratelimit import RateLimiter
 from segwork.api.responses import ApiError
 from segwork.config import Settings
 from segwork.errors import SegworkError
-from segwork.ingest import ingest
+from segwork.ingestion import ingest
 from segwork.schemas import TABLES, columns
 
 log = logging.getLogger("segwork.api")

@@ -15,7 +15,7 @@ import pandas as pd
 import streamlit as st
 
 from segwork import demo, exports, overview, queries
-from segwork.ingest import IngestReport, Progress, ingest as _ingest
+from segwork.ingestion import IngestReport, Progress, ingest as _ingest
 from segwork.workbench import engine, state
 from segwork.workbench.engine import ClientPool
 

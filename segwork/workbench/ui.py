@@ -8,7 +8,7 @@ import pandas as pd
 import streamlit as st
 
 from segwork.errors import SegworkError
-from segwork.ingest import IngestReport
+from segwork.ingestion import IngestReport
 from segwork.segments import DEFAULT_RULES
 from segwork.workbench import data, state, upload
 

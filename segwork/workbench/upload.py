@@ -5,9 +5,9 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from segwork import readers
-from segwork.ingest import IngestReport
-from segwork.parse import parse_chunk
+from segwork.ingestion import read as readers
+from segwork.ingestion import IngestReport
+from segwork.ingestion.parse import parse_chunk
 from segwork.schemas import TABLES, columns
 
 FILE_TYPES = ["csv", "ndjson", "jsonl", "json", "parquet", "gz"]

@@ -1,83 +1,29 @@
 """read -> validate -> insert good rows, quarantine bad ones -> report.
 
 Nothing is dropped silently: every record read is inserted, recognised as a duplicate of
-one stored before (segwork.dedup's rules: an event_id is stored once), or quarantined with
+one stored before (segwork.ingestion.dedup's rules: an event_id is stored once), or quarantined with
 its reasons; rows_read == inserted + duplicates + quarantined. Every ingest is logged
-(segwork.ingestlog) before its first insert, so an interrupted one leaves a trace.
+(segwork.ingestion.ingestlog) before its first insert, so an interrupted one leaves a trace.
 """
 from __future__ import annotations
 
 import time
 import uuid
 from collections import Counter
-from dataclasses import asdict, dataclass, field
-from datetime import datetime, timezone
-from typing import Callable
 
 import pandas as pd
-import pandera.pandas as pa
 import pyarrow as pa_arrow
-import pyarrow.compute as pc
 from clickhouse_connect.driver.client import Client
 
-from segwork import db, dedup, ingestlog, readers
-from segwork.insert import Inserter, content_token, insert
 from segwork.config import Settings
 from segwork.errors import InputFileError, SegworkError
-from segwork.parse import Parsed, parse_chunk
-from segwork.schemas import TABLES, columns, describe_failure
-
-Progress = Callable[[int, float | None], None]  # (records read so far, fraction done or None)
-
-_ARROW_TYPES = {"id": pa_arrow.string(), "text": pa_arrow.string(), "type": pa_arrow.string(),
-                "float": pa_arrow.float64(), "int": pa_arrow.int32(), "time": pa_arrow.timestamp("s", tz="UTC")}
-
-
-@dataclass
-class IngestReport:
-    """What happened to every record of one ingest; rows_read == inserted + duplicates + quarantined."""
-
-    ingest_id: str
-    table: str
-    source: str
-    format: str
-    rows_read: int = 0
-    inserted: int = 0
-    duplicates: int = 0  # rows already stored, and bad records already in quarantine (known_bad of them)
-    quarantined: int = 0
-    known_bad: int = 0
-    reasons: list[tuple[str, int]] = field(default_factory=list)
-    ignored_columns: list[str] = field(default_factory=list)
-    elapsed_s: float = 0.0
-    started_at: datetime = field(default_factory=lambda: datetime.now(timezone.utc))
-
-    @property
-    def accepted(self) -> int:
-        """Rows now in the table because of this ingest or an identical earlier one."""
-        return self.inserted + self.duplicates
-
-    def as_dict(self) -> dict:
-        """JSON-ready form (for the API and `--format json`)."""
-        d = asdict(self)
-        d["started_at"] = self.started_at.isoformat()
-        d["reasons"] = [{"reason": r, "rows": n} for r, n in self.reasons]
-        return d
-
-    def _known_bad_words(self) -> str:
-        return f"; {self.known_bad:,} of them bad rows already quarantined" if self.known_bad else ""
-
-    def summary(self) -> str:
-        """A few human lines."""
-        lines = [
-            f"{self.source} -> {self.table}: {self.rows_read:,} rows read, {self.inserted:,} inserted, "
-            f"{self.duplicates:,} already present (skipped{self._known_bad_words()}), {self.quarantined:,} quarantined "
-            f"in {self.elapsed_s:.2f} s (ingest id {self.ingest_id})"
-        ]
-        for reason, n in self.reasons:
-            lines.append(f"  {n:>8,}  {reason}")
-        if self.ignored_columns:
-            lines.append(f"  ignored columns not in {self.table}: {', '.join(self.ignored_columns)}")
-        return "\n".join(lines)
+from segwork.ingestion import ingestlog, read as readers
+from segwork.ingestion.parse import parse_chunk
+from segwork.ingestion.quarantine import quarantine_rows
+from segwork.ingestion.report import IngestReport, Progress
+from segwork.ingestion.validate import to_arrow, validate
+from segwork.ingestion.write import Inserter, write_blocks
+from segwork.schemas import TABLES, columns
 
 
 def ingest(client: Client, table: str, source, *, format: str | None = None, settings: Settings | None = None,
@@ -184,7 +130,7 @@ class _Gathered:
     the first insert takes the first chunk alone, and each next one up to twice the rows of
     the one before, at most `insert_rows` (chunks of 250k: 250k, 500k, 1M, 1M, ...). The
     sizes depend only on the file and the settings, never on timing. A re-ingest is
-    recognised chunk by chunk (_insert_blocks). Quarantined rows go with the insert of their
+    recognised chunk by chunk (write.write_blocks). Quarantined rows go with the insert of their
     chunk's good rows."""
 
     def __init__(self, client: Client, table: str, report: IngestReport, inserter: Inserter, insert_rows: int):
@@ -245,11 +191,11 @@ def _load_chunk(table: str, chunk: readers.RawChunk, report: IngestReport, reaso
     report.rows_read += n + len(chunk.bad)
     row_numbers = rows if rows is not None else range(chunk.first_row, chunk.first_row + n)
     parsed = parse_chunk(table, frame)
-    failures = _validate(table, parsed)
+    failures = validate(table, parsed)
     bad_pos = sorted(failures)
     good = parsed.typed.drop(index=bad_pos) if bad_pos else parsed.typed
-    block = _to_arrow(table, good) if len(good) else None
-    quarantine = _quarantine_rows(table, parsed, failures, bad_pos, row_numbers, chunk.bad, report, gathered.occurrences)
+    block = to_arrow(table, good) if len(good) else None
+    quarantine = quarantine_rows(table, parsed, failures, bad_pos, row_numbers, chunk.bad, report, gathered.occurrences)
     gathered.add(block, quarantine)
     for pos in bad_pos:
         for _, reason, _ in failures[pos]:
@@ -259,122 +205,3 @@ def _load_chunk(table: str, chunk: readers.RawChunk, report: IngestReport, reaso
     report.quarantined += len(bad_pos) + len(chunk.bad)
 
 
-def _validate(table: str, parsed: Parsed) -> dict[int, list[tuple[str, str, str]]]:
-    failures = {pos: list(errs) for pos, errs in parsed.errors.items()}
-    failed_cols = {(pos, col) for pos, errs in failures.items() for col, _, _ in errs}
-    try:
-        TABLES[table]["model"].validate(parsed.typed, lazy=True)
-    except pa.errors.SchemaErrors as exc:
-        cases = exc.failure_cases
-        for col, check, value, pos in zip(cases["column"], cases["check"], cases["failure_case"], cases["index"]):
-            if pos is None or pd.isna(pos):
-                raise SegworkError(f"validation of {table} failed as a whole: {check} on {col}") from exc
-            pos = int(pos)
-            if (pos, col) in failed_cols:
-                continue  # already reported as unparseable
-            failed_cols.add((pos, col))
-            reason, detail = describe_failure(str(col), str(check), value)
-            failures.setdefault(pos, []).append((str(col), reason, detail))
-    return failures
-
-
-def write_blocks(client: Client, table: str, blocks: list[pa_arrow.Table], quarantine: pa_arrow.Table | None,
-                 report: IngestReport) -> int:
-    """Insert the gathered chunks' new rows in one insert and the bad records not quarantined
-    before; returns how many bad records were (the caller counts them as duplicates).
-
-    As the table's one writer in this process: a chunk whose content went in before is
-    skipped whole (ingest_blocks; a re-ingest costs no lookups), then every row already
-    stored (dedup's rules: event_id, or customer_id + timestamp) is left out and counted as
-    a duplicate. Runs on the Inserter's thread."""
-    with dedup.writer(client, table):
-        if blocks:
-            tokens = [content_token(table, b) for b in blocks]
-            seen = {t for (t,) in db.query_rows(client, "ingest_blocks_seen", {"table_name": table, "tokens": tokens})}
-            fresh: dict[str, pa_arrow.Table] = {}
-            for block, token in zip(blocks, tokens):
-                if token in seen or token in fresh:  # before, or twice in this insert
-                    report.duplicates += block.num_rows
-                else:
-                    fresh[token] = block
-            if fresh:
-                data = pa_arrow.concat_tables(list(fresh.values())) if len(fresh) > 1 else next(iter(fresh.values()))
-                new = _write_new(client, table, data)
-                report.duplicates += data.num_rows - new
-                report.inserted += new
-                now = datetime.now(timezone.utc)
-                insert(client, "ingest_blocks", pa_arrow.table({
-                    "table_name": [table] * len(fresh), "token": list(fresh), "ingest_id": [report.ingest_id] * len(fresh),
-                    "rows": pa_arrow.array([b.num_rows for b in fresh.values()], pa_arrow.uint64()),
-                    "inserted_at": pa_arrow.array([now] * len(fresh), pa_arrow.timestamp("s", tz="UTC")),
-                }), None)
-        if quarantine is None:
-            return 0
-        known = dedup.quarantined_before(client, table, quarantine.column("c__token").to_pylist())
-        if known:
-            quarantine = quarantine.filter(pc.invert(pc.is_in(quarantine.column("c__token"), pa_arrow.array(sorted(known)))))
-        if quarantine.num_rows:
-            insert(client, f"{table}_quarantine", quarantine, None)
-        return len(known)
-
-
-def _write_new(client: Client, table: str, data: pa_arrow.Table) -> int:
-    """Insert the rows of `data` not stored yet; returns how many went in."""
-    try:
-        if table == "customer_events":
-            new, hashes = dedup.new_events(client, data)
-        else:
-            new, hashes = dedup.new_profiles(client, data), None
-        if new.num_rows:
-            insert(client, table, new, None)
-        dedup.remember(client, hashes)
-    except BaseException:
-        dedup.forget(client)  # what went in is unknown: the index is reloaded next time
-        raise
-    return new.num_rows
-
-
-def _to_arrow(table: str, frame: pd.DataFrame) -> pa_arrow.Table:
-    """The good rows as the table's Arrow block, missing optional values filled (in Arrow)."""
-    fill = TABLES[table]["fill"]
-    arrays, names = [], []
-    for column, kind in TABLES[table]["kinds"].items():
-        series = frame[column]
-        if kind == "time":
-            arr = pa_arrow.array(series.dt.floor("s")).cast(_ARROW_TYPES[kind])
-        elif kind == "int":
-            arr = pa_arrow.array(series.fillna(fill.get(column, 0)).astype("int32").to_numpy(), pa_arrow.int32())
-        else:
-            arr = pa_arrow.array(series, _ARROW_TYPES[kind], from_pandas=True)
-        if column in fill and arr.null_count:
-            arr = pc.fill_null(arr, pa_arrow.scalar(fill[column], arr.type))
-        arrays.append(arr)
-        names.append(column)
-    return pa_arrow.table(arrays, names=names)
-
-
-def _quarantine_rows(table, parsed: Parsed, failures, bad_pos, row_numbers, bad_records, report,
-                     occurrences: dict[str, int]) -> pa_arrow.Table | None:
-    if not bad_pos and not bad_records:
-        return None
-    cols = columns(table)
-    now = datetime.now(timezone.utc)
-    text = parsed.raw_text(bad_pos)
-    data = {c: list(text[c]) + [None] * len(bad_records) for c in cols}
-    data["c__error_column"] = [[c for c, _, _ in failures[p]] for p in bad_pos] + [["*"]] * len(bad_records)
-    data["c__error"] = [[d for _, _, d in failures[p]] for p in bad_pos] + [[r.reason] for r in bad_records]
-    total = len(bad_pos) + len(bad_records)
-    data["c__import_id"] = [report.ingest_id] * total
-    data["c__source"] = [report.source] * total
-    data["c__row"] = [int(row_numbers[p]) for p in bad_pos] + [r.row for r in bad_records]
-    data["c__raw"] = [None] * len(bad_pos) + [r.text for r in bad_records]
-    data["c__token"] = dedup.record_tokens(table, list(zip(*(data[c] for c in cols), data["c__raw"])), occurrences)
-    data["insertion_date"] = [now] * total
-    schema = pa_arrow.schema(
-        [(c, pa_arrow.string()) for c in cols]
-        + [("c__error_column", pa_arrow.list_(pa_arrow.string())), ("c__error", pa_arrow.list_(pa_arrow.string())),
-           ("c__import_id", pa_arrow.string()), ("c__source", pa_arrow.string()), ("c__row", pa_arrow.uint64()),
-           ("c__raw", pa_arrow.string()), ("c__token", pa_arrow.string()),
-           ("insertion_date", pa_arrow.timestamp("s", tz="UTC"))]
-    )
-    return pa_arrow.table(data, schema=schema)

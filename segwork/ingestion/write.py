@@ -1,5 +1,6 @@
 """Putting validated blocks into the engine: a content token per block, the insert itself,
-and a worker that writes one insert while the next one is being read and validated.
+a worker that writes one insert while the next one is being read and validated, and the
+insert job itself (write_blocks: new rows only, as the table's one writer).
 
 The embedded engine takes an Arrow table in place with chDB's Python() table function
 (no temporary file, as clickhouse-connect's insert_arrow writes for chDB); a server gets
@@ -9,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+from datetime import datetime, timezone
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Callable
 
@@ -18,7 +20,8 @@ import pyarrow.compute as pc
 from clickhouse_connect.driver.client import Client
 from clickhouse_connect.driver.exceptions import ClickHouseError
 
-from segwork import embedded
+from segwork import db, embedded
+from segwork.ingestion import dedup
 from segwork.errors import EngineError
 
 _SAFE_TOKEN = re.compile(r"^[A-Za-z0-9_:.-]{1,200}$")
@@ -92,3 +95,59 @@ class Inserter:
             self.wait()
         finally:
             self._pool.shutdown(wait=True)
+
+
+def write_blocks(client: Client, table: str, blocks: list[pa.Table], quarantine: pa.Table | None,
+                 report) -> int:
+    """Insert the gathered chunks' new rows in one insert and the bad records not quarantined
+    before; returns how many bad records were (the caller counts them as duplicates).
+
+    As the table's one writer in this process: a chunk whose content went in before is
+    skipped whole (ingest_blocks; a re-ingest costs no lookups), then every row already
+    stored (dedup's rules: event_id, or customer_id + timestamp) is left out and counted as
+    a duplicate. Runs on the Inserter's thread."""
+    with dedup.writer(client, table):
+        if blocks:
+            tokens = [content_token(table, b) for b in blocks]
+            seen = {t for (t,) in db.query_rows(client, "ingest_blocks_seen", {"table_name": table, "tokens": tokens})}
+            fresh: dict[str, pa.Table] = {}
+            for block, token in zip(blocks, tokens):
+                if token in seen or token in fresh:  # before, or twice in this insert
+                    report.duplicates += block.num_rows
+                else:
+                    fresh[token] = block
+            if fresh:
+                data = pa.concat_tables(list(fresh.values())) if len(fresh) > 1 else next(iter(fresh.values()))
+                new = _write_new(client, table, data)
+                report.duplicates += data.num_rows - new
+                report.inserted += new
+                now = datetime.now(timezone.utc)
+                insert(client, "ingest_blocks", pa.table({
+                    "table_name": [table] * len(fresh), "token": list(fresh), "ingest_id": [report.ingest_id] * len(fresh),
+                    "rows": pa.array([b.num_rows for b in fresh.values()], pa.uint64()),
+                    "inserted_at": pa.array([now] * len(fresh), pa.timestamp("s", tz="UTC")),
+                }), None)
+        if quarantine is None:
+            return 0
+        known = dedup.quarantined_before(client, table, quarantine.column("c__token").to_pylist())
+        if known:
+            quarantine = quarantine.filter(pc.invert(pc.is_in(quarantine.column("c__token"), pa.array(sorted(known)))))
+        if quarantine.num_rows:
+            insert(client, f"{table}_quarantine", quarantine, None)
+        return len(known)
+
+
+def _write_new(client: Client, table: str, data: pa.Table) -> int:
+    """Insert the rows of `data` not stored yet; returns how many went in."""
+    try:
+        if table == "customer_events":
+            new, hashes = dedup.new_events(client, data)
+        else:
+            new, hashes = dedup.new_profiles(client, data), None
+        if new.num_rows:
+            insert(client, table, new, None)
+        dedup.remember(client, hashes)
+    except BaseException:
+        dedup.forget(client)  # what went in is unknown: the index is reloaded next time
+        raise
+    return new.num_rows

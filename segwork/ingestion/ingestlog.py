@@ -14,7 +14,7 @@ import pyarrow as pa
 from clickhouse_connect.driver.client import Client
 
 from segwork import db, params
-from segwork.insert import insert
+from segwork.ingestion.write import insert
 
 STATES = ("started", "running", "finished", "failed")
 
