@@ -17,7 +17,7 @@ import pytest
 from segwork import synth
 
 ROOT = Path(__file__).resolve().parent.parent
-COUNTS = ("import json, segwork; from segwork import ingestlog, overview; c = segwork.connect(); "
+COUNTS = ("import json, segwork; from segwork import overview; from segwork.ingestion import ingestlog; c = segwork.connect(); "
           "n = c.query('SELECT count(), uniqExact(event_id) FROM customer_events').result_rows[0]; "
           "print(json.dumps({**overview.table_counts(c), 'distinct': n[1], 'incomplete': len(ingestlog.incomplete(c))}))")
 

@@ -45,7 +45,7 @@ def writer(client: Client, table: str) -> Iterator[None]:
 
 
 class IdIndex:
-    """The sipHash64 of every stored event_id, as sorted uint64 runs in memory (8 bytes an
+    """The sipHash64 of every stored event_id (event_ids), as sorted uint64 runs in memory (8 bytes an
     event). Valid while event_ids holds `rows` rows: any other count (another writer, a
     database dropped and made again) reloads it."""
 
@@ -120,7 +120,7 @@ def new_events(client: Client, block: pa.Table) -> tuple[pa.Table, np.ndarray | 
     if _engine_key(client) not in _repaired:  # a server: once per process (see repair)
         repair(client)
         _repaired.add(_engine_key(client))
-    keep = ~_stored(client, ids, np.arange(len(ids)), len(ids))
+    keep = ~_stored(client, ids, np.arange(len(ids)), len(ids), hashed=False)
     keep &= _first_of_repeats(ids)
     return block.filter(pa.array(keep)), None
 
@@ -132,13 +132,17 @@ def remember(client: Client, hashes: np.ndarray | None) -> None:
         index.add(hashes, ordered=bool((hashes[1:] >= hashes[:-1]).all()))
 
 
-def _stored(client: Client, ids: pa.Array, positions: np.ndarray, n: int) -> np.ndarray:
-    """True at positions whose id is in event_ids (exact: compared as text, by primary key)."""
-    found: set[str] = set()
+def _stored(client: Client, ids: pa.Array, positions: np.ndarray, n: int, *, hashed: bool = True) -> np.ndarray:
+    """True at positions whose id is stored, compared as text in customer_events. hashed=False
+    (a server, no index in memory): the ids whose hash event_ids holds are found first."""
     values = ids.to_pylist()
+    found: set[str] = set()
     for start in range(0, len(values), 100_000):  # bounded parameters for a server
         part = values[start:start + 100_000]
-        found.update(r[0] for r in db.query_rows(client, "stored_event_ids", {"ids": part}))
+        if not hashed:
+            part = [r[0] for r in db.query_rows(client, "ids_with_stored_hash", {"ids": part})]
+        if part:
+            found.update(r[0] for r in db.query_rows(client, "stored_event_ids", {"ids": part}))
     out = np.zeros(n, dtype=bool)
     out[positions] = [v in found for v in values]
     return out

@@ -1,4 +1,3 @@
--- stored_event_ids: which of these event ids are stored; found by hash through event_ids'
--- primary key, then compared as text.
-SELECT event_id FROM event_ids
-WHERE h IN (SELECT sipHash64(arrayJoin({ids:Array(String)}))) AND event_id IN {ids:Array(String)}
+-- stored_event_ids: which of these event ids are stored, compared as text in customer_events
+-- (asked only for ids whose hash event_ids holds: real repeats, or a rare hash collision).
+SELECT DISTINCT event_id FROM customer_events WHERE event_id IN {ids:Array(String)}

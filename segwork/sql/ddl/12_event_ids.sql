@@ -1,14 +1,14 @@
--- event_ids: every stored event_id with its sipHash64, sorted by the hash, kept in step with
--- customer_events by event_ids_mv. An event_id is counted once however often it arrives:
--- before an insert, segwork drops the events whose id is stored already (the first copy
--- wins). The hashes let a writer keep all ids in memory as sorted uint64 runs (8 bytes an
--- event) and look a batch up there; the engine is asked only about the few hashes found, by
--- primary key. Looking 1M ids up in the engine (IN or JOIN over 30M stored ids) took
--- 0.6-1.4 s on this machine, the sorted runs 0.2 s.
+-- event_ids: the sipHash64 of every stored event_id, sorted, kept in step with customer_events
+-- by event_ids_mv. An event_id is counted once however often it arrives: before an insert,
+-- segwork drops the events whose id is stored already (the first copy wins). On the embedded
+-- engine a writer keeps these hashes in memory as sorted uint64 runs (8 bytes an event) and
+-- looks a batch up there; on a server a batch's hashes are looked up here by primary key. A
+-- hash found is confirmed by comparing the id itself in customer_events. Looking 1M ids up
+-- in the engine (IN or JOIN over 30M stored ids) took 0.6-1.4 s here, the sorted runs 0.2 s.
+-- Hashes only (no id text): with the ids too, the size-M load of 30M events took 1.74x as
+-- long as without any id check (bench/DEDUP_COST.md), the strings' writes and merges most of it.
 CREATE TABLE IF NOT EXISTS event_ids (
-    h        UInt64,
-    event_id String
+    h UInt64
 )
 ENGINE = MergeTree
 ORDER BY h
-SETTINGS min_age_to_force_merge_seconds = 60
