@@ -104,7 +104,7 @@ def charts(at: AppTest) -> list[str]:
 # Overview
 
 def test_overview_says_which_ingest_was_interrupted_and_what_to_do(shop):
-    from segwork import ingestlog
+    from segwork.ingestion import ingestlog
     from segwork.ingestion import IngestReport
 
     killed = IngestReport("k" * 32, "customer_events", "events_2026.csv", "csv", rows_read=250_000, inserted=250_000)
