@@ -51,7 +51,8 @@ def create_app(settings: Settings) -> Starlette:
         yield
         api.close()
 
-    return Starlette(routes=api.routes(), lifespan=lifespan, middleware=[Middleware(AccessLog)])
+    return Starlette(routes=api.routes(), lifespan=lifespan, middleware=[Middleware(AccessLog)],
+                     exception_handlers={Exception: _internal_error})
 
 
 class Api:
@@ -289,7 +290,8 @@ def _with_client(settings: Settings, work):
 
 
 def _guard(handler):
-    """Answer SegworkErrors as {"error", "documentation"} with their status; anything else is a bug."""
+    """Answer SegworkErrors as {"error", "documentation"} with their status; anything else is a
+    bug: a JSON 500 that says so, its traceback logged (never Starlette's plain-text 500)."""
     @functools.wraps(handler)
     async def guarded(request: Request) -> Response:
         try:
@@ -298,9 +300,19 @@ def _guard(handler):
             response = responses.error(exc)
             if response.status_code >= 500:
                 log.error("%s %s failed: %s", request.method, request.url.path, exc)
+        except Exception as exc:
+            response = await _internal_error(request, exc)
         response.headers.update(CORS)
         return response
     return guarded
+
+
+async def _internal_error(request: Request, exc: Exception) -> Response:
+    """A bug's JSON 500, its traceback logged under a reference the answer gives. Also the app's
+    handler for anything raised outside a route (Starlette then re-raises it to the server)."""
+    response, ref = responses.internal_error()
+    log.error("%s %s: internal error %s", request.method, request.url.path, ref, exc_info=exc)
+    return response
 
 
 @asynccontextmanager

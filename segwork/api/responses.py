@@ -5,6 +5,8 @@ returns them.
 """
 from __future__ import annotations
 
+import uuid
+
 from starlette.responses import JSONResponse
 
 from segwork.errors import EngineBusyError, EngineError, SegworkError
@@ -35,3 +37,12 @@ def error(exc: SegworkError) -> JSONResponse:
     else:
         status, headers = 400, {}  # ParameterError, InputFileError and other refusals of the input
     return JSONResponse({"error": str(exc), "documentation": DOCS}, status_code=status, headers=headers)
+
+
+def internal_error() -> tuple[JSONResponse, str]:
+    """The 500 for a bug (an exception outside SegworkError), and the reference that ties the
+    answer to the traceback in the log."""
+    ref = uuid.uuid4().hex[:12]
+    message = (f"internal error: not the client's fault; the server logged it with reference {ref}. "
+               "Retry later, and report the reference to the server's operator if it persists")
+    return JSONResponse({"error": message, "documentation": DOCS}, status_code=500), ref
