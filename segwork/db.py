@@ -17,7 +17,7 @@ import pandas as pd
 from clickhouse_connect.driver.client import Client
 from clickhouse_connect.driver.exceptions import ClickHouseError, DatabaseError, ProgrammingError
 
-from segwork import embedded, sqlfiles
+from segwork import embedded, enginefolder, sqlfiles
 from segwork.config import DEFAULT_DATA_DIR, Settings
 from segwork.errors import ConfigError, EngineBusyError, EngineError
 
@@ -255,8 +255,13 @@ def is_embedded(client: Client) -> bool:
 
 
 def _open(dsn: str) -> Client:
-    if dsn.startswith("chdb://") and _dsn_location(dsn) != ":memory:":
-        Path(_dsn_location(dsn)).mkdir(parents=True, exist_ok=True)
+    folder = _dsn_location(dsn) if dsn.startswith("chdb://") and _dsn_location(dsn) != ":memory:" else None
+    if folder is not None:
+        try:
+            Path(folder).mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise EngineError(f"the embedded database folder {folder} cannot be made: {exc.strerror or exc} "
+                              f"({exc.filename or folder}). {enginefolder.ELSEWHERE}") from exc
     try:
         if dsn.startswith("chdb:"):
             client = clickhouse_connect.get_client(dsn=dsn)
@@ -271,14 +276,10 @@ def _open(dsn: str) -> Client:
                 f"one folder per process, so {_dsn_location(dsn)} cannot be opened beside it. Restart "
                 "the process (or the notebook kernel) to switch, or use a ClickHouse server via SEGWORK_DSN."
             ) from exc
-        if "chdb" in str(exc).lower():
-            raise EngineBusyError(
-                f"the embedded database at {_dsn_location(dsn)} is in use by another process "
-                "(only one process may open it at a time). Either stop the other process "
-                "(a running workbench, notebook or `python -m segwork serve`), or point "
-                "SEGWORK_DSN at a ClickHouse server (http://user:pass@host:8123/db) or at "
-                "another folder (chdb:///path/to/other/dir)."
-            ) from exc
+        if folder is not None and folder not in _chdb_opened:  # held elsewhere, or damaged: tell which
+            client = enginefolder.reopen_or_explain(folder, lambda: clickhouse_connect.get_client(dsn=dsn), exc)
+            _chdb_opened.add(folder)
+            return client
         raise EngineError(f"cannot open the engine at {dsn}: {_first_line(exc)}") from exc
     except (DatabaseError, OSError) as exc:
         raise EngineError(
