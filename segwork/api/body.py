@@ -9,6 +9,7 @@ are limited too; a client that leaves mid-body is a 400.
 from __future__ import annotations
 
 import json
+import sys
 import tempfile
 import zlib
 from contextlib import contextmanager
@@ -105,8 +106,11 @@ def events_payload(data: bytes) -> tuple[bytes, str]:
     if first == b"{" and len(data) <= ONE_OBJECT_BYTES and b"\n" in data[start:].rstrip():
         try:
             obj = json.loads(data)
-        except (ValueError, RecursionError):  # RecursionError: nested deeper than the parser goes
+        except ValueError:
             return data, "ndjson"  # several lines: NDJSON (bad lines are quarantined)
+        except RecursionError:  # pyarrow's JSON reader, which reads NDJSON, crashes the process on such nesting
+            raise ApiError(400, "the body's first record nests arrays or objects too deep to parse (more than about "
+                                f"{sys.getrecursionlimit():,} levels); nothing was inserted. Send flat records, one JSON object per line") from None
         if isinstance(obj, dict):
             return json.dumps(obj).encode() + b"\n", "ndjson"
     return data, "ndjson"
