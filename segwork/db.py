@@ -122,8 +122,8 @@ def connect(dsn: str | None = None, *, database: str | None = None, settings: Se
 
 
 def limit_queries(client: Client, settings: Settings) -> None:
-    """Every read this client runs through query_df / query_rows (the API's pipes, the
-    workbench, the library) is stopped past settings.query_timeout_seconds and refused past
+    """Every read this client runs through query_df / query_output (the API's pipes, the
+    workbench, the library's queries) is stopped past settings.query_timeout_seconds and refused past
     settings.query_max_rows rows, with ClickHouse's TIMEOUT_EXCEEDED / TOO_MANY_ROWS_OR_BYTES.
     connect() calls it; a client made otherwise gets the defaults."""
     _limits[client] = settings
@@ -199,10 +199,12 @@ def _query_formatted(client: Client, name: str, sql: str, parameters: dict[str, 
 
 
 def query_rows(client: Client, name: str, parameters: dict[str, Any]) -> list[tuple]:
-    """Like query_df, for small results wanted as tuples."""
+    """Like query_df, for small results wanted as tuples: segwork's own lookups (ingestion's
+    duplicate checks, schema versions), in bounded batches. Not limited like reads for people
+    (limit_queries): a time limit there stopped a large upload half-way through its ingest."""
     sql = sqlfiles.load(name)
     try:
-        return client.query(sql, parameters=parameters, settings=read_settings(client)).result_rows
+        return client.query(sql, parameters=parameters).result_rows
     except ClickHouseError as exc:
         raise _refused(client, "query", name, parameters, exc) from exc
 

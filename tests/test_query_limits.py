@@ -34,7 +34,6 @@ def limited(database: str, **limits):
 
 RUNNERS = {
     "query_df": lambda c, name, p: db.query_df(c, name, p),
-    "query_rows": lambda c, name, p: db.query_rows(c, name, p),
     "query_output": lambda c, name, p: _formatted(c, name, p),
 }
 
@@ -62,6 +61,19 @@ def test_an_answer_over_the_row_cap_is_refused(client, database, extra_sql, runn
     with pytest.raises(EngineError, match=r"more than 10 rows, the most a query may return \(SEGWORK_QUERY_MAX_ROWS\)") as refused:
         RUNNERS[runner](c, "numbers", {"n": 11})
     assert (refused.value.code, refused.value.name) == (396, "TOO_MANY_ROWS_OR_BYTES")
+
+
+@pytest.mark.engine_paths()
+def test_ingestion_lookups_are_not_limited(client, database, extra_sql):
+    """query_rows serves segwork's own lookups (duplicate checks, schema versions): neither capped
+    nor time-limited, so an ingest works whatever the read limits (a replay of 50 events under
+    a cap of 10 rows counts them as duplicates)."""
+    c = limited(database, query_max_rows=10)
+    batch = ndjson(events(50, prefix="lim"))
+    assert segwork.ingest(c, "customer_events", batch, format="ndjson").accepted == 50
+    again = segwork.ingest(c, "customer_events", batch, format="ndjson")
+    assert (again.accepted, again.duplicates) == (50, 50)
+    assert len(db.query_rows(c, "numbers", {"n": 11})) == 11
 
 
 def test_any_engine_error_keeps_its_code_and_name(client, extra_sql):
