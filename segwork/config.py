@@ -32,6 +32,8 @@ class Settings:
     workbench_cache_seconds: int = 60  # how long the workbench reuses a query result
     workbench_live_seconds: int = 5  # refresh interval of the Overview's live mode
     force_client_api: bool = False  # embedded engine through clickhouse-connect's API only, as a server is used
+    query_timeout_seconds: float = 30.0  # every read is stopped past this (ClickHouse max_execution_time)
+    query_max_rows: int = 1_000_000  # most rows a read may return (max_result_rows); queries.MAX_LIMIT's largest answer
 
     @property
     def embedded_path(self) -> Path:
@@ -70,6 +72,8 @@ class Settings:
             workbench_cache_seconds=_int(env, "SEGWORK_WORKBENCH_CACHE_SECONDS", s.workbench_cache_seconds),
             workbench_live_seconds=_int(env, "SEGWORK_WORKBENCH_LIVE_SECONDS", s.workbench_live_seconds),
             force_client_api=_bool(env, "SEGWORK_FORCE_CLIENT_API", s.force_client_api),
+            query_timeout_seconds=_positive(env, "SEGWORK_QUERY_TIMEOUT_SECONDS", s.query_timeout_seconds, float),
+            query_max_rows=_positive(env, "SEGWORK_QUERY_MAX_ROWS", s.query_max_rows, int),
         )
 
 
@@ -83,6 +87,22 @@ def _int(env, name: str, default: int) -> int:
         from segwork.errors import ConfigError
 
         raise ConfigError(f"{name}={raw!r} is not a whole number; unset it or give e.g. {name}={default}") from None
+    return value
+
+
+def _positive(env, name: str, default, kind):
+    raw = env.get(name)
+    if raw in (None, ""):
+        return default
+    try:
+        value = kind(raw)
+    except ValueError:
+        value = None
+    if value is None or not value > 0 or value == float("inf"):
+        from segwork.errors import ConfigError
+
+        what = "a whole number" if kind is int else "a number"
+        raise ConfigError(f"{name}={raw!r} is not {what} above 0; unset it or give e.g. {name}={default}")
     return value
 
 

@@ -5,6 +5,7 @@ import contextvars
 import logging
 import re
 import threading
+import weakref
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -16,7 +17,7 @@ import pandas as pd
 from clickhouse_connect.driver.client import Client
 from clickhouse_connect.driver.exceptions import ClickHouseError, DatabaseError, ProgrammingError
 
-from segwork import embedded, sqlfiles
+from segwork import embedded, enginefolder, sqlfiles
 from segwork.config import DEFAULT_DATA_DIR, Settings
 from segwork.errors import ConfigError, EngineBusyError, EngineError
 
@@ -25,6 +26,7 @@ _DB_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,63}$")
 _local = threading.local()
 _chdb_opened: set[str] = set()  # embedded locations this process has opened
 _output: contextvars.ContextVar = contextvars.ContextVar("segwork_query_output", default=None)
+_limits: "weakref.WeakKeyDictionary[Client, Settings]" = weakref.WeakKeyDictionary()  # see limit_queries
 
 
 @dataclass
@@ -115,7 +117,23 @@ def connect(dsn: str | None = None, *, database: str | None = None, settings: Se
         embedded.use_client_api(client)
     migrations.ensure(client, where)
     client.database = where.database
+    limit_queries(client, settings)
     return client
+
+
+def limit_queries(client: Client, settings: Settings) -> None:
+    """Every read this client runs through query_df / query_output (the API's pipes, the
+    workbench, the library's queries) is stopped past settings.query_timeout_seconds and refused past
+    settings.query_max_rows rows, with ClickHouse's TIMEOUT_EXCEEDED / TOO_MANY_ROWS_OR_BYTES.
+    connect() calls it; a client made otherwise gets the defaults."""
+    _limits[client] = settings
+
+
+def read_settings(client: Client) -> dict[str, Any]:
+    """The ClickHouse settings that carry the client's limits, sent with each read."""
+    limits = _limits.get(client) or Settings()
+    return {"max_execution_time": limits.query_timeout_seconds, "max_result_rows": limits.query_max_rows,
+            "result_overflow_mode": "throw"}
 
 
 def open_engine(where: Target) -> Client:
@@ -145,18 +163,18 @@ def query_df(client: Client, name: str, parameters: dict[str, Any], *, utc: bool
     """
     sql = sqlfiles.load(name)
     out = _output.get()
+    limits = read_settings(client)
     try:
         if out is not None:
-            return _query_formatted(client, name, sql, parameters, out)
+            return _query_formatted(client, name, sql, parameters, out, limits)
         if embedded.usable(client):
-            df = embedded.query_df(client, name, sql, parameters, utc=utc)
+            df = embedded.query_df(client, name, sql, parameters, utc=utc, settings=limits)
             if df is not None:
                 return df
-        df = client.query_df(sql, parameters=parameters)
+        df = client.query_df(sql, parameters=parameters, settings=limits)
         return _utc(df) if utc else df
     except (ClickHouseError, embedded.EngineRefused) as exc:
-        log.error("query %s failed: %s; parameters=%r", name, exc, parameters)
-        raise EngineError(f"the engine refused query '{name}': {_first_line(exc)}") from exc
+        raise _refused(client, "query", name, parameters, exc) from exc
 
 
 def _utc(df: pd.DataFrame) -> pd.DataFrame:
@@ -171,22 +189,24 @@ def _utc(df: pd.DataFrame) -> pd.DataFrame:
     return df
 
 
-def _query_formatted(client: Client, name: str, sql: str, parameters: dict[str, Any], out: QueryOutput) -> pd.DataFrame:
+def _query_formatted(client: Client, name: str, sql: str, parameters: dict[str, Any], out: QueryOutput,
+                     limits: dict[str, Any]) -> pd.DataFrame:
     if out.body is not None:
         raise RuntimeError(f"query_output holds one query's result; '{out.query}' ran already, then '{name}'")
-    out.body = client.raw_query(sql, parameters=parameters, fmt=out.format, settings=out.settings or None)
+    out.body = client.raw_query(sql, parameters=parameters, fmt=out.format, settings={**out.settings, **limits})
     out.query = name
     return pd.DataFrame()
 
 
 def query_rows(client: Client, name: str, parameters: dict[str, Any]) -> list[tuple]:
-    """Like query_df, for small results wanted as tuples."""
+    """Like query_df, for small results wanted as tuples: segwork's own lookups (ingestion's
+    duplicate checks, schema versions), in bounded batches. Not limited like reads for people
+    (limit_queries): a time limit there stopped a large upload half-way through its ingest."""
     sql = sqlfiles.load(name)
     try:
         return client.query(sql, parameters=parameters).result_rows
     except ClickHouseError as exc:
-        log.error("query %s failed: %s; parameters=%r", name, exc, parameters)
-        raise EngineError(f"the engine refused query '{name}': {_first_line(exc)}") from exc
+        raise _refused(client, "query", name, parameters, exc) from exc
 
 
 def command(client: Client, name: str, parameters: dict[str, Any] | None = None) -> Any:
@@ -195,8 +215,31 @@ def command(client: Client, name: str, parameters: dict[str, Any] | None = None)
     try:
         return client.command(sql, parameters=parameters or {})
     except ClickHouseError as exc:
-        log.error("statement %s failed: %s; parameters=%r", name, exc, parameters)
-        raise EngineError(f"the engine refused statement '{name}': {_first_line(exc)}") from exc
+        raise _refused(client, "statement", name, parameters, exc) from exc
+
+
+def _refused(client: Client, kind: str, name: str, parameters: Any, exc: Exception) -> EngineError:
+    """The EngineError for an engine's refusal, with ClickHouse's code and name, and what to do
+    when it is one of segwork's limits or the engine's own."""
+    code, error = getattr(exc, "code", None), getattr(exc, "name", None)
+    log.error("%s %s failed: %s; parameters=%r", kind, name, exc, parameters)
+    limits = _limits.get(client) or Settings()
+    if error == "TIMEOUT_EXCEEDED":
+        what = (f"{kind} '{name}' was stopped at the time limit of {limits.query_timeout_seconds:g} s "
+                "(SEGWORK_QUERY_TIMEOUT_SECONDS): narrow it (a shorter period, a location, a lower limit) "
+                "or retry when the engine is less busy")
+    elif error == "TOO_MANY_ROWS_OR_BYTES" and "Limit for result" in str(exc):
+        what = (f"{kind} '{name}' would return more than {limits.query_max_rows:,} rows, the most a query may "
+                "return (SEGWORK_QUERY_MAX_ROWS): ask for fewer rows (a lower limit, narrower filters)")
+    elif error == "TOO_MANY_ROWS_OR_BYTES":
+        what = f"{kind} '{name}' would read more than the engine allows: narrow it (a shorter period, a location)"
+    elif error == "MEMORY_LIMIT_EXCEEDED":
+        what = f"{kind} '{name}' needed more memory than the engine allows: retry later, or narrow it"
+    elif error == "TOO_MANY_SIMULTANEOUS_QUERIES":
+        what = f"the engine is running as many queries as it allows, so {kind} '{name}' was refused: retry in a few seconds"
+    else:
+        return EngineError(f"the engine refused {kind} '{name}': {_first_line(exc)}", code=code, name=error)
+    return EngineError(f"{what}. The engine said: {_first_line(exc)}", code=code, name=error)
 
 
 def describe_engine(client: Client) -> str:
@@ -214,8 +257,13 @@ def is_embedded(client: Client) -> bool:
 
 
 def _open(dsn: str) -> Client:
-    if dsn.startswith("chdb://") and _dsn_location(dsn) != ":memory:":
-        Path(_dsn_location(dsn)).mkdir(parents=True, exist_ok=True)
+    folder = _dsn_location(dsn) if dsn.startswith("chdb://") and _dsn_location(dsn) != ":memory:" else None
+    if folder is not None:
+        try:
+            Path(folder).mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise EngineError(f"the embedded database folder {folder} cannot be made: {exc.strerror or exc} "
+                              f"({exc.filename or folder}). {enginefolder.ELSEWHERE}") from exc
     try:
         if dsn.startswith("chdb:"):
             client = clickhouse_connect.get_client(dsn=dsn)
@@ -230,14 +278,10 @@ def _open(dsn: str) -> Client:
                 f"one folder per process, so {_dsn_location(dsn)} cannot be opened beside it. Restart "
                 "the process (or the notebook kernel) to switch, or use a ClickHouse server via SEGWORK_DSN."
             ) from exc
-        if "chdb" in str(exc).lower():
-            raise EngineBusyError(
-                f"the embedded database at {_dsn_location(dsn)} is in use by another process "
-                "(only one process may open it at a time). Either stop the other process "
-                "(a running workbench, notebook or `python -m segwork serve`), or point "
-                "SEGWORK_DSN at a ClickHouse server (http://user:pass@host:8123/db) or at "
-                "another folder (chdb:///path/to/other/dir)."
-            ) from exc
+        if folder is not None and folder not in _chdb_opened:  # held elsewhere, or damaged: tell which
+            client = enginefolder.reopen_or_explain(folder, lambda: clickhouse_connect.get_client(dsn=dsn), exc)
+            _chdb_opened.add(folder)
+            return client
         raise EngineError(f"cannot open the engine at {dsn}: {_first_line(exc)}") from exc
     except (DatabaseError, OSError) as exc:
         raise EngineError(

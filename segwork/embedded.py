@@ -28,10 +28,21 @@ _MASKED = {pa.int8(): pd.Int8Dtype(), pa.int16(): pd.Int16Dtype(), pa.int32(): p
            pa.uint8(): pd.UInt8Dtype(), pa.uint16(): pd.UInt16Dtype(), pa.uint32(): pd.UInt32Dtype(), pa.uint64(): pd.UInt64Dtype()}
 _INTEGER = re.compile(r"^U?Int(8|16|32|64)$")
 _DT64_UNIT = {0: "s", 3: "ms", 6: "us", 9: "ns"}
+_CODE = re.compile(r"\bCode:\s*(\d+)")
+_NAME = re.compile(r"\(([A-Z][A-Z0-9_]+)\)")
+_SETTING = re.compile(r"^[a-z_]+$")
 
 
 class EngineRefused(Exception):
-    """The engine refused a statement (chDB raises RuntimeError subclasses of its own)."""
+    """The engine refused a statement (chDB raises RuntimeError subclasses of its own), with
+    ClickHouse's code and name read from its text ("Code: 159. DB::Exception: ... (TIMEOUT_EXCEEDED)")."""
+
+    def __init__(self, message: str):
+        super().__init__(message)
+        code = _CODE.search(message)
+        names = _NAME.findall(message)
+        self.code = int(code.group(1)) if code else None
+        self.name = names[-1] if names else None
 
 
 class _Handle:
@@ -67,9 +78,12 @@ def usable(client) -> bool:
     return tz is not None and tz.utcoffset(None) == timezone.utc.utcoffset(None) and str(tz) in ("UTC", "Etc/UTC", "utc")
 
 
-def query_df(client, name: str, sql: str, parameters: dict[str, Any], *, utc: bool = False) -> pd.DataFrame | None:
+def query_df(client, name: str, sql: str, parameters: dict[str, Any], *, utc: bool = False,
+             settings: dict[str, int | float | str] | None = None) -> pd.DataFrame | None:
     """sql/<name>.sql's result like client.query_df gives it (UTC-aware datetimes if utc);
-    None when a result type is not one this path converts (then use client.query_df)."""
+    None when a result type is not one this path converts (then use client.query_df).
+    `settings` (segwork's own limits, never user input) go in a SETTINGS clause, as
+    clickhouse-connect sends a query's settings to chDB; a query's own clause stays valid."""
     handle = _handle(client)
     bound_sql, bound = bind_query(sql, parameters, client.server_tz)
     params = {k.removeprefix("param_"): v for k, v in bound.items()}
@@ -83,7 +97,7 @@ def query_df(client, name: str, sql: str, parameters: dict[str, Any], *, utc: bo
         columns = _types[key]
         if columns is None:
             return None
-        result = _run(handle.conn, bound_sql, "Arrow", params)
+        result = _run(handle.conn, bound_sql + _settings_clause(settings), "Arrow", params)
     table = pa.ipc.open_file(pa.py_buffer(result.bytes())).read_all()
     if table.column_names != [c for c, _ in columns]:
         _types.pop(key, None)  # the query or the table changed under us: learn its types again
@@ -135,6 +149,24 @@ def _run(conn, sql: str, fmt: str, params: dict | None = None):
         return conn.query(sql, fmt, params=params or {})
     except RuntimeError as exc:
         raise EngineRefused(str(exc).strip()) from exc
+
+
+def _settings_clause(settings: dict[str, int | float | str] | None) -> str:
+    """'\n SETTINGS a = 1, b = 'throw'' from settings whose names and values are plain words and
+    numbers (refused otherwise: this text is written into the SQL)."""
+    if not settings:
+        return ""
+    items = []
+    for key, value in settings.items():
+        if not _SETTING.match(key) or isinstance(value, bool):
+            raise ValueError(f"setting {key}={value!r} cannot be written into a SETTINGS clause")
+        if isinstance(value, (int, float)):
+            items.append(f"{key} = {value!r}")
+        elif isinstance(value, str) and _SETTING.match(value):
+            items.append(f"{key} = '{value}'")
+        else:
+            raise ValueError(f"setting {key}={value!r} cannot be written into a SETTINGS clause")
+    return "\n SETTINGS " + ", ".join(items)
 
 
 def _result_types(conn, sql: str, params: dict) -> list[tuple[str, str]] | None:

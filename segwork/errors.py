@@ -11,7 +11,15 @@ class ConfigError(SegworkError):
 
 
 class EngineError(SegworkError):
-    """The database engine could not be opened or refused a statement."""
+    """The database engine could not be opened or refused a statement.
+
+    `code` and `name` are ClickHouse's (159, "TIMEOUT_EXCEEDED") when the engine gave them,
+    so a caller can tell a time limit or a memory limit from a bug; else None.
+    """
+
+    def __init__(self, message: str, *, code: int | None = None, name: str | None = None):
+        super().__init__(message)
+        self.code, self.name = code, name
 
 
 class EngineBusyError(EngineError):

@@ -92,7 +92,7 @@ def events_over_time(client: Client, start_date=None, end_date=None, event_types
 
 def event_types_present(client: Client) -> list[str]:
     """Event types ingested so far."""
-    return [r[0] for r in db.query_rows(client, "event_types_present", {})]
+    return db.query_df(client, "event_types_present", {})["event_type"].tolist()
 
 
 def locations_present(client: Client) -> pd.DataFrame:

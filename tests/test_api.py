@@ -254,12 +254,31 @@ def test_engine_errors_map_to_5xx_and_bugs_surface(api, monkeypatch):
     r = api.http.post("/v0/events?name=customers", headers=api.bearer(), content=TUTORIAL_CUSTOMER)
     assert r.status_code == 500 and "MEMORY_LIMIT_EXCEEDED" in r.json()["error"]
 
+
+
+@pytest.mark.parametrize("where", ["ingest", "pipe"])
+def test_a_bug_is_a_json_500_and_its_traceback_is_logged(api, monkeypatch, caplog, where):
+    """Not a SegworkError: not turned into a 4xx, nor Starlette's plain-text 500; it surfaces
+    in the log with its traceback, under the reference the answer gives."""
+    from segwork.api import app as app_module
+
     def bug(*args, **kwargs):
         raise KeyError("a bug")
 
-    monkeypatch.setattr(app_module, "ingest", bug)
-    with pytest.raises(KeyError):  # not a SegworkError: not turned into a 4xx, it surfaces
-        api.http.post("/v0/events?name=customers", headers=api.bearer(), content=TUTORIAL_CUSTOMER)
+    if where == "ingest":
+        monkeypatch.setattr(app_module, "ingest", bug)
+        r = api.http.post("/v0/events?name=customers", headers=api.bearer(), content=TUTORIAL_CUSTOMER)
+    else:
+        monkeypatch.setattr(app_module.pipes, "run", bug)
+        r = api.http.get("/v0/pipes/customer_segment_lookup.json?customer_id=c1", headers=api.bearer())
+    assert r.status_code == 500 and r.headers["content-type"] == "application/json"
+    body = r.json()
+    assert set(body) == {"error", "documentation"} and body["error"].startswith("internal error: not the client's fault; ")
+    ref = body["error"].split("reference ")[1][:12]
+    logged = [rec for rec in caplog.records if rec.name == "segwork.api" and ref in rec.getMessage()]
+    assert len(logged) == 1 and logged[0].levelname == "ERROR"
+    assert logged[0].exc_info[0] is KeyError and "bug" in caplog.text and "Traceback" in caplog.text
+    assert api.http.get("/v0/pipes", headers=api.bearer()).status_code == 200  # and the API goes on
 
 
 def test_cors_preflight_and_header(api):

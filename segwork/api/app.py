@@ -51,7 +51,8 @@ def create_app(settings: Settings) -> Starlette:
         yield
         api.close()
 
-    return Starlette(routes=api.routes(), lifespan=lifespan, middleware=[Middleware(AccessLog)])
+    return Starlette(routes=api.routes(), lifespan=lifespan, middleware=[Middleware(AccessLog)],
+                     exception_handlers={Exception: _internal_error})
 
 
 class Api:
@@ -97,11 +98,13 @@ class Api:
         headers = self._limit(token)
         wait = _flag(request, "wait")
         raw = await body.read(request, self.settings.api_max_body_bytes)
-        encoding = request.headers.get("content-encoding") or ("gzip" if raw[:2] == b"\x1f\x8b" else None)
-        payload, fmt = body.events_payload(body.decode(raw, encoding, self.settings.api_max_inflated_bytes))
-        source = f"POST /v0/events ({token.name})"
-        started = time.perf_counter()
-        report = await self._run(lambda client: ingest(client, table, payload, format=fmt, settings=self.settings, source_name=source))
+        async with _departure(request) as gone:
+            payload, fmt = await self._offload(body.events_body, raw, request.headers.get("content-encoding"),
+                                               self.settings.api_max_inflated_bytes)
+            _still_there(request, gone)
+            source = f"POST /v0/events ({token.name})"
+            started = time.perf_counter()
+            report = await self._run(lambda client: ingest(client, table, payload, format=fmt, settings=self.settings, source_name=source))
         headers["Server-Timing"] = _timing("ingest", started)
         result = {"successful_rows": report.accepted, "quarantined_rows": report.quarantined,
                   "duplicate_rows": report.duplicates, "import_id": report.ingest_id}
@@ -125,9 +128,12 @@ class Api:
         fmt = request.query_params.get("format")
         file, filename, field = await body.upload(request, self.settings.api_max_upload_bytes)
         try:
-            fmt = fmt or (field if field in readers.FORMATS else None)
-            name = filename or f"POST /v0/datasources ({token.name})"
-            report = await self._run(lambda client: ingest(client, table, file, format=fmt, settings=self.settings, source_name=name))
+            async with _departure(request) as gone:
+                await asyncio.sleep(0)  # let the watcher hear a client that hung up with its last byte
+                _still_there(request, gone)
+                fmt = fmt or (field if field in readers.FORMATS else None)
+                name = filename or f"POST /v0/datasources ({token.name})"
+                report = await self._run(lambda client: ingest(client, table, file, format=fmt, settings=self.settings, source_name=name))
         finally:
             file.close()
         return JSONResponse({
@@ -253,8 +259,12 @@ class Api:
 
     async def _run(self, work):
         """Run work(client) on an engine thread with that thread's own client."""
-        call = functools.partial(_with_client, self.settings, work)
-        return await asyncio.get_running_loop().run_in_executor(self._pool, call)
+        return await self._offload(_with_client, self.settings, work)
+
+    async def _offload(self, fn, *args):
+        """fn(*args) on one of the API's threads: CPU work on a body (gunzip, sniffing) and engine
+        calls never run on the event loop, where they would hold up every other request."""
+        return await asyncio.get_running_loop().run_in_executor(self._pool, functools.partial(fn, *args))
 
 
 def parse_fixed_params(items: list[str]) -> dict[str, str]:
@@ -280,7 +290,8 @@ def _with_client(settings: Settings, work):
 
 
 def _guard(handler):
-    """Answer SegworkErrors as {"error", "documentation"} with their status; anything else is a bug."""
+    """Answer SegworkErrors as {"error", "documentation"} with their status; anything else is a
+    bug: a JSON 500 that says so, its traceback logged (never Starlette's plain-text 500)."""
     @functools.wraps(handler)
     async def guarded(request: Request) -> Response:
         try:
@@ -289,9 +300,46 @@ def _guard(handler):
             response = responses.error(exc)
             if response.status_code >= 500:
                 log.error("%s %s failed: %s", request.method, request.url.path, exc)
+        except Exception as exc:
+            response = await _internal_error(request, exc)
         response.headers.update(CORS)
         return response
     return guarded
+
+
+async def _internal_error(request: Request, exc: Exception) -> Response:
+    """A bug's JSON 500, its traceback logged under a reference the answer gives. Also the app's
+    handler for anything raised outside a route (Starlette then re-raises it to the server)."""
+    response, ref = responses.internal_error()
+    log.error("%s %s: internal error %s", request.method, request.url.path, ref, exc_info=exc)
+    return response
+
+
+@asynccontextmanager
+async def _departure(request: Request):
+    """Within the block, gone() tells whether the client has hung up. Once its body is read,
+    the next ASGI message is http.disconnect when the client leaves; a task waits for it."""
+    left = asyncio.Event()
+
+    async def listen() -> None:
+        while (await request.receive())["type"] != "http.disconnect":
+            pass
+        left.set()
+
+    watcher = asyncio.create_task(listen())
+    try:
+        yield left.is_set
+    finally:
+        watcher.cancel()
+
+
+def _still_there(request: Request, gone) -> None:
+    """400 instead of ingesting a body whose client left while it was read or decoded: nobody
+    would learn what was stored (a client that retries would count its rows as duplicates)."""
+    if gone():
+        log.info("%s %s: the client went away before its body was ingested; nothing was inserted",
+                 request.method, request.url.path)
+        raise ApiError(400, "the client went away before the body was ingested; nothing was inserted")
 
 
 def _presented_token(request: Request) -> str | None:
