@@ -296,3 +296,43 @@ def test_a_dataframe_keeps_pandas_convention_nan_is_missing(client):
     stored, quarantined = outcome(client, report)
     assert stored == {"ok": 2.5, "nan": 0.0}
     assert quarantined == {"inf": [NOT_FINITE]}
+
+
+def read_ndjson(data: bytes, chunk_rows: int = 1000) -> tuple[dict, dict]:
+    """({event_id: line} of the records read, {line: reason} of the bad ones) of NDJSON bytes."""
+    src = readers.open_source(data, "ndjson")
+    rows, bad = {}, {}
+    try:
+        for chunk in readers.read_chunks(src, EVENTS, chunk_rows):
+            frame = chunk.frame
+            lines = frame["__row"] if "__row" in frame.columns else range(chunk.first_row, chunk.first_row + len(frame))
+            rows.update(zip(frame["event_id"] if len(frame) else [], (int(line) for line in lines)))
+            bad.update((rec.row, rec.reason.split(" (")[0]) for rec in chunk.bad)
+    finally:
+        src.stream.close()
+    return rows, bad
+
+
+@pytest.mark.parametrize("chunk_rows", [1, 2, 1000])
+def test_two_objects_on_one_ndjson_line_are_not_two_records(chunk_rows):
+    """pyarrow would read them as two records and number every later line one too high."""
+    import json
+
+    lines = [json.dumps(event("r1")), json.dumps(event("r2")) + " " + json.dumps(event("r3")), json.dumps(event("r4"))]
+    rows, bad = read_ndjson("\n".join(lines).encode() + b"\n", chunk_rows)
+    assert rows == {"r1": 1, "r4": 3}
+    assert bad == {2: "not valid JSON"}
+
+
+@pytest.mark.parametrize("chunk_rows", [1, 3, 1000])
+@pytest.mark.parametrize("newline", ["\n", "\r\n"])
+def test_ndjson_lines_keep_their_numbers_across_blank_lines_and_read_blocks(monkeypatch, chunk_rows, newline):
+    import json
+
+    from segwork.ingestion import jsonfile
+
+    monkeypatch.setattr(jsonfile, "NDJSON_BLOCK_BYTES", 50)  # lines run over several read blocks
+    lines = [json.dumps(event(f"r{i}")) if i % 4 else ["", "  ", "\t", "[1]"][i // 4 % 4] for i in range(1, 30)]
+    rows, bad = read_ndjson(newline.join(lines).encode(), chunk_rows)  # no line break at the end
+    assert rows == {f"r{i}": i for i in range(1, 30) if i % 4}
+    assert bad == {12: "not a JSON object", 28: "not a JSON object"}

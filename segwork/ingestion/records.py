@@ -5,6 +5,8 @@ from dataclasses import dataclass, field
 from typing import BinaryIO
 
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 
 @dataclass
@@ -34,3 +36,23 @@ class Source:
     name: str
     format: str
     size: int | None
+
+
+def nan_as_text(table, columns: list[str]):
+    """The table (or batch) with each float column that holds a NaN as text ("nan"): a NaN is
+    present, not null, and pandas would take it for missing; typing then quarantines it like
+    the text NaN. Columns read as text (ids) keep pandas' reading, where a whole number keeps
+    all its digits (Arrow's text of 123456789012.0 is "1.23456789012e+11")."""
+    text = string_targets(columns)
+    for i, name in enumerate(table.column_names):
+        column = table.column(i)
+        if name not in text and pa.types.is_floating(column.type) and pc.any(pc.is_nan(column)).as_py():
+            table = table.set_column(i, name, column.cast(pa.string()))
+    return table
+
+
+def string_targets(columns: list[str]) -> list[str]:
+    """The columns of `columns` that are typed as text."""
+    from segwork.schemas import string_columns
+
+    return [c for c in columns if c in string_columns()]

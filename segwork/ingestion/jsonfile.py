@@ -1,0 +1,117 @@
+"""NDJSON in blocks of whole lines, read by pyarrow when every line is a plain object, line by
+line otherwise; JSON arrays read whole. Each record is numbered by its physical line (NDJSON)
+or its place in the array (JSON), and a line that is not a JSON object is a BadRecord."""
+from __future__ import annotations
+
+import io
+import json
+from typing import Iterator
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.json as pajson
+
+from segwork.errors import InputFileError
+from segwork.ingestion.records import BadRecord, RawChunk, Source, nan_as_text, string_targets
+
+NDJSON_BLOCK_BYTES = 1 << 20  # NDJSON bytes read at a time; lines are split and counted in numpy, not in Python
+_BLANK_START = np.frombuffer(b" \t\r", np.uint8)  # a line starting with one of these may be blank (pyarrow skips it)
+
+
+def ndjson_chunks(src: Source, columns: list[str], chunk_rows: int) -> Iterator[RawChunk]:
+    """Chunks of chunk_rows lines (blank lines included, and not records)."""
+    first = 1
+    for body, ends in _line_chunks(src.stream, chunk_rows):
+        yield _ndjson_chunk(body, ends, first, columns)
+        first += len(ends)
+
+
+def _line_chunks(stream, chunk_rows: int) -> Iterator[tuple[bytes, np.ndarray]]:
+    """(bytes of chunk_rows whole lines, each ending in \\n, and the offsets of those \\n)."""
+    parts: list[bytes] = []
+    ends: list[np.ndarray] = []
+    count, size, pending = 0, 0, b""
+    while True:
+        block = stream.read(NDJSON_BLOCK_BYTES)
+        data = pending + block if pending else block
+        if not block:
+            if not data:
+                break
+            data += b"\n"  # the last line, without its line break
+        cut = data.rfind(b"\n") + 1
+        whole, pending = data[:cut], data[cut:]
+        breaks = np.flatnonzero(np.frombuffer(whole, np.uint8) == 0x0A)
+        while count + len(breaks) >= chunk_rows:
+            take = chunk_rows - count
+            end = int(breaks[take - 1]) + 1
+            parts.append(whole[:end])
+            ends.append(breaks[:take] + size)
+            yield b"".join(parts), np.concatenate(ends)
+            whole, breaks = whole[end:], breaks[take:] - end
+            parts, ends, count, size = [], [], 0, 0
+        if len(whole):
+            parts.append(whole)
+            ends.append(breaks + size)
+            count, size = count + len(breaks), size + len(whole)
+        if not block:
+            break
+    if parts:
+        yield b"".join(parts), np.concatenate(ends)
+
+
+def _ndjson_chunk(body: bytes, ends: np.ndarray, first: int, columns: list[str]) -> RawChunk:
+    """One chunk of lines: pyarrow reads them at once when each line is one object, else line by line."""
+    starts = np.concatenate(([0], ends[:-1] + 1))
+    chars = np.frombuffer(body, np.uint8)
+    # pyarrow skips blank lines and reads two objects on one line as two records: either would
+    # shift the numbering, so such chunks go line by line (blank lines are not records there).
+    plain = (ends > starts).all() and not np.isin(chars[starts], _BLANK_START).any()
+    if plain:
+        try:
+            table = pajson.read_json(io.BytesIO(body))
+        except pa.ArrowInvalid:
+            table = None  # a broken line or mixed types: take the per-line path below
+        if table is not None and table.num_rows == len(ends) and not any(
+            pa.types.is_floating(table.schema.field(c).type) for c in string_targets(columns) if c in table.column_names
+        ):
+            wanted = nan_as_text(table.select([c for c in table.column_names if c in columns]), columns)
+            return RawChunk(wanted.to_pandas(), first, [], table.column_names)
+    lines = body.split(b"\n")
+    return records_chunk([(i, ln) for i, ln in enumerate(lines[:len(ends)]) if ln.strip()], first, columns)
+
+
+def records_chunk(numbered, first: int, columns: list[str]) -> RawChunk:
+    """The slow, per-line path: one bad line is one quarantined record, not a failed file."""
+    records, rows, bad, seen = [], [], [], {}
+    for i, line in numbered:
+        try:
+            obj = json.loads(line, parse_constant=str)  # NaN, Infinity: kept as their text
+        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+            bad.append(BadRecord(first + i, line[:2000].decode("utf-8", "replace").rstrip("\n"), f"not valid JSON ({exc.__class__.__name__}: {exc})"))
+            continue
+        if not isinstance(obj, dict):
+            bad.append(BadRecord(first + i, line[:2000].decode("utf-8", "replace").rstrip("\n"), "not a JSON object"))
+            continue
+        seen.update(dict.fromkeys(obj))
+        records.append({k: obj.get(k) for k in columns if k in obj})
+        rows.append(first + i)
+    frame = pd.DataFrame.from_records(records) if records else pd.DataFrame()
+    frame = frame.astype(object) if len(frame.columns) else frame
+    frame["__row"] = rows
+    return RawChunk(frame, first, bad, list(seen))
+
+
+def json_array_chunks(src: Source, columns: list[str], chunk_rows: int) -> Iterator[RawChunk]:
+    """A JSON array (or one object) in chunks of chunk_rows records."""
+    # A JSON array is read whole (it cannot be streamed without a streaming parser);
+    # use NDJSON for files larger than memory.
+    data = json.load(io.TextIOWrapper(src.stream, encoding="utf-8"), parse_constant=str)
+    if isinstance(data, dict):
+        data = [data]
+    if not isinstance(data, list):
+        raise InputFileError(f"{src.name}: a JSON file must hold an array of objects (or one object)")
+    for start in range(0, len(data), chunk_rows):
+        part = data[start:start + chunk_rows]
+        numbered = [(i, json.dumps(obj).encode()) for i, obj in enumerate(part)]
+        yield records_chunk(numbered, start + 1, columns)
