@@ -18,6 +18,7 @@ class Settings:
     data_dir: Path = DEFAULT_DATA_DIR
     chunk_rows: int = 250_000  # rows read and validated at a time when streaming files
     insert_rows: int = 1_000_000  # validated rows gathered into one insert (fewer, bigger parts)
+    max_json_depth: int = 64  # a JSON record nested deeper is quarantined (a JSON array document: refused)
     api_max_body_bytes: int = 10 * 1024 * 1024  # as the seed's Events API
     api_rate_limit_per_minute: int = 6000  # requests per token per minute
     api_max_inflated_bytes: int = 100 * 1024 * 1024  # a gzip Events API body, once decompressed
@@ -56,6 +57,7 @@ class Settings:
             data_dir=data_dir,
             chunk_rows=_int(env, "SEGWORK_CHUNK_ROWS", s.chunk_rows),
             insert_rows=_int(env, "SEGWORK_INSERT_ROWS", s.insert_rows),
+            max_json_depth=_int(env, "SEGWORK_MAX_JSON_DEPTH", s.max_json_depth),
             api_max_body_bytes=_int(env, "SEGWORK_API_MAX_BODY_BYTES", s.api_max_body_bytes),
             api_rate_limit_per_minute=_int(env, "SEGWORK_API_RATE_LIMIT", s.api_rate_limit_per_minute),
             api_max_inflated_bytes=_int(env, "SEGWORK_API_MAX_INFLATED_BYTES", s.api_max_inflated_bytes),

@@ -336,3 +336,75 @@ def test_ndjson_lines_keep_their_numbers_across_blank_lines_and_read_blocks(monk
     rows, bad = read_ndjson(newline.join(lines).encode(), chunk_rows)  # no line break at the end
     assert rows == {f"r{i}": i for i in range(1, 30) if i % 4}
     assert bad == {12: "not a JSON object", 28: "not a JSON object"}
+
+
+def deep_event(rid: str, levels: int) -> str:
+    """A good event line plus a key the table does not have, an array nested `levels` deep (the line: levels + 1)."""
+    head = json_line(event(rid))[:-1]
+    return head + ', "payload": ' + "[" * levels + "]" * levels + "}"
+
+
+def json_line(record: dict) -> str:
+    import json
+
+    return json.dumps(record)
+
+
+@pytest.mark.engine_paths("embedded")
+@pytest.mark.parametrize("levels", [64, 100, 3000])
+def test_an_ndjson_line_nested_too_deep_is_quarantined_and_the_rest_goes_in(client, monkeypatch, levels):
+    import pyarrow.json as pajson
+
+    seen = []
+    read_json = pajson.read_json
+    monkeypatch.setattr(pajson, "read_json", lambda source, *a, **k: seen.append(source.getvalue()) or read_json(source, *a, **k))
+    lines = [json_line(event("ok1")), deep_event("deep", levels), json_line(event("ok2")), deep_event("fine", 63)]
+    report = segwork.ingest(client, "customer_events", "\n".join(lines).encode(), format="ndjson")
+    assert (report.rows_read, report.inserted, report.quarantined) == (4, 3, 1)
+    assert dict(report.reasons) == {"nested deeper than 64 levels": 1}
+    q = overview.quarantine(client, "customer_events")
+    assert list(q.c__row) == [2] and list(q.c__error) == [["nested deeper than 64 levels"]]
+    assert list(q.c__raw) == [lines[1][:2000]]
+    assert not any(b"[" * 65 in body for body in seen)  # pyarrow never saw the deep line
+
+
+def test_a_line_nested_20000_deep_does_not_kill_the_process(tmp_path):
+    """It did: pyarrow's JSON reader overflowed its stack (SIGSEGV)."""
+    import subprocess
+    import sys
+
+    path = tmp_path / "deep.ndjson"
+    path.write_text(json_line(event("ok")) + "\n" + deep_event("deep", 20_000) + "\n")
+    script = ("import segwork, sys; c = segwork.connect('chdb://memory', database='deep'); "
+              "r = segwork.ingest(c, 'customer_events', sys.argv[1]); print(r.inserted, r.quarantined)")
+    done = subprocess.run([sys.executable, "-c", script, str(path)], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.split() == ["1", "1"]
+
+
+def test_a_json_array_nested_too_deep_is_refused_whole(client):
+    import json
+
+    records = [event("ok1"), {**event("deep"), "payload": json.loads("[" * 64 + "]" * 64)}]
+    with pytest.raises(segwork.InputFileError, match="a record in it is nested deeper than 64 levels"):
+        segwork.ingest(client, "customer_events", json.dumps(records).encode(), format="json")
+    records[1]["payload"] = json.loads("[" * 63 + "]" * 63)  # the record: 64 levels, allowed
+    report = segwork.ingest(client, "customer_events", json.dumps(records).encode(), format="json")
+    assert (report.inserted, report.quarantined) == (2, 0)
+    with pytest.raises(segwork.InputFileError, match="nested deeper than 64 levels"):
+        segwork.ingest(client, "customer_events", b"[" * 3000 + b"]" * 3000, format="json")
+
+
+def test_every_parser_failure_of_a_record_is_quarantined_never_raised(client):
+    """A number of 5,000 digits is a ValueError from Python's json (not a JSONDecodeError)."""
+    import json
+
+    huge = "1" * 5000
+    lines = [json_line(event("ok")), json_line(event("digits"))[:-1] + f', "event_value": {huge}}}', "[" * 2000 + "]" * 2000]
+    report = segwork.ingest(client, "customer_events", "\n".join(lines).encode(), format="ndjson")
+    assert (report.rows_read, report.inserted, report.quarantined) == (3, 1, 2)
+    reasons = dict(report.reasons)
+    assert reasons["nested deeper than 64 levels"] == 1 and reasons["not valid JSON"] == 1
+    with pytest.raises(segwork.InputFileError, match="cannot be read as JSON"):
+        segwork.ingest(client, "customer_events", json.dumps([event("a")])[:-2].encode() + f', "event_value": {huge}}}]'.encode(),
+                       format="json")

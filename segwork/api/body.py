@@ -88,7 +88,7 @@ def events_payload(data: bytes) -> tuple[bytes, str]:
     if head[:1] == b"{" and b"\n" in head.rstrip():
         try:
             obj = json.loads(data)
-        except ValueError:
+        except (ValueError, RecursionError):  # Python's json refuses deep nesting cleanly; the reader then quarantines it
             return data, "ndjson"  # several lines: NDJSON (bad lines are quarantined)
         if isinstance(obj, dict):
             return json.dumps(obj).encode() + b"\n", "ndjson"

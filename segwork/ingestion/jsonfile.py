@@ -1,6 +1,8 @@
 """NDJSON in blocks of whole lines, read by pyarrow when every line is a plain object, line by
 line otherwise; JSON arrays read whole. Each record is numbered by its physical line (NDJSON)
-or its place in the array (JSON), and a line that is not a JSON object is a BadRecord."""
+or its place in the array (JSON). A line that is not a JSON object, or nested deeper than
+SEGWORK_MAX_JSON_DEPTH (found before any parser sees it: segwork.ingestion.nesting), is a
+BadRecord; a JSON array nested too deep is refused whole."""
 from __future__ import annotations
 
 import io
@@ -13,6 +15,7 @@ import pyarrow as pa
 import pyarrow.json as pajson
 
 from segwork.errors import InputFileError
+from segwork.ingestion import nesting
 from segwork.ingestion.records import BadRecord, RawChunk, Source, nan_as_text, string_targets
 
 NDJSON_BLOCK_BYTES = 1 << 20  # NDJSON bytes read at a time; lines are split and counted in numpy, not in Python
@@ -23,7 +26,7 @@ def ndjson_chunks(src: Source, columns: list[str], chunk_rows: int) -> Iterator[
     """Chunks of chunk_rows lines (blank lines included, and not records)."""
     first = 1
     for body, ends in _line_chunks(src.stream, chunk_rows):
-        yield _ndjson_chunk(body, ends, first, columns)
+        yield _ndjson_chunk(body, ends, first, columns, src.settings.max_json_depth)
         first += len(ends)
 
 
@@ -60,13 +63,15 @@ def _line_chunks(stream, chunk_rows: int) -> Iterator[tuple[bytes, np.ndarray]]:
         yield b"".join(parts), np.concatenate(ends)
 
 
-def _ndjson_chunk(body: bytes, ends: np.ndarray, first: int, columns: list[str]) -> RawChunk:
-    """One chunk of lines: pyarrow reads them at once when each line is one object, else line by line."""
+def _ndjson_chunk(body: bytes, ends: np.ndarray, first: int, columns: list[str], max_depth: int) -> RawChunk:
+    """One chunk of lines: pyarrow reads them at once when each line is one object, else line by
+    line; a line nested deeper than max_depth reaches neither."""
     starts = np.concatenate(([0], ends[:-1] + 1))
     chars = np.frombuffer(body, np.uint8)
+    refused = {int(i): _too_deep(max_depth) for i in nesting.deeper_lines(body, starts, ends, max_depth)}
     # pyarrow skips blank lines and reads two objects on one line as two records: either would
     # shift the numbering, so such chunks go line by line (blank lines are not records there).
-    plain = (ends > starts).all() and not np.isin(chars[starts], _BLANK_START).any()
+    plain = not refused and (ends > starts).all() and not np.isin(chars[starts], _BLANK_START).any()
     if plain:
         try:
             table = pajson.read_json(io.BytesIO(body))
@@ -78,20 +83,24 @@ def _ndjson_chunk(body: bytes, ends: np.ndarray, first: int, columns: list[str])
             wanted = nan_as_text(table.select([c for c in table.column_names if c in columns]), columns)
             return RawChunk(wanted.to_pandas(), first, [], table.column_names)
     lines = body.split(b"\n")
-    return records_chunk([(i, ln) for i, ln in enumerate(lines[:len(ends)]) if ln.strip()], first, columns)
+    return records_chunk([(i, ln) for i, ln in enumerate(lines[:len(ends)]) if ln.strip()], first, columns, refused)
 
 
-def records_chunk(numbered, first: int, columns: list[str]) -> RawChunk:
-    """The slow, per-line path: one bad line is one quarantined record, not a failed file."""
+def records_chunk(numbered, first: int, columns: list[str], refused: dict[int, str] | None = None) -> RawChunk:
+    """The slow, per-line path: one bad line is one quarantined record, not a failed file.
+    Lines in `refused` (number -> reason) are not parsed."""
     records, rows, bad, seen = [], [], [], {}
     for i, line in numbered:
-        try:
-            obj = json.loads(line, parse_constant=str)  # NaN, Infinity: kept as their text
-        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-            bad.append(BadRecord(first + i, line[:2000].decode("utf-8", "replace").rstrip("\n"), f"not valid JSON ({exc.__class__.__name__}: {exc})"))
-            continue
-        if not isinstance(obj, dict):
-            bad.append(BadRecord(first + i, line[:2000].decode("utf-8", "replace").rstrip("\n"), "not a JSON object"))
+        reason = refused.get(i) if refused else None
+        if reason is None:
+            try:
+                obj = json.loads(line, parse_constant=str)  # NaN, Infinity: kept as their text
+            except (ValueError, RecursionError, OverflowError) as exc:  # JSONDecodeError, UnicodeDecodeError, too many digits
+                reason = f"not valid JSON ({exc.__class__.__name__}: {str(exc)[:200]})"
+            else:
+                reason = None if isinstance(obj, dict) else "not a JSON object"
+        if reason is not None:
+            bad.append(BadRecord(first + i, line[:2000].decode("utf-8", "replace").rstrip("\r\n"), reason))
             continue
         seen.update(dict.fromkeys(obj))
         records.append({k: obj.get(k) for k in columns if k in obj})
@@ -102,11 +111,26 @@ def records_chunk(numbered, first: int, columns: list[str]) -> RawChunk:
     return RawChunk(frame, first, bad, list(seen))
 
 
+def _too_deep(max_depth: int) -> str:
+    return f"nested deeper than {max_depth} levels"
+
+
 def json_array_chunks(src: Source, columns: list[str], chunk_rows: int) -> Iterator[RawChunk]:
     """A JSON array (or one object) in chunks of chunk_rows records."""
     # A JSON array is read whole (it cannot be streamed without a streaming parser);
     # use NDJSON for files larger than memory.
-    data = json.load(io.TextIOWrapper(src.stream, encoding="utf-8"), parse_constant=str)
+    raw = src.stream.read()
+    limit = src.settings.max_json_depth + (raw.lstrip(b"\xef\xbb\xbf \t\r\n")[:1] == b"[")  # the array itself is a level
+    if nesting.depth(raw) > limit:
+        raise InputFileError(f"{src.name}: a record in it is {_too_deep(src.settings.max_json_depth)}; nothing was "
+                             "inserted. Flatten the records (or raise SEGWORK_MAX_JSON_DEPTH)")
+    try:
+        data = json.loads(raw.decode("utf-8"), parse_constant=str)
+    except (ValueError, RecursionError, OverflowError) as exc:
+        if isinstance(exc, UnicodeDecodeError):
+            raise
+        raise InputFileError(f"{src.name}: cannot be read as JSON ({exc.__class__.__name__}: {str(exc)[:200]}); "
+                             "check the file or pass the right format") from exc
     if isinstance(data, dict):
         data = [data]
     if not isinstance(data, list):

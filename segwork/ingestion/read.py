@@ -23,6 +23,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from segwork.config import Settings
 from segwork.errors import InputFileError
 from segwork.ingestion import csvfile, jsonfile
 from segwork.ingestion.records import RawChunk, Source, nan_as_text
@@ -32,8 +33,9 @@ _SUFFIXES = {".csv": "csv", ".ndjson": "ndjson", ".jsonl": "ndjson", ".json": "j
 _FORMAT_ALIASES = {"jsonl": "ndjson", "jsonlines": "ndjson", "json_lines": "ndjson", "json_array": "json"}
 
 
-def open_source(source, fmt: str | None = None, name: str | None = None) -> Source:
-    """Open a path, bytes or binary file-like; detect the format and gzip when not given."""
+def open_source(source, fmt: str | None = None, name: str | None = None, settings: Settings | None = None) -> Source:
+    """Open a path, bytes or binary file-like; detect the format and gzip when not given.
+    `settings` gives the limits it is read with (default: Settings' defaults)."""
     given, raw = _binary_stream(source)
     name = name or given
     size = _size(raw)
@@ -45,7 +47,7 @@ def open_source(source, fmt: str | None = None, name: str | None = None) -> Sour
     else:
         name_inner = name
     fmt = _normalise_format(fmt) if fmt else _detect(name_inner, raw)
-    return Source(stream=raw, name=name, format=fmt, size=size)
+    return Source(stream=raw, name=name, format=fmt, size=size, settings=settings or Settings())
 
 
 def read_chunks(src: Source, columns: list[str], chunk_rows: int) -> Iterator[RawChunk]:

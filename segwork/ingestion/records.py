@@ -8,10 +8,12 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from segwork.config import Settings
+
 
 @dataclass
 class BadRecord:
-    """A record that could not be split into fields (broken CSV line, invalid JSON)."""
+    """A record that could not be split into fields (broken CSV line, invalid JSON, too deep)."""
 
     row: int
     text: str
@@ -30,12 +32,13 @@ class RawChunk:
 
 @dataclass
 class Source:
-    """An opened input: a binary stream plus what we know about it."""
+    """An opened input: a binary stream plus what we know about it, and the limits it is read with."""
 
     stream: BinaryIO
     name: str
     format: str
     size: int | None
+    settings: Settings = field(default_factory=Settings)
 
 
 def nan_as_text(table, columns: list[str]):
