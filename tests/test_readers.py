@@ -408,3 +408,21 @@ def test_every_parser_failure_of_a_record_is_quarantined_never_raised(client):
     with pytest.raises(segwork.InputFileError, match="cannot be read as JSON"):
         segwork.ingest(client, "customer_events", json.dumps([event("a")])[:-2].encode() + f', "event_value": {huge}}}]'.encode(),
                        format="json")
+
+
+@pytest.mark.parametrize("mixed", [False, True], ids=["arrow", "line by line"])
+def test_objects_arrays_and_booleans_in_text_columns_are_quarantined_not_stored_as_python_text(client, mixed):
+    """All lines alike go through pyarrow (list, struct and bool columns); mixed ones line by line."""
+    lines = [json_line(event("arr", product_id=[1, [2]], category={"a": {"b": [1]}}, customer_id=True)),
+             json_line(event("arr2", product_id=[3], category={"a": {"b": []}}, customer_id=False))]
+    if mixed:
+        lines.append(json_line(event("text", product_id="p1", category="c", customer_id=17850)))
+    report = segwork.ingest(client, "customer_events", "\n".join(lines).encode(), format="ndjson")
+    assert (report.inserted, report.quarantined) == (int(mixed), 2)
+    assert dict(report.reasons) == {"product_id: is not text (got an array)": 2, "category: is not text (got an object)": 2,
+                                    "customer_id: is not text (got a boolean)": 2}
+    q = overview.quarantine(client, "customer_events").sort_values("c__row")
+    assert list(q.product_id) == ["[1, [2]]", "[3]"] and list(q.category) == ['{"a": {"b": [1]}}', '{"a": {"b": []}}']
+    assert list(q.customer_id) == ["true", "false"]
+    stored = client.query("SELECT event_id, customer_id, product_id, category FROM customer_events").result_rows
+    assert stored == ([("text", "17850", "p1", "c")] if mixed else [])
