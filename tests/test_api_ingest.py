@@ -140,3 +140,15 @@ def test_a_line_nested_too_deep_is_quarantined_and_the_batch_goes_in(api):
     assert r.status_code == 200, r.text
     assert r.json()["successful_rows"] == 0 and r.json()["quarantined_rows"] == 3
     assert _count(api.client, "SELECT count() FROM customer_events") == 2
+
+
+def test_a_line_that_is_not_utf8_is_quarantined_and_the_batch_goes_in(api):
+    good = events(3, prefix="u")
+    body = b"\n".join([json.dumps(good[0]).encode(), json.dumps(good[1]).encode().replace(b'"toys"', b'"to\xffys"'),
+                       json.dumps(good[2]).encode()])
+    r = api.http.post("/v0/events?name=customer_events&wait=true", headers=api.bearer(), content=body)
+    assert r.status_code == 200, r.text
+    assert (r.json()["successful_rows"], r.json()["quarantined_rows"]) == (2, 1)
+    assert r.json()["quarantine_reasons"] == [{"reason": "not valid UTF-8", "rows": 1}]
+    raw = api.client.query("SELECT c__raw FROM customer_events_quarantine").result_rows[0][0]
+    assert '"to\ufffdys"' in raw

@@ -5,7 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Iterator
 
 import numpy as np
@@ -14,10 +14,12 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 
 from segwork.errors import InputFileError
+from segwork.ingestion import utf8
 from segwork.ingestion.records import BadRecord, RawChunk, Source
 
 CSV_BLOCK_BYTES = 1 << 23  # CSV bytes read at a time (a block is then cut back to its last whole record)
 CSV_MAX_OPEN_BYTES = 1 << 26  # a quoted value still open after this many bytes is cut there, not carried on
+_NOT_UTF8 = "not valid UTF-8 (its invalid bytes shown as U+FFFD); save the file as UTF-8"
 
 
 def csv_chunks(src: Source, columns: list[str], chunk_rows: int) -> Iterator[RawChunk]:
@@ -36,15 +38,20 @@ def csv_chunks(src: Source, columns: list[str], chunk_rows: int) -> Iterator[Raw
     line = 2
     frames, bad, rows = [], [], 0
     pending = b""
+    invalid: list[int] = []  # where lines that were not UTF-8 (now with U+FFFD) start in pending
     while True:
         data = stream.read(CSV_BLOCK_BYTES)
         pending += data
         cut = pending.rfind(b"\n") + 1 if data else len(pending)
         if cut:
+            if not utf8.valid(pending[:cut]):  # a line ending cuts no character in two
+                fixed, starts = utf8.replace_invalid(pending[:cut])
+                pending, cut, invalid = fixed + pending[cut:], len(fixed), sorted(set(invalid) | set(starts))
             final = not data or len(pending) > CSV_MAX_OPEN_BYTES
-            block = _CsvBlock(pending[:cut], line, header, final)
+            block = _CsvBlock(pending[:cut], line, header, final, [o for o in invalid if o < cut])
             frame, block_bad, used, breaks = block.read(wanted, convert_options)
             pending, line = pending[used:], line + breaks
+            invalid = [o - used for o in invalid if o >= used]
             frames.append(frame)
             bad.extend(block_bad)
             rows += len(frame)
@@ -63,6 +70,7 @@ class _CsvBlock:
     first_line: int
     header: list[str]
     final: bool  # the end of the input: a record still open at the end is not left for later
+    invalid: list[int] = field(default_factory=list)  # where lines that were not UTF-8 start (bytes replaced by U+FFFD)
 
     def read(self, wanted: list[str], convert_options) -> tuple[pd.DataFrame, list[BadRecord], int, int]:
         """Good rows (with __row), broken records, and the bytes and line breaks used: a record
@@ -91,10 +99,33 @@ class _CsvBlock:
         frame = table.to_pandas() if wanted else pd.DataFrame(index=range(table.num_rows))
         good = np.delete(starts, [row.number - 1 for row in broken]) if broken else starts
         frame["__row"] = self.first_line + good
+        not_utf8 = self.not_utf8(starts, used)
         bad = [BadRecord(self.first_line + int(starts[row.number - 1]), row.text[:2000],
+                         _NOT_UTF8 if row.number - 1 in not_utf8 else
                          f"line has {row.actual_columns} fields, the header has {row.expected_columns}")
                for row in broken if row.text.strip()]  # a whitespace-only line is not a record
+        if not_utf8:
+            records = np.delete(np.arange(len(starts)), [row.number - 1 for row in broken]) if broken else np.arange(len(starts))
+            drop = np.flatnonzero(np.isin(records, list(not_utf8)))
+            bad += [BadRecord(self.first_line + int(starts[records[k]]), not_utf8[records[k]], _NOT_UTF8) for k in drop]
+            frame = frame.drop(index=drop).reset_index(drop=True)
         return frame, bad, used, breaks
+
+    def not_utf8(self, starts: np.ndarray, used: int) -> dict[int, str]:
+        """{record: its text} of the records (numbered as pyarrow's) that span a line that was
+        not UTF-8, among those in the first `used` bytes."""
+        if not self.invalid:
+            return {}
+        breaks = np.flatnonzero(np.frombuffer(self.data, np.uint8) == 0x0A)
+        line_starts = np.concatenate(([0], breaks + 1))
+        lines = np.searchsorted(breaks, [o for o in self.invalid if o < used])
+        owners = np.searchsorted(starts, lines, side="right") - 1  # the record each such line belongs to
+        found = {}
+        for record in sorted({int(r) for r in owners if r >= 0}):
+            begin = int(line_starts[starts[record]])
+            end = int(line_starts[starts[record + 1]]) if record + 1 < len(starts) else used
+            found[record] = self.data[begin:min(end, begin + 8000)].decode("utf-8", "replace")[:2000].rstrip("\r\n")
+        return found
 
     def record_lines(self, records: int, breaks: int) -> tuple[np.ndarray, int | None]:
         """The line (0-based in the block) each of pyarrow's records starts on, in pyarrow's record
@@ -191,5 +222,8 @@ def _csv_header(stream) -> list[str]:
         line = line[3:]
     if not line.strip():
         raise InputFileError("the file is empty (no header line); a CSV needs a header naming the columns")
-    text = line.decode("utf-8-sig", errors="strict").rstrip("\r\n")
+    try:
+        text = line.decode("utf-8-sig").rstrip("\r\n")
+    except UnicodeDecodeError:
+        raise InputFileError("line 1 (the header) is not UTF-8 text; save the file as UTF-8") from None
     return [h.strip() for h in next(csv.reader([text]))]

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 from typing import Iterator
 
 import numpy as np
@@ -15,11 +16,12 @@ import pyarrow as pa
 import pyarrow.json as pajson
 
 from segwork.errors import InputFileError
-from segwork.ingestion import nesting
+from segwork.ingestion import nesting, utf8
 from segwork.ingestion.records import BadRecord, RawChunk, Source, nan_as_text, string_targets
 
 NDJSON_BLOCK_BYTES = 1 << 20  # NDJSON bytes read at a time; lines are split and counted in numpy, not in Python
 _BLANK_START = np.frombuffer(b" \t\r", np.uint8)  # a line starting with one of these may be blank (pyarrow skips it)
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")  # half of a surrogate pair, or a lone one
 
 
 def ndjson_chunks(src: Source, columns: list[str], chunk_rows: int) -> Iterator[RawChunk]:
@@ -71,7 +73,7 @@ def _ndjson_chunk(body: bytes, ends: np.ndarray, first: int, columns: list[str],
     refused = {int(i): _too_deep(max_depth) for i in nesting.deeper_lines(body, starts, ends, max_depth)}
     # pyarrow skips blank lines and reads two objects on one line as two records: either would
     # shift the numbering, so such chunks go line by line (blank lines are not records there).
-    plain = not refused and (ends > starts).all() and not np.isin(chars[starts], _BLANK_START).any()
+    plain = not refused and (ends > starts).all() and not np.isin(chars[starts], _BLANK_START).any() and utf8.valid(body)
     if plain:
         try:
             table = pajson.read_json(io.BytesIO(body))
@@ -93,12 +95,7 @@ def records_chunk(numbered, first: int, columns: list[str], refused: dict[int, s
     for i, line in numbered:
         reason = refused.get(i) if refused else None
         if reason is None:
-            try:
-                obj = json.loads(line, parse_constant=str)  # NaN, Infinity: kept as their text
-            except (ValueError, RecursionError, OverflowError) as exc:  # JSONDecodeError, UnicodeDecodeError, too many digits
-                reason = f"not valid JSON ({exc.__class__.__name__}: {str(exc)[:200]})"
-            else:
-                reason = None if isinstance(obj, dict) else "not a JSON object"
+            reason, obj = _parse_line(line, columns)
         if reason is not None:
             bad.append(BadRecord(first + i, line[:2000].decode("utf-8", "replace").rstrip("\r\n"), reason))
             continue
@@ -109,6 +106,26 @@ def records_chunk(numbered, first: int, columns: list[str], refused: dict[int, s
     frame = frame.astype(object) if len(frame.columns) else frame
     frame["__row"] = rows
     return RawChunk(frame, first, bad, list(seen))
+
+
+def _parse_line(line: bytes, columns: list[str]) -> tuple[str | None, object]:
+    """(why the line is no record or None, the object it holds)."""
+    try:
+        text = line.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        return utf8.reason(line), None
+    try:
+        obj = json.loads(text, parse_constant=str)  # NaN, Infinity: kept as their text
+    except (ValueError, RecursionError, OverflowError) as exc:  # JSONDecodeError, too many digits, ...
+        return f"not valid JSON ({exc.__class__.__name__}: {str(exc)[:200]})", None
+    if not isinstance(obj, dict):
+        return "not a JSON object", None
+    if _SURROGATE_ESCAPE.search(text):  # a \ud800-\udfff escape that is not half of a pair is no UTF-8 text
+        try:
+            json.dumps([obj[k] for k in columns if k in obj], ensure_ascii=False, default=str).encode()
+        except UnicodeEncodeError:
+            return "not valid UTF-8 (a \\u escape of a lone surrogate)", None
+    return None, obj
 
 
 def _too_deep(max_depth: int) -> str:
