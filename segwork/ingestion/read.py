@@ -12,7 +12,6 @@ convention: NaN and None are missing.
 """
 from __future__ import annotations
 
-import gzip
 import io
 import json
 from pathlib import Path
@@ -25,7 +24,7 @@ import pyarrow.parquet as pq
 
 from segwork.config import Settings
 from segwork.errors import InputFileError
-from segwork.ingestion import csvfile, jsonfile
+from segwork.ingestion import csvfile, inflate, jsonfile
 from segwork.ingestion.records import RawChunk, Source, nan_as_text
 
 FORMATS = ("csv", "ndjson", "json", "parquet")
@@ -39,15 +38,15 @@ def open_source(source, fmt: str | None = None, name: str | None = None, setting
     given, raw = _binary_stream(source)
     name = name or given
     size = _size(raw)
+    settings = settings or Settings()
     head = _peek(raw, 4, name)
-    if head[:2] == b"\x1f\x8b":
-        raw = gzip.GzipFile(fileobj=raw, mode="rb")  # not from raw.mode: an upload spool is w+b
-        size = None if size is None else size  # progress keeps counting compressed bytes
+    if head[:2] == inflate.MAGIC:  # progress keeps counting compressed bytes (size, bytes_done)
+        raw = inflate.open_gzip(raw, settings.max_inflated_bytes, name)
         name_inner = name[:-3] if name.lower().endswith(".gz") else name
     else:
         name_inner = name
     fmt = _normalise_format(fmt) if fmt else _detect(name_inner, raw)
-    return Source(stream=raw, name=name, format=fmt, size=size, settings=settings or Settings())
+    return Source(stream=raw, name=name, format=fmt, size=size, settings=settings)
 
 
 def read_chunks(src: Source, columns: list[str], chunk_rows: int) -> Iterator[RawChunk]:
@@ -73,8 +72,8 @@ def frame_chunks(df: pd.DataFrame, chunk_rows: int) -> Iterator[RawChunk]:
 def bytes_done(src: Source) -> int | None:
     """Bytes consumed so far (compressed bytes for gzip), for progress bars."""
     stream = src.stream
-    if isinstance(stream, gzip.GzipFile):
-        stream = stream.fileobj
+    if isinstance(stream, inflate.Inflated):
+        stream = stream.raw
     try:
         return stream.tell()
     except (OSError, ValueError, AttributeError):

@@ -31,8 +31,8 @@ class Preview:
 
 def preview(data: bytes, name: str, table: str, rows: int = 10, settings: Settings | None = None) -> Preview:
     """Read only the first `rows` records of an uploaded file (InputFileError if unreadable),
-    with the limits of `settings` (default: the process's)."""
-    src = readers.open_source(data, None, name, settings or engine.settings())
+    with the limits of `settings` for uploads (default: the process's)."""
+    src = readers.open_source(data, None, name, (settings or engine.settings()).for_uploads())
     try:
         chunk = next(iter(readers.read_chunks(src, columns(table), rows)), None)
     finally:
