@@ -14,8 +14,8 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 
 from segwork.errors import InputFileError
-from segwork.ingestion import utf8
-from segwork.ingestion.records import BadRecord, RawChunk, Source
+from segwork.ingestion import lines, utf8
+from segwork.ingestion.records import KEPT_CHARS, BadRecord, RawChunk, Source
 
 CSV_BLOCK_BYTES = 1 << 23  # CSV bytes read at a time (a block is then cut back to its last whole record)
 CSV_MAX_OPEN_BYTES = 1 << 26  # a quoted value still open after this many bytes is cut there, not carried on
@@ -27,8 +27,8 @@ def csv_chunks(src: Source, columns: list[str], chunk_rows: int) -> Iterator[Raw
     starts on (header = line 1). Quoted values may hold line breaks; blank and whitespace-only
     lines are not records."""
     stream = src.stream
-    header = _csv_header(stream)
-    stream.readline()
+    max_line = src.settings.max_line_bytes
+    header = _csv_header(stream, max_line)
     wanted = [c for c in header if c in columns]
     convert_options = pacsv.ConvertOptions(
         include_columns=wanted or header[:1], column_types={c: pa.string() for c in header},
@@ -38,20 +38,25 @@ def csv_chunks(src: Source, columns: list[str], chunk_rows: int) -> Iterator[Raw
     line = 2
     frames, bad, rows = [], [], 0
     pending = b""
-    invalid: list[int] = []  # where lines that were not UTF-8 (now with U+FFFD) start in pending
+    marked: dict[int, tuple[str, bytes | None]] = {}  # lines of pending (0-based) that were not UTF-8 or too long
+    blocks = lines.line_blocks(stream, CSV_BLOCK_BYTES, max_line)
     while True:
-        data = stream.read(CSV_BLOCK_BYTES)
+        data, longs = next(blocks, (b"", []))
+        valid = utf8.valid(data)  # data is whole lines: a line ending cuts no character in two
+        if longs or not valid:
+            base = pending.count(b"\n")
+            marked.update((base + data.count(b"\n", 0, long.offset), (long.reason(max_line), long.head)) for long in longs)
+            if not valid:
+                data, invalid = utf8.replace_invalid(data)
+                marked.update((base + i, (_NOT_UTF8, None)) for i in invalid)
         pending += data
         cut = pending.rfind(b"\n") + 1 if data else len(pending)
         if cut:
-            if not utf8.valid(pending[:cut]):  # a line ending cuts no character in two
-                fixed, starts = utf8.replace_invalid(pending[:cut])
-                pending, cut, invalid = fixed + pending[cut:], len(fixed), sorted(set(invalid) | set(starts))
             final = not data or len(pending) > CSV_MAX_OPEN_BYTES
-            block = _CsvBlock(pending[:cut], line, header, final, [o for o in invalid if o < cut])
+            block = _CsvBlock(pending[:cut], line, header, final, marked)
             frame, block_bad, used, breaks = block.read(wanted, convert_options)
             pending, line = pending[used:], line + breaks
-            invalid = [o - used for o in invalid if o >= used]
+            marked = {at - breaks: why for at, why in marked.items() if at >= breaks}
             frames.append(frame)
             bad.extend(block_bad)
             rows += len(frame)
@@ -70,7 +75,8 @@ class _CsvBlock:
     first_line: int
     header: list[str]
     final: bool  # the end of the input: a record still open at the end is not left for later
-    invalid: list[int] = field(default_factory=list)  # where lines that were not UTF-8 start (bytes replaced by U+FFFD)
+    # lines (0-based) that were not UTF-8 (their bad bytes now U+FFFD) or too long (now empty, their head kept): why, head
+    marked: dict[int, tuple[str, bytes | None]] = field(default_factory=dict)
 
     def read(self, wanted: list[str], convert_options) -> tuple[pd.DataFrame, list[BadRecord], int, int]:
         """Good rows (with __row), broken records, and the bytes and line breaks used: a record
@@ -99,33 +105,43 @@ class _CsvBlock:
         frame = table.to_pandas() if wanted else pd.DataFrame(index=range(table.num_rows))
         good = np.delete(starts, [row.number - 1 for row in broken]) if broken else starts
         frame["__row"] = self.first_line + good
-        not_utf8 = self.not_utf8(starts, used)
-        bad = [BadRecord(self.first_line + int(starts[row.number - 1]), row.text[:2000],
-                         _NOT_UTF8 if row.number - 1 in not_utf8 else
+        odd, loose = self.odd_records(starts, breaks)
+        bad = [BadRecord(self.first_line + int(starts[row.number - 1]), row.text[:KEPT_CHARS],
+                         odd[row.number - 1][0] if row.number - 1 in odd else
                          f"line has {row.actual_columns} fields, the header has {row.expected_columns}")
                for row in broken if row.text.strip()]  # a whitespace-only line is not a record
-        if not_utf8:
+        if odd:
             records = np.delete(np.arange(len(starts)), [row.number - 1 for row in broken]) if broken else np.arange(len(starts))
-            drop = np.flatnonzero(np.isin(records, list(not_utf8)))
-            bad += [BadRecord(self.first_line + int(starts[records[k]]), not_utf8[records[k]], _NOT_UTF8) for k in drop]
+            drop = np.flatnonzero(np.isin(records, list(odd)))
+            bad += [BadRecord(self.first_line + int(starts[records[k]]), odd[records[k]][1], odd[records[k]][0]) for k in drop]
             frame = frame.drop(index=drop).reset_index(drop=True)
-        return frame, bad, used, breaks
+        return frame, bad + loose, used, breaks
 
-    def not_utf8(self, starts: np.ndarray, used: int) -> dict[int, str]:
-        """{record: its text} of the records (numbered as pyarrow's) that span a line that was
-        not UTF-8, among those in the first `used` bytes."""
-        if not self.invalid:
-            return {}
-        breaks = np.flatnonzero(np.frombuffer(self.data, np.uint8) == 0x0A)
-        line_starts = np.concatenate(([0], breaks + 1))
-        lines = np.searchsorted(breaks, [o for o in self.invalid if o < used])
-        owners = np.searchsorted(starts, lines, side="right") - 1  # the record each such line belongs to
-        found = {}
-        for record in sorted({int(r) for r in owners if r >= 0}):
-            begin = int(line_starts[starts[record]])
-            end = int(line_starts[starts[record + 1]]) if record + 1 < len(starts) else used
-            found[record] = self.data[begin:min(end, begin + 8000)].decode("utf-8", "replace")[:2000].rstrip("\r\n")
-        return found
+    def odd_records(self, starts: np.ndarray, breaks: int) -> tuple[dict[int, tuple[str, str]], list[BadRecord]]:
+        """({record (numbered as pyarrow's): (why, its text)} of the records over a marked line of
+        the first `breaks` lines, and each too-long line that is part of no record as a BadRecord).
+
+        A line that was not UTF-8 is part of the record it starts or continues; a too-long line,
+        now empty, is part of a record only inside a quoted value (else it is a record of its own).
+        When it held a quote itself, the lines after it may be read otherwise than they were meant:
+        such records are quarantined as broken, or as what they read as."""
+        if not self.marked:
+            return {}, []
+        ends = np.flatnonzero(np.frombuffer(self.data, np.uint8) == 0x0A)
+        line_starts = np.concatenate(([0], ends + 1))
+        odd, loose = {}, []
+        for at, (why, head) in sorted(self.marked.items()):
+            if at >= breaks:
+                continue  # left for the next block
+            record = int(np.searchsorted(starts, at, side="right")) - 1
+            begin = int(line_starts[starts[record]]) if record >= 0 else 0
+            if record >= 0 and (head is None or _ends_in_quotes(self.data[begin:int(line_starts[at])])):
+                end = int(line_starts[starts[record + 1]]) if record + 1 < len(starts) else int(line_starts[breaks])
+                text = self.data[begin:min(end, begin + 4 * KEPT_CHARS)].decode("utf-8", "replace")[:KEPT_CHARS]
+                odd.setdefault(record, (why, text.rstrip("\r\n")))
+            elif head is not None:
+                loose.append(BadRecord(self.first_line + at, head.decode("utf-8", "replace").rstrip("\r"), why))
+        return odd, loose
 
     def record_lines(self, records: int, breaks: int) -> tuple[np.ndarray, int | None]:
         """The line (0-based in the block) each of pyarrow's records starts on, in pyarrow's record
@@ -212,18 +228,18 @@ def _ends_in_quotes(record: bytes) -> bool:
         pos += 1
 
 
-def _csv_header(stream) -> list[str]:
-    """The header's column names (the stream is left at the header's first byte, after a BOM)."""
-    start = stream.tell()
-    line = stream.readline(1 << 20)
-    stream.seek(start)
+def _csv_header(stream, max_line: int) -> list[str]:
+    """The header's column names (the stream is left after the header line)."""
+    line = stream.readline(max_line + 4)  # a BOM and a line break more
     if line.startswith(b"\xef\xbb\xbf"):
-        stream.read(3)
         line = line[3:]
+    if len(line.rstrip(b"\r\n")) > max_line:
+        raise InputFileError(f"line 1 (the header) is longer than {max_line:,} bytes; check the file "
+                             "(or raise SEGWORK_MAX_LINE_BYTES)")
     if not line.strip():
         raise InputFileError("the file is empty (no header line); a CSV needs a header naming the columns")
     try:
-        text = line.decode("utf-8-sig").rstrip("\r\n")
+        text = line.decode("utf-8").rstrip("\r\n")
     except UnicodeDecodeError:
         raise InputFileError("line 1 (the header) is not UTF-8 text; save the file as UTF-8") from None
     return [h.strip() for h in next(csv.reader([text]))]

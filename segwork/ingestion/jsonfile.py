@@ -16,10 +16,12 @@ import pyarrow as pa
 import pyarrow.json as pajson
 
 from segwork.errors import InputFileError
-from segwork.ingestion import nesting, utf8
-from segwork.ingestion.records import BadRecord, RawChunk, Source, nan_as_text, string_targets
+from segwork.config import Settings
+from segwork.ingestion import lines, nesting, utf8
+from segwork.ingestion.lines import LongLine
+from segwork.ingestion.records import KEPT_CHARS, BadRecord, RawChunk, Source, nan_as_text, string_targets
 
-NDJSON_BLOCK_BYTES = 1 << 20  # NDJSON bytes read at a time; lines are split and counted in numpy, not in Python
+NDJSON_BLOCK_BYTES = 1 << 20  # NDJSON bytes read at a time; lines are found in numpy, not in Python
 _BLANK_START = np.frombuffer(b" \t\r", np.uint8)  # a line starting with one of these may be blank (pyarrow skips it)
 _SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")  # half of a surrogate pair, or a lone one
 
@@ -27,50 +29,50 @@ _SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")  # half of a surrogate pair
 def ndjson_chunks(src: Source, columns: list[str], chunk_rows: int) -> Iterator[RawChunk]:
     """Chunks of chunk_rows lines (blank lines included, and not records)."""
     first = 1
-    for body, ends in _line_chunks(src.stream, chunk_rows):
-        yield _ndjson_chunk(body, ends, first, columns, src.settings.max_json_depth)
+    for body, ends, longs in _line_chunks(src.stream, chunk_rows, src.settings.max_line_bytes):
+        yield _ndjson_chunk(body, ends, first, columns, src.settings, longs)
         first += len(ends)
 
 
-def _line_chunks(stream, chunk_rows: int) -> Iterator[tuple[bytes, np.ndarray]]:
-    """(bytes of chunk_rows whole lines, each ending in \\n, and the offsets of those \\n)."""
+def _line_chunks(stream, chunk_rows: int, max_line: int) -> Iterator[tuple[bytes, np.ndarray, dict[int, LongLine]]]:
+    """(bytes of chunk_rows whole lines, each ending in \\n, the offsets of those \\n, and the
+    lines longer than max_line by their number in the chunk: they are empty lines in it)."""
     parts: list[bytes] = []
     ends: list[np.ndarray] = []
-    count, size, pending = 0, 0, b""
-    while True:
-        block = stream.read(NDJSON_BLOCK_BYTES)
-        data = pending + block if pending else block
-        if not block:
-            if not data:
-                break
-            data += b"\n"  # the last line, without its line break
-        cut = data.rfind(b"\n") + 1
-        whole, pending = data[:cut], data[cut:]
+    longs: dict[int, LongLine] = {}
+    count, size = 0, 0
+    for whole, found in lines.line_blocks(stream, NDJSON_BLOCK_BYTES, max_line):
+        whole = whole if whole.endswith(b"\n") else whole + b"\n"  # the last line, without its line break
         breaks = np.flatnonzero(np.frombuffer(whole, np.uint8) == 0x0A)
+        at = {int(np.searchsorted(breaks, long.offset)): long for long in found}  # by line number in `whole`
         while count + len(breaks) >= chunk_rows:
             take = chunk_rows - count
             end = int(breaks[take - 1]) + 1
             parts.append(whole[:end])
             ends.append(breaks[:take] + size)
-            yield b"".join(parts), np.concatenate(ends)
+            longs.update((count + i, long) for i, long in at.items() if i < take)
+            yield b"".join(parts), np.concatenate(ends), longs
             whole, breaks = whole[end:], breaks[take:] - end
-            parts, ends, count, size = [], [], 0, 0
+            at = {i - take: long for i, long in at.items() if i >= take}
+            parts, ends, longs, count, size = [], [], {}, 0, 0
         if len(whole):
             parts.append(whole)
             ends.append(breaks + size)
+            longs.update((count + i, long) for i, long in at.items())
             count, size = count + len(breaks), size + len(whole)
-        if not block:
-            break
     if parts:
-        yield b"".join(parts), np.concatenate(ends)
+        yield b"".join(parts), np.concatenate(ends), longs
 
 
-def _ndjson_chunk(body: bytes, ends: np.ndarray, first: int, columns: list[str], max_depth: int) -> RawChunk:
+def _ndjson_chunk(body: bytes, ends: np.ndarray, first: int, columns: list[str], settings: Settings,
+                  longs: dict[int, LongLine]) -> RawChunk:
     """One chunk of lines: pyarrow reads them at once when each line is one object, else line by
-    line; a line nested deeper than max_depth reaches neither."""
+    line; a line nested too deep or too long (emptied already) reaches neither."""
     starts = np.concatenate(([0], ends[:-1] + 1))
     chars = np.frombuffer(body, np.uint8)
-    refused = {int(i): _too_deep(max_depth) for i in nesting.deeper_lines(body, starts, ends, max_depth)}
+    refused = {i: (long.reason(settings.max_line_bytes), long.head) for i, long in longs.items()}
+    for i in nesting.deeper_lines(body, starts, ends, settings.max_json_depth):
+        refused[int(i)] = (_too_deep(settings.max_json_depth), body[starts[i]:min(ends[i], starts[i] + KEPT_CHARS)])
     # pyarrow skips blank lines and reads two objects on one line as two records: either would
     # shift the numbering, so such chunks go line by line (blank lines are not records there).
     plain = not refused and (ends > starts).all() and not np.isin(chars[starts], _BLANK_START).any() and utf8.valid(body)
@@ -84,20 +86,20 @@ def _ndjson_chunk(body: bytes, ends: np.ndarray, first: int, columns: list[str],
         ):
             wanted = nan_as_text(table.select([c for c in table.column_names if c in columns]), columns)
             return RawChunk(wanted.to_pandas(), first, [], table.column_names)
-    lines = body.split(b"\n")
-    return records_chunk([(i, ln) for i, ln in enumerate(lines[:len(ends)]) if ln.strip()], first, columns, refused)
+    split = body.split(b"\n")
+    return records_chunk([(i, ln) for i, ln in enumerate(split[:len(ends)]) if i in refused or ln.strip()], first, columns, refused)
 
 
-def records_chunk(numbered, first: int, columns: list[str], refused: dict[int, str] | None = None) -> RawChunk:
+def records_chunk(numbered, first: int, columns: list[str], refused: dict[int, tuple[str, bytes]] | None = None) -> RawChunk:
     """The slow, per-line path: one bad line is one quarantined record, not a failed file.
-    Lines in `refused` (number -> reason) are not parsed."""
+    Lines in `refused` (number -> (reason, the bytes to keep)) are not parsed."""
     records, rows, bad, seen = [], [], [], {}
     for i, line in numbered:
-        reason = refused.get(i) if refused else None
+        reason, kept = refused[i] if refused and i in refused else (None, line)
         if reason is None:
             reason, obj = _parse_line(line, columns)
         if reason is not None:
-            bad.append(BadRecord(first + i, line[:2000].decode("utf-8", "replace").rstrip("\r\n"), reason))
+            bad.append(BadRecord(first + i, kept[:KEPT_CHARS].decode("utf-8", "replace").rstrip("\r\n"), reason))
             continue
         seen.update(dict.fromkeys(obj))
         records.append({k: obj.get(k) for k in columns if k in obj})

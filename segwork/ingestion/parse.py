@@ -10,6 +10,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from segwork.ingestion.records import KEPT_CHARS
 from segwork.schemas import RULE_TEXT, TABLES, arrow_strings
 
 
@@ -22,9 +23,10 @@ class Parsed:
     errors: dict[int, list[tuple[str, str, str]]]  # position -> [(column, reason, reason with value)]
 
     def raw_text(self, positions: list[int]) -> pd.DataFrame:
-        """Original values of some rows as text (None for missing), for the quarantine."""
+        """Original values of some rows as text (None for missing; each cut to KEPT_CHARS), for the quarantine."""
         picked = self.raw.iloc[positions]
-        return pd.DataFrame({c: _as_text(picked[c]) if c in picked.columns else [None] * len(picked) for c in self.typed.columns})
+        return pd.DataFrame({c: [_cut(v) for v in _as_text(picked[c])] if c in picked.columns else [None] * len(picked)
+                             for c in self.typed.columns}, dtype=object)
 
 
 def parse_chunk(table: str, raw: pd.DataFrame) -> Parsed:
@@ -83,6 +85,10 @@ def _shape_of(value) -> str:
 def _json_text(value) -> str:
     """A nested value as the JSON text it came as (pyarrow hands arrays over as numpy arrays)."""
     return json.dumps(value, ensure_ascii=False, default=lambda v: v.tolist() if isinstance(v, (np.ndarray, np.generic)) else str(v))
+
+
+def _cut(text: str | None) -> str | None:
+    return text if text is None or len(text) <= KEPT_CHARS else text[:KEPT_CHARS]
 
 
 def _as_text(values: pd.Series) -> pd.Series:

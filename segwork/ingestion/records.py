@@ -10,6 +10,8 @@ import pyarrow.compute as pc
 
 from segwork.config import Settings
 
+KEPT_CHARS = 2000  # of a quarantined record's raw text, and of each of its values
+
 
 @dataclass
 class BadRecord:

@@ -20,16 +20,15 @@ def valid(data: bytes) -> bool:
 
 def replace_invalid(data: bytes) -> tuple[bytes, list[int]]:
     """(data with each line that is not valid UTF-8 decoded with U+FFFD for its invalid bytes,
-    the offsets where those lines start in it). Line breaks and ASCII bytes keep their order."""
+    the 0-based numbers of those lines). Line breaks and ASCII bytes keep their order."""
     lines = data.split(b"\n")
-    bad, offset = [], 0
+    bad = []
     for i, line in enumerate(lines):
         try:
             line.decode("utf-8")
         except UnicodeDecodeError:
             lines[i] = line.decode("utf-8", "replace").encode()
-            bad.append(offset)
-        offset += len(lines[i]) + 1
+            bad.append(i)
     return b"\n".join(lines), bad
 
 
