@@ -2,8 +2,8 @@
 segmentation queries, shared by the workbench, the notebooks, the CLI and the HTTP API."""
 from segwork.config import Settings
 from segwork.db import connect
-from segwork.errors import (ConfigError, EngineBusyError, EngineError, InputFileError, ParameterError,
-                            SchemaVersionError, SegworkError)
+from segwork.errors import (ConfigError, EngineBusyError, EngineError, InputFileError, InputTooLargeError,
+                            ParameterError, SchemaVersionError, SegworkError)
 from segwork.ingestion import IngestReport, ingest
 from segwork.queries import (customer_engagement_analysis, customer_segment_lookup, customer_segments_summary,
                              customer_timeline, event_types_present, events_over_time, find_customers,
@@ -16,6 +16,6 @@ __all__ = [
     "customer_segment_lookup", "customer_engagement_analysis", "customer_segments_summary",
     "segment_customers", "find_customers", "customer_timeline", "events_over_time",
     "event_types_present", "locations_present",
-    "SegworkError", "ConfigError", "EngineError", "EngineBusyError", "InputFileError", "ParameterError",
-    "SchemaVersionError",
+    "SegworkError", "ConfigError", "EngineError", "EngineBusyError", "InputFileError", "InputTooLargeError",
+    "ParameterError", "SchemaVersionError",
 ]

@@ -18,6 +18,10 @@ class Settings:
     data_dir: Path = DEFAULT_DATA_DIR
     chunk_rows: int = 250_000  # rows read and validated at a time when streaming files
     insert_rows: int = 1_000_000  # validated rows gathered into one insert (fewer, bigger parts)
+    max_json_depth: int = 64  # a JSON record nested deeper is quarantined (a JSON array document: refused)
+    max_line_bytes: int = 1024 * 1024  # a longer NDJSON or CSV line is quarantined (read past, never held)
+    max_inflated_bytes: int = 20 * 1024**3  # a gzip file read by the library or CLI, once decompressed
+    max_upload_inflated_bytes: int = 4 * 1024**3  # a gzip upload (workbench, POST /v0/datasources), once decompressed
     api_max_body_bytes: int = 10 * 1024 * 1024  # as the seed's Events API
     api_rate_limit_per_minute: int = 6000  # requests per token per minute
     api_max_inflated_bytes: int = 100 * 1024 * 1024  # a gzip Events API body, once decompressed
@@ -34,6 +38,11 @@ class Settings:
     force_client_api: bool = False  # embedded engine through clickhouse-connect's API only, as a server is used
     query_timeout_seconds: float = 30.0  # every read is stopped past this (ClickHouse max_execution_time)
     query_max_rows: int = 1_000_000  # most rows a read may return (max_result_rows); queries.MAX_LIMIT's largest answer
+
+    def for_uploads(self) -> "Settings":
+        """These settings for reading an upload (workbench, POST /v0/datasources): a gzip file
+        inflates to at most max_upload_inflated_bytes."""
+        return replace(self, max_inflated_bytes=self.max_upload_inflated_bytes)
 
     @property
     def embedded_path(self) -> Path:
@@ -58,6 +67,10 @@ class Settings:
             data_dir=data_dir,
             chunk_rows=_int(env, "SEGWORK_CHUNK_ROWS", s.chunk_rows),
             insert_rows=_int(env, "SEGWORK_INSERT_ROWS", s.insert_rows),
+            max_json_depth=_int(env, "SEGWORK_MAX_JSON_DEPTH", s.max_json_depth),
+            max_line_bytes=_int(env, "SEGWORK_MAX_LINE_BYTES", s.max_line_bytes),
+            max_inflated_bytes=_int(env, "SEGWORK_MAX_INFLATED_BYTES", s.max_inflated_bytes),
+            max_upload_inflated_bytes=_int(env, "SEGWORK_MAX_UPLOAD_INFLATED_BYTES", s.max_upload_inflated_bytes),
             api_max_body_bytes=_int(env, "SEGWORK_API_MAX_BODY_BYTES", s.api_max_body_bytes),
             api_rate_limit_per_minute=_int(env, "SEGWORK_API_RATE_LIMIT", s.api_rate_limit_per_minute),
             api_max_inflated_bytes=_int(env, "SEGWORK_API_MAX_INFLATED_BYTES", s.api_max_inflated_bytes),

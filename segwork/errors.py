@@ -30,6 +30,14 @@ class InputFileError(SegworkError):
     """A file or body cannot be read at all; nothing from it was inserted."""
 
 
+class InputTooLargeError(InputFileError):
+    """A file or body is larger than a limit allows (once decompressed); the API answers 413."""
+
+    def __init__(self, message: str, *, limit: int | None = None):
+        super().__init__(message)
+        self.limit = limit
+
+
 class ParameterError(SegworkError, ValueError):
     """A query parameter is missing, of the wrong type or out of range."""
 

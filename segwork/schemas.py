@@ -15,6 +15,9 @@ age, so 0 means unknown: age filters exclude it) and 0.0 for money. Missing mean
 field, a JSON null or absent key, a Parquet null (and NaN in a DataFrame: pandas' convention);
 text such as "NA" or "null" is a value, and NaN or infinity where a number belongs is
 quarantined as not a finite number, in every file format.
+A JSON object, array or boolean is no column's value: quarantined as "<column>: is not text
+(got an array)" (or not a number, not a date/time), kept as its JSON text; a JSON number
+where text is expected is taken as its text (ids often come as numbers: 17850 -> "17850").
 """
 from __future__ import annotations
 

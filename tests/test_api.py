@@ -301,3 +301,26 @@ def test_query_output_is_the_query_df_result_in_engine_format(loaded):
     assert body["statistics"]["rows_read"] >= 3000  # the engine's count of rows scanned, not returned
     again = segwork.customer_engagement_analysis(loaded.client, "2025-03-01", "2025-03-31", limit=30, as_of=AS_OF)
     pd.testing.assert_frame_equal(plain, again)  # outside the block, query_df is unchanged
+
+
+def test_the_decompressed_limit_holds_on_every_path(client, database):
+    """It held only for Content-Encoding: gzip on /v0/events: the reader inflated a second gzip
+    layer, a gzip body sent as identity, and any /v0/datasources file, without a bound."""
+    with running_api(client, database, api_max_inflated_bytes=50_000, max_upload_inflated_bytes=50_000) as api:
+        inflated = ndjson(events(400))  # about 66 kB
+        packed = gzip.compress(inflated)
+        post = api.http.post
+        r = post("/v0/events?name=customer_events", headers={**api.bearer(), "Content-Encoding": "identity"}, content=packed)
+        assert r.status_code == 413 and "decompressed" in r.json()["error"]
+        r = post("/v0/events?name=customer_events", headers={**api.bearer(), "Content-Encoding": "gzip"}, content=gzip.compress(packed))
+        assert r.status_code == 400 and "gzip inside gzip" in r.json()["error"]
+        r = post("/v0/events?name=customer_events", headers=api.bearer(), content=gzip.compress(gzip.compress(ndjson(events(3)))))
+        assert r.status_code == 400 and "gzip inside gzip" in r.json()["error"]
+        r = post("/v0/datasources?name=customer_events&mode=append", headers=api.bearer(), files={"ndjson": ("e.ndjson.gz", packed)})
+        assert r.status_code == 413 and "e.ndjson.gz: is larger than 50,000 bytes once decompressed" in r.json()["error"]
+        r = post("/v0/datasources?name=customer_events&mode=append&format=ndjson", headers=api.bearer(), content=gzip.compress(packed))
+        assert r.status_code == 400 and "gzip inside gzip" in r.json()["error"]
+        small = gzip.compress(ndjson(events(100)))
+        r = post("/v0/events?name=customer_events", headers={**api.bearer(), "Content-Encoding": "identity"}, content=small)
+        assert r.status_code == 202 and r.json()["successful_rows"] == 100  # within the limit: inflated, as before
+        assert overview.table_counts(api.client)["customer_events"] == 100

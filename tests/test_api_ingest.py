@@ -124,3 +124,31 @@ def test_datasources_errors(api):
     assert r.status_code == 400 and "has no file" in r.json()["error"]
     r = post("/v0/datasources?name=customers&mode=append", headers=api.bearer(), files={"csv": ("c.csv", b"x,y\n1,2\n")})
     assert r.status_code == 400 and "missing required column" in r.json()["error"]
+
+
+def test_a_line_nested_too_deep_is_quarantined_and_the_batch_goes_in(api):
+    good = events(3, prefix="n")
+    deep = json.dumps(good[1])[:-1] + ', "payload": ' + "[" * 3000 + "]" * 3000 + "}"
+    body = "\n".join([json.dumps(good[0]), deep, json.dumps(good[2])]).encode()
+    r = api.http.post("/v0/events?name=customer_events&wait=true", headers=api.bearer(), content=body)
+    assert r.status_code == 200, r.text
+    assert (r.json()["successful_rows"], r.json()["quarantined_rows"]) == (2, 1)
+    assert r.json()["quarantine_reasons"] == [{"reason": "nested deeper than 64 levels", "rows": 1}]
+    # one object spread over lines (the body is tried as one JSON document first)
+    spread = json.dumps(good[1])[:-1] + ',\n "payload": ' + "[" * 3000 + "\n" + "]" * 3000 + "}"
+    r = api.http.post("/v0/events?name=customer_events&wait=true", headers=api.bearer(), content=spread.encode())
+    assert r.status_code == 200, r.text
+    assert r.json()["successful_rows"] == 0 and r.json()["quarantined_rows"] == 3
+    assert _count(api.client, "SELECT count() FROM customer_events") == 2
+
+
+def test_a_line_that_is_not_utf8_is_quarantined_and_the_batch_goes_in(api):
+    good = events(3, prefix="u")
+    body = b"\n".join([json.dumps(good[0]).encode(), json.dumps(good[1]).encode().replace(b'"toys"', b'"to\xffys"'),
+                       json.dumps(good[2]).encode()])
+    r = api.http.post("/v0/events?name=customer_events&wait=true", headers=api.bearer(), content=body)
+    assert r.status_code == 200, r.text
+    assert (r.json()["successful_rows"], r.json()["quarantined_rows"]) == (2, 1)
+    assert r.json()["quarantine_reasons"] == [{"reason": "not valid UTF-8", "rows": 1}]
+    raw = api.client.query("SELECT c__raw FROM customer_events_quarantine").result_rows[0][0]
+    assert '"to\ufffdys"' in raw

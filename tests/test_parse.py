@@ -87,3 +87,42 @@ def test_text_that_reads_as_nan_or_infinity_is_not_a_finite_number():
             finite = [f"{column}: is not a finite number"]
             assert reasons == {0: finite, 1: finite, 2: finite, 3: finite, 4: finite,
                                5: [f"{column}: {not_a_number[column]}"], 6: [f"{column}: {not_a_number[column]}"]}
+
+
+def reasons(parsed) -> dict[int, list[str]]:
+    return {pos: [detail for _, _, detail in errs] for pos, errs in sorted(parsed.errors.items())}
+
+
+def test_objects_arrays_and_booleans_are_no_columns_value():
+    """They were typed as Python text ("{'a': 1}", "True") where text is expected."""
+    nested = [{"a": 1}, [1, [2]], np.array([np.array([1]), np.array([2, 3])], dtype=object), True, np.bool_(False)]
+    raw = pd.DataFrame({
+        "event_id": pd.Series(["e1", "e2", "e3", "e4", "e5"], dtype=object),
+        "customer_id": pd.Series([12, 12.0, "c1", "c1", "c1"], dtype=object),  # a number in an id: its text
+        "event_type": pd.Series(["purchase"] * 5, dtype=object),
+        "product_id": pd.Series(nested, dtype=object),
+        "event_value": pd.Series(nested[::-1], dtype=object),
+        "timestamp": pd.Series([nested[1], nested[0]] + ["2024-05-01 12:00:00"] * 3, dtype=object),
+    })
+    parsed = parse_chunk("customer_events", raw)
+    assert list(parsed.typed.customer_id) == ["12", "12.0", "c1", "c1", "c1"]
+    assert parsed.typed.product_id.isna().all() and parsed.typed.event_value.isna().all()
+    got = reasons(parsed)
+    assert got[0] == ["event_value: is not a number (Float64) (got 'false')",
+                      "product_id: is not text (got an object: '{\"a\": 1}')",
+                      "timestamp: is not a date/time (use ISO 8601, e.g. 2024-05-01 13:45:00) (got '[1, [2]]')"]
+    assert got[2] == ["event_value: is not a number (Float64) (got '[[1], [2, 3]]')",
+                      "product_id: is not text (got an array: '[[1], [2, 3]]')"]
+    assert got[3] == ["event_value: is not a number (Float64) (got '[1, [2]]')", "product_id: is not text (got a boolean: 'true')"]
+    assert {reason for errs in parsed.errors.values() for _, reason, _ in errs} >= {
+        "product_id: is not text (got an object)", "product_id: is not text (got an array)", "product_id: is not text (got a boolean)"}
+    text = parsed.raw_text([0, 2, 3])  # the quarantine keeps the JSON text, not Python's
+    assert list(text.product_id) == ['{"a": 1}', "[[1], [2, 3]]", "true"]
+
+
+def test_a_boolean_column_is_not_text():
+    raw = pd.DataFrame({"event_id": ["e1", "e2"], "customer_id": ["c1", "c1"], "event_type": ["purchase"] * 2,
+                        "product_id": [True, False], "timestamp": ["2024-05-01 12:00:00"] * 2})
+    parsed = parse_chunk("customer_events", raw)
+    assert reasons(parsed) == {0: ["product_id: is not text (got a boolean: 'true')"],
+                               1: ["product_id: is not text (got a boolean: 'false')"]}

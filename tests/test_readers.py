@@ -296,3 +296,241 @@ def test_a_dataframe_keeps_pandas_convention_nan_is_missing(client):
     stored, quarantined = outcome(client, report)
     assert stored == {"ok": 2.5, "nan": 0.0}
     assert quarantined == {"inf": [NOT_FINITE]}
+
+
+def read_ndjson(data: bytes, chunk_rows: int = 1000) -> tuple[dict, dict]:
+    """({event_id: line} of the records read, {line: reason} of the bad ones) of NDJSON bytes."""
+    src = readers.open_source(data, "ndjson")
+    rows, bad = {}, {}
+    try:
+        for chunk in readers.read_chunks(src, EVENTS, chunk_rows):
+            frame = chunk.frame
+            lines = frame["__row"] if "__row" in frame.columns else range(chunk.first_row, chunk.first_row + len(frame))
+            rows.update(zip(frame["event_id"] if len(frame) else [], (int(line) for line in lines)))
+            bad.update((rec.row, rec.reason.split(" (")[0]) for rec in chunk.bad)
+    finally:
+        src.stream.close()
+    return rows, bad
+
+
+@pytest.mark.parametrize("chunk_rows", [1, 2, 1000])
+def test_two_objects_on_one_ndjson_line_are_not_two_records(chunk_rows):
+    """pyarrow would read them as two records and number every later line one too high."""
+    import json
+
+    lines = [json.dumps(event("r1")), json.dumps(event("r2")) + " " + json.dumps(event("r3")), json.dumps(event("r4"))]
+    rows, bad = read_ndjson("\n".join(lines).encode() + b"\n", chunk_rows)
+    assert rows == {"r1": 1, "r4": 3}
+    assert bad == {2: "not valid JSON"}
+
+
+@pytest.mark.parametrize("chunk_rows", [1, 3, 1000])
+@pytest.mark.parametrize("newline", ["\n", "\r\n"])
+def test_ndjson_lines_keep_their_numbers_across_blank_lines_and_read_blocks(monkeypatch, chunk_rows, newline):
+    import json
+
+    from segwork.ingestion import jsonfile
+
+    monkeypatch.setattr(jsonfile, "NDJSON_BLOCK_BYTES", 50)  # lines run over several read blocks
+    lines = [json.dumps(event(f"r{i}")) if i % 4 else ["", "  ", "\t", "[1]"][i // 4 % 4] for i in range(1, 30)]
+    rows, bad = read_ndjson(newline.join(lines).encode(), chunk_rows)  # no line break at the end
+    assert rows == {f"r{i}": i for i in range(1, 30) if i % 4}
+    assert bad == {12: "not a JSON object", 28: "not a JSON object"}
+
+
+def deep_event(rid: str, levels: int) -> str:
+    """A good event line plus a key the table does not have, an array nested `levels` deep (the line: levels + 1)."""
+    head = json_line(event(rid))[:-1]
+    return head + ', "payload": ' + "[" * levels + "]" * levels + "}"
+
+
+def json_line(record: dict) -> str:
+    import json
+
+    return json.dumps(record)
+
+
+@pytest.mark.engine_paths("embedded")
+@pytest.mark.parametrize("levels", [64, 100, 3000])
+def test_an_ndjson_line_nested_too_deep_is_quarantined_and_the_rest_goes_in(client, monkeypatch, levels):
+    import pyarrow.json as pajson
+
+    seen = []
+    read_json = pajson.read_json
+    monkeypatch.setattr(pajson, "read_json", lambda source, *a, **k: seen.append(source.getvalue()) or read_json(source, *a, **k))
+    lines = [json_line(event("ok1")), deep_event("deep", levels), json_line(event("ok2")), deep_event("fine", 63)]
+    report = segwork.ingest(client, "customer_events", "\n".join(lines).encode(), format="ndjson")
+    assert (report.rows_read, report.inserted, report.quarantined) == (4, 3, 1)
+    assert dict(report.reasons) == {"nested deeper than 64 levels": 1}
+    q = overview.quarantine(client, "customer_events")
+    assert list(q.c__row) == [2] and list(q.c__error) == [["nested deeper than 64 levels"]]
+    assert list(q.c__raw) == [lines[1][:2000]]
+    assert not any(b"[" * 65 in body for body in seen)  # pyarrow never saw the deep line
+
+
+def test_a_line_nested_20000_deep_does_not_kill_the_process(tmp_path):
+    """It did: pyarrow's JSON reader overflowed its stack (SIGSEGV)."""
+    import subprocess
+    import sys
+
+    path = tmp_path / "deep.ndjson"
+    path.write_text(json_line(event("ok")) + "\n" + deep_event("deep", 20_000) + "\n")
+    script = ("import segwork, sys; c = segwork.connect('chdb://memory', database='deep'); "
+              "r = segwork.ingest(c, 'customer_events', sys.argv[1]); print(r.inserted, r.quarantined)")
+    done = subprocess.run([sys.executable, "-c", script, str(path)], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.split() == ["1", "1"]
+
+
+def test_a_json_array_nested_too_deep_is_refused_whole(client):
+    import json
+
+    records = [event("ok1"), {**event("deep"), "payload": json.loads("[" * 64 + "]" * 64)}]
+    with pytest.raises(segwork.InputFileError, match="a record in it is nested deeper than 64 levels"):
+        segwork.ingest(client, "customer_events", json.dumps(records).encode(), format="json")
+    records[1]["payload"] = json.loads("[" * 63 + "]" * 63)  # the record: 64 levels, allowed
+    report = segwork.ingest(client, "customer_events", json.dumps(records).encode(), format="json")
+    assert (report.inserted, report.quarantined) == (2, 0)
+    with pytest.raises(segwork.InputFileError, match="nested deeper than 64 levels"):
+        segwork.ingest(client, "customer_events", b"[" * 3000 + b"]" * 3000, format="json")
+
+
+def test_every_parser_failure_of_a_record_is_quarantined_never_raised(client):
+    """A number of 5,000 digits is a ValueError from Python's json (not a JSONDecodeError)."""
+    import json
+
+    huge = "1" * 5000
+    lines = [json_line(event("ok")), json_line(event("digits"))[:-1] + f', "event_value": {huge}}}', "[" * 2000 + "]" * 2000]
+    report = segwork.ingest(client, "customer_events", "\n".join(lines).encode(), format="ndjson")
+    assert (report.rows_read, report.inserted, report.quarantined) == (3, 1, 2)
+    reasons = dict(report.reasons)
+    assert reasons["nested deeper than 64 levels"] == 1 and reasons["not valid JSON"] == 1
+    with pytest.raises(segwork.InputFileError, match="cannot be read as JSON"):
+        segwork.ingest(client, "customer_events", json.dumps([event("a")])[:-2].encode() + f', "event_value": {huge}}}]'.encode(),
+                       format="json")
+
+
+@pytest.mark.parametrize("mixed", [False, True], ids=["arrow", "line by line"])
+def test_objects_arrays_and_booleans_in_text_columns_are_quarantined_not_stored_as_python_text(client, mixed):
+    """All lines alike go through pyarrow (list, struct and bool columns); mixed ones line by line."""
+    lines = [json_line(event("arr", product_id=[1, [2]], category={"a": {"b": [1]}}, customer_id=True)),
+             json_line(event("arr2", product_id=[3], category={"a": {"b": []}}, customer_id=False))]
+    if mixed:
+        lines.append(json_line(event("text", product_id="p1", category="c", customer_id=17850)))
+    report = segwork.ingest(client, "customer_events", "\n".join(lines).encode(), format="ndjson")
+    assert (report.inserted, report.quarantined) == (int(mixed), 2)
+    assert dict(report.reasons) == {"product_id: is not text (got an array)": 2, "category: is not text (got an object)": 2,
+                                    "customer_id: is not text (got a boolean)": 2}
+    q = overview.quarantine(client, "customer_events").sort_values("c__row")
+    assert list(q.product_id) == ["[1, [2]]", "[3]"] and list(q.category) == ['{"a": {"b": [1]}}', '{"a": {"b": []}}']
+    assert list(q.customer_id) == ["true", "false"]
+    stored = client.query("SELECT event_id, customer_id, product_id, category FROM customer_events").result_rows
+    assert stored == ([("text", "17850", "p1", "c")] if mixed else [])
+
+
+@pytest.mark.parametrize("broken_line", [False, True], ids=["arrow", "line by line"])
+def test_an_ndjson_line_that_is_not_utf8_is_quarantined_and_the_rest_goes_in(client, broken_line):
+    lines = [json_line(event("ok1")).encode(), json_line(event("bad", product_id="caf\x00")).encode().replace(b"\\u0000", b"\xe9"),
+             json_line(event("ok2")).encode(), b'{"event_id": "sur\\udc80", "customer_id": "c1", "event_type": "login", "timestamp": "%s"}'
+             % TIME.encode()] + ([b"{broken"] if broken_line else [])
+    report = segwork.ingest(client, "customer_events", b"\n".join(lines), format="ndjson")
+    assert (report.rows_read, report.inserted, report.quarantined) == (4 + broken_line, 2, 2 + broken_line)
+    assert dict(report.reasons)["not valid UTF-8"] == 2
+    q = overview.quarantine(client, "customer_events").sort_values("c__row")
+    assert list(q.c__row)[:2] == [2, 4]
+    assert list(q.c__raw)[0] == lines[1].decode("utf-8", "replace") and "\ufffd" in list(q.c__raw)[0]
+    at = lines[1].index(b"\xe9") + 1
+    assert list(q.c__error)[0] == [f"not valid UTF-8 (byte 0xe9 at byte {at} of the line); save the file as UTF-8"]
+    assert sorted(r[0] for r in client.query("SELECT event_id FROM customer_events").result_rows) == ["ok1", "ok2"]
+
+
+@pytest.mark.parametrize("block_bytes", [40, 1 << 20])
+def test_a_csv_record_that_is_not_utf8_is_quarantined_and_the_rest_goes_in(client, tmp_path, monkeypatch, block_bytes):
+    """The whole file was refused ("not UTF-8 text"), also for one bad byte in a broken line."""
+    monkeypatch.setattr(csvfile, "CSV_BLOCK_BYTES", block_bytes)
+    text = "\n".join([HEADER, good("r1"), good("r2", "caf\udce9"), good("r3"), good("r4", '"two\nlin\udce9s"'), good("r5"),
+                      "r6,br\udcffoken", good("r7", "\udce9"), good("r8")]) + "\n"
+    path = tmp_path / "e.csv"
+    path.write_bytes(text.encode("utf-8", "surrogateescape"))  # \udcXX: the byte XX alone, not UTF-8
+    report = segwork.ingest(client, "customer_events", path)
+    assert (report.rows_read, report.inserted, report.quarantined) == (8, 4, 4)
+    assert dict(report.reasons) == {"not valid UTF-8": 4}
+    q = overview.quarantine(client, "customer_events").sort_values("c__row")
+    assert list(q.c__row) == [3, 5, 8, 9]
+    assert list(q.c__raw) == [good("r2", "caf\ufffd"), good("r4", '"two\nlin\ufffds"'), "r6,br\ufffdoken", good("r7", "\ufffd")]
+    stored = sorted(r[0] for r in client.query("SELECT event_id FROM customer_events").result_rows)
+    assert stored == ["r1", "r3", "r5", "r8"]
+
+
+def test_a_csv_header_that_is_not_utf8_is_refused_naming_the_line(client, tmp_path):
+    path = tmp_path / "e.csv"
+    path.write_bytes(HEADER.replace("category", "cat\xe9gory").encode("latin-1") + b"\n" + good("r1").encode() + b"\n")
+    with pytest.raises(segwork.InputFileError, match=r"line 1 \(the header\) is not UTF-8 text"):
+        segwork.ingest(client, "customer_events", path)
+
+
+@pytest.mark.parametrize("block_bytes", [64, 1 << 20])
+def test_an_ndjson_line_longer_than_the_limit_is_quarantined_with_its_head(client, monkeypatch, block_bytes):
+    from segwork.config import Settings
+    from segwork.ingestion import jsonfile
+
+    monkeypatch.setattr(jsonfile, "NDJSON_BLOCK_BYTES", block_bytes)
+    long = json_line(event("long", category="x" * 5000))
+    lines = [json_line(event("ok1")), long, "", json_line(event("ok2")), long[:-1]]  # the last: long, no line break
+    settings = Settings(max_line_bytes=3000, chunk_rows=2)
+    report = segwork.ingest(client, "customer_events", "\n".join(lines).encode(), format="ndjson", settings=settings)
+    assert (report.rows_read, report.inserted, report.quarantined) == (4, 2, 2)
+    assert dict(report.reasons) == {"line longer than 3,000 bytes": 2}
+    q = overview.quarantine(client, "customer_events").sort_values("c__row")
+    assert list(q.c__row) == [2, 5]
+    assert list(q.c__raw) == [long[:2000]] * 2
+    assert list(q.c__error)[0] == [f"line longer than 3,000 bytes ({len(long):,} bytes, its first 2,000 kept); "
+                                   "split it, or raise SEGWORK_MAX_LINE_BYTES"]
+
+
+@pytest.mark.parametrize("block_bytes", [64, 1 << 20])
+def test_a_csv_line_longer_than_the_limit_is_quarantined_and_so_is_the_record_it_is_inside(client, tmp_path, monkeypatch, block_bytes):
+    from segwork.config import Settings
+
+    monkeypatch.setattr(csvfile, "CSV_BLOCK_BYTES", block_bytes)
+    x = "x" * 500
+    text = "\n".join([HEADER, good("r1"), good("r2", x), good("r3"), good("r4", f'"a\n{x}\nb"'), good("r5"), good("r6", x)])
+    path = tmp_path / "e.csv"
+    path.write_text(text)  # the last line without a line break
+    report = segwork.ingest(client, "customer_events", path, settings=Settings(max_line_bytes=300))
+    assert (report.rows_read, report.inserted, report.quarantined) == (6, 3, 3)
+    q = overview.quarantine(client, "customer_events").sort_values("c__row")
+    assert list(q.c__row) == [3, 5, 9]
+    assert list(q.c__raw) == [good("r2", x), 'r4,c1,purchase,1.5,p1,"a\n\nb",' + TIME, good("r6", x)]
+    assert all(e[0].startswith("line longer than 300 bytes (") for e in q.c__error)
+    with pytest.raises(segwork.InputFileError, match=r"line 1 \(the header\) is longer than 30 bytes"):
+        segwork.ingest(client, "customer_events", path, settings=Settings(max_line_bytes=30))
+
+
+def test_a_long_line_is_never_held_in_memory(client):
+    """One 1 GiB line in a 1 MB gzip body took the API from 0.45 to 6.55 GB; here 200 MiB."""
+    import gzip
+    import tracemalloc
+    import zlib
+
+    packer = zlib.compressobj(6, zlib.DEFLATED, 31)
+    head = json_line(event("long"))[:-1].encode() + b', "category": "'
+    body = packer.compress(head) + b"".join(packer.compress(b"x" * (1 << 20)) for _ in range(200))
+    body += packer.compress(b'"}\n' + json_line(event("ok")).encode() + b"\n") + packer.flush()
+    assert len(body) < 1 << 20 and gzip.decompress(body)[-10:]
+    tracemalloc.start()
+    try:
+        report = segwork.ingest(client, "customer_events", body)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert (report.inserted, report.quarantined) == (1, 1)
+    assert peak < 64 << 20, f"{peak:,} bytes"
+
+
+def test_quarantined_values_are_cut_to_2000_characters(client, tmp_path):
+    path = tmp_path / "e.csv"
+    path.write_text("\n".join([HEADER, good("r1", "y" * 50_000)]) + "\n")
+    report = segwork.ingest(client, "customer_events", path)
+    assert report.quarantined == 1 and dict(report.reasons) == {"category: has the wrong length (empty or too long)": 1}
+    assert list(overview.quarantine(client, "customer_events").category) == ["y" * 2000]

@@ -133,7 +133,8 @@ class Api:
                 _still_there(request, gone)
                 fmt = fmt or (field if field in readers.FORMATS else None)
                 name = filename or f"POST /v0/datasources ({token.name})"
-                report = await self._run(lambda client: ingest(client, table, file, format=fmt, settings=self.settings, source_name=name))
+                report = await self._run(lambda client: ingest(client, table, file, format=fmt, settings=self.settings.for_uploads(),
+                                                               source_name=name))
         finally:
             file.close()
         return JSONResponse({

@@ -2,7 +2,8 @@
 an Events API body holds (NDJSON, one JSON object, or a JSON array).
 
 A body over its limit is refused with 413 as soon as the limit is crossed (before it is all
-read when Content-Length says so); a gzip body is also limited after decompression. The limit
+read when Content-Length says so); a gzip body is also limited after decompression (by the
+reader every path uses, segwork.ingestion.inflate, which refuses gzip inside gzip). The limit
 sits on the request's ASGI receive, so Starlette's own readers (body(), stream(), form())
 are limited too; a client that leaves mid-body is a 400.
 """
@@ -11,7 +12,6 @@ from __future__ import annotations
 import json
 import sys
 import tempfile
-import zlib
 from contextlib import contextmanager
 from typing import BinaryIO, Iterator
 
@@ -21,6 +21,8 @@ from starlette.requests import ClientDisconnect, Request
 from starlette.types import Message
 
 from segwork.api.responses import ApiError
+from segwork.errors import InputTooLargeError
+from segwork.ingestion import inflate
 
 SPOOL_BYTES = 4 * 1024 * 1024  # a raw upload larger than this goes to a temporary file (multipart: Starlette's 1 MB)
 ONE_OBJECT_BYTES = 1024 * 1024  # largest Events API body tried as one JSON object spread over lines
@@ -35,28 +37,18 @@ async def read(request: Request, limit: int) -> bytes:
 
 
 def decode(body: bytes, content_encoding: str | None, limit: int) -> bytes:
-    """Undo Content-Encoding (identity or gzip), keeping the result under `limit` bytes."""
+    """Undo Content-Encoding (identity or gzip), keeping the result under `limit` bytes. A body
+    that is gzip data is inflated (within the limit) whatever Content-Encoding says, as the
+    reader would; gzip inside gzip is refused (segwork.ingestion.inflate, shared by every path)."""
     encoding = (content_encoding or "").strip().lower()
-    if encoding in ("", "identity"):
-        return body
-    if encoding not in ("gzip", "x-gzip"):
+    if encoding not in ("", "identity", "gzip", "x-gzip"):
         raise ApiError(415, f"Content-Encoding {content_encoding!r} is not supported; send the body plain or gzip-compressed")
-    out, rest = [], body
-    size = 0
+    if encoding in ("", "identity") and body[:2] != inflate.MAGIC:
+        return body
     try:
-        while rest:  # a gzip body may hold several members one after the other
-            inflater = zlib.decompressobj(wbits=31)
-            part = inflater.decompress(rest, limit - size + 1)
-            size += len(part)
-            if size > limit or inflater.unconsumed_tail:
-                raise ApiError(413, f"the body is larger than {_size(limit)} once decompressed; send smaller batches")
-            if not inflater.eof:
-                raise ApiError(400, "the gzip body is truncated; send the whole compressed body")
-            out.append(part)
-            rest = inflater.unused_data
-    except zlib.error as exc:
-        raise ApiError(400, f"the body is not valid gzip ({exc}); compress it with gzip or drop Content-Encoding") from None
-    return b"".join(out)
+        return inflate.inflate(body, limit, "the body")
+    except InputTooLargeError:
+        raise ApiError(413, f"the body is larger than {_size(limit)} once decompressed; send smaller batches") from None
 
 
 async def upload(request: Request, limit: int) -> tuple[BinaryIO, str | None, str | None]:
@@ -106,7 +98,7 @@ def events_payload(data: bytes) -> tuple[bytes, str]:
     if first == b"{" and len(data) <= ONE_OBJECT_BYTES and b"\n" in data[start:].rstrip():
         try:
             obj = json.loads(data)
-        except ValueError:
+        except (ValueError, RecursionError):  # Python's json refuses deep nesting cleanly; the reader then quarantines it
             return data, "ndjson"  # several lines: NDJSON (bad lines are quarantined)
         except RecursionError:  # pyarrow's JSON reader, which reads NDJSON, crashes the process on such nesting
             raise ApiError(400, "the body's first record nests arrays or objects too deep to parse (more than about "

@@ -9,7 +9,7 @@ import uuid
 
 from starlette.responses import JSONResponse
 
-from segwork.errors import EngineBusyError, EngineError, SegworkError
+from segwork.errors import EngineBusyError, EngineError, InputTooLargeError, SegworkError
 
 DOCS = "README.md#http-api"
 FORMATS = ("json", "csv", "ndjson", "parquet")
@@ -36,6 +36,8 @@ def error(exc: SegworkError) -> JSONResponse:
     """`{"error", "documentation"}` with the status the error stands for."""
     if isinstance(exc, ApiError):
         status, headers = exc.status, exc.headers
+    elif isinstance(exc, InputTooLargeError):
+        status, headers = 413, {}
     elif isinstance(exc, EngineBusyError):
         status, headers = 503, {"Retry-After": "5"}
     elif isinstance(exc, EngineError):

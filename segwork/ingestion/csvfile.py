@@ -5,7 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Iterator
 
 import numpy as np
@@ -14,10 +14,12 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 
 from segwork.errors import InputFileError
-from segwork.ingestion.records import BadRecord, RawChunk, Source
+from segwork.ingestion import lines, utf8
+from segwork.ingestion.records import KEPT_CHARS, BadRecord, RawChunk, Source
 
 CSV_BLOCK_BYTES = 1 << 23  # CSV bytes read at a time (a block is then cut back to its last whole record)
 CSV_MAX_OPEN_BYTES = 1 << 26  # a quoted value still open after this many bytes is cut there, not carried on
+_NOT_UTF8 = "not valid UTF-8 (its invalid bytes shown as U+FFFD); save the file as UTF-8"
 
 
 def csv_chunks(src: Source, columns: list[str], chunk_rows: int) -> Iterator[RawChunk]:
@@ -25,8 +27,8 @@ def csv_chunks(src: Source, columns: list[str], chunk_rows: int) -> Iterator[Raw
     starts on (header = line 1). Quoted values may hold line breaks; blank and whitespace-only
     lines are not records."""
     stream = src.stream
-    header = _csv_header(stream)
-    stream.readline()
+    max_line = src.settings.max_line_bytes
+    header = _csv_header(stream, max_line)
     wanted = [c for c in header if c in columns]
     convert_options = pacsv.ConvertOptions(
         include_columns=wanted or header[:1], column_types={c: pa.string() for c in header},
@@ -36,15 +38,25 @@ def csv_chunks(src: Source, columns: list[str], chunk_rows: int) -> Iterator[Raw
     line = 2
     frames, bad, rows = [], [], 0
     pending = b""
+    marked: dict[int, tuple[str, bytes | None]] = {}  # lines of pending (0-based) that were not UTF-8 or too long
+    blocks = lines.line_blocks(stream, CSV_BLOCK_BYTES, max_line)
     while True:
-        data = stream.read(CSV_BLOCK_BYTES)
+        data, longs = next(blocks, (b"", []))
+        valid = utf8.valid(data)  # data is whole lines: a line ending cuts no character in two
+        if longs or not valid:
+            base = pending.count(b"\n")
+            marked.update((base + data.count(b"\n", 0, long.offset), (long.reason(max_line), long.head)) for long in longs)
+            if not valid:
+                data, invalid = utf8.replace_invalid(data)
+                marked.update((base + i, (_NOT_UTF8, None)) for i in invalid)
         pending += data
         cut = pending.rfind(b"\n") + 1 if data else len(pending)
         if cut:
             final = not data or len(pending) > CSV_MAX_OPEN_BYTES
-            block = _CsvBlock(pending[:cut], line, header, final)
+            block = _CsvBlock(pending[:cut], line, header, final, marked)
             frame, block_bad, used, breaks = block.read(wanted, convert_options)
             pending, line = pending[used:], line + breaks
+            marked = {at - breaks: why for at, why in marked.items() if at >= breaks}
             frames.append(frame)
             bad.extend(block_bad)
             rows += len(frame)
@@ -63,6 +75,8 @@ class _CsvBlock:
     first_line: int
     header: list[str]
     final: bool  # the end of the input: a record still open at the end is not left for later
+    # lines (0-based) that were not UTF-8 (their bad bytes now U+FFFD) or too long (now empty, their head kept): why, head
+    marked: dict[int, tuple[str, bytes | None]] = field(default_factory=dict)
 
     def read(self, wanted: list[str], convert_options) -> tuple[pd.DataFrame, list[BadRecord], int, int]:
         """Good rows (with __row), broken records, and the bytes and line breaks used: a record
@@ -91,10 +105,43 @@ class _CsvBlock:
         frame = table.to_pandas() if wanted else pd.DataFrame(index=range(table.num_rows))
         good = np.delete(starts, [row.number - 1 for row in broken]) if broken else starts
         frame["__row"] = self.first_line + good
-        bad = [BadRecord(self.first_line + int(starts[row.number - 1]), row.text[:2000],
+        odd, loose = self.odd_records(starts, breaks)
+        bad = [BadRecord(self.first_line + int(starts[row.number - 1]), row.text[:KEPT_CHARS],
+                         odd[row.number - 1][0] if row.number - 1 in odd else
                          f"line has {row.actual_columns} fields, the header has {row.expected_columns}")
                for row in broken if row.text.strip()]  # a whitespace-only line is not a record
-        return frame, bad, used, breaks
+        if odd:
+            records = np.delete(np.arange(len(starts)), [row.number - 1 for row in broken]) if broken else np.arange(len(starts))
+            drop = np.flatnonzero(np.isin(records, list(odd)))
+            bad += [BadRecord(self.first_line + int(starts[records[k]]), odd[records[k]][1], odd[records[k]][0]) for k in drop]
+            frame = frame.drop(index=drop).reset_index(drop=True)
+        return frame, bad + loose, used, breaks
+
+    def odd_records(self, starts: np.ndarray, breaks: int) -> tuple[dict[int, tuple[str, str]], list[BadRecord]]:
+        """({record (numbered as pyarrow's): (why, its text)} of the records over a marked line of
+        the first `breaks` lines, and each too-long line that is part of no record as a BadRecord).
+
+        A line that was not UTF-8 is part of the record it starts or continues; a too-long line,
+        now empty, is part of a record only inside a quoted value (else it is a record of its own).
+        When it held a quote itself, the lines after it may be read otherwise than they were meant:
+        such records are quarantined as broken, or as what they read as."""
+        if not self.marked:
+            return {}, []
+        ends = np.flatnonzero(np.frombuffer(self.data, np.uint8) == 0x0A)
+        line_starts = np.concatenate(([0], ends + 1))
+        odd, loose = {}, []
+        for at, (why, head) in sorted(self.marked.items()):
+            if at >= breaks:
+                continue  # left for the next block
+            record = int(np.searchsorted(starts, at, side="right")) - 1
+            begin = int(line_starts[starts[record]]) if record >= 0 else 0
+            if record >= 0 and (head is None or _ends_in_quotes(self.data[begin:int(line_starts[at])])):
+                end = int(line_starts[starts[record + 1]]) if record + 1 < len(starts) else int(line_starts[breaks])
+                text = self.data[begin:min(end, begin + 4 * KEPT_CHARS)].decode("utf-8", "replace")[:KEPT_CHARS]
+                odd.setdefault(record, (why, text.rstrip("\r\n")))
+            elif head is not None:
+                loose.append(BadRecord(self.first_line + at, head.decode("utf-8", "replace").rstrip("\r"), why))
+        return odd, loose
 
     def record_lines(self, records: int, breaks: int) -> tuple[np.ndarray, int | None]:
         """The line (0-based in the block) each of pyarrow's records starts on, in pyarrow's record
@@ -181,15 +228,18 @@ def _ends_in_quotes(record: bytes) -> bool:
         pos += 1
 
 
-def _csv_header(stream) -> list[str]:
-    """The header's column names (the stream is left at the header's first byte, after a BOM)."""
-    start = stream.tell()
-    line = stream.readline(1 << 20)
-    stream.seek(start)
+def _csv_header(stream, max_line: int) -> list[str]:
+    """The header's column names (the stream is left after the header line)."""
+    line = stream.readline(max_line + 4)  # a BOM and a line break more
     if line.startswith(b"\xef\xbb\xbf"):
-        stream.read(3)
         line = line[3:]
+    if len(line.rstrip(b"\r\n")) > max_line:
+        raise InputFileError(f"line 1 (the header) is longer than {max_line:,} bytes; check the file "
+                             "(or raise SEGWORK_MAX_LINE_BYTES)")
     if not line.strip():
         raise InputFileError("the file is empty (no header line); a CSV needs a header naming the columns")
-    text = line.decode("utf-8-sig", errors="strict").rstrip("\r\n")
+    try:
+        text = line.decode("utf-8").rstrip("\r\n")
+    except UnicodeDecodeError:
+        raise InputFileError("line 1 (the header) is not UTF-8 text; save the file as UTF-8") from None
     return [h.strip() for h in next(csv.reader([text]))]

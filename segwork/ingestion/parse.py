@@ -1,6 +1,7 @@
 """Type raw chunks column by column, keeping the original text and what failed to parse."""
 from __future__ import annotations
 
+import json
 import math
 from dataclasses import dataclass
 
@@ -9,6 +10,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from segwork.ingestion.records import KEPT_CHARS
 from segwork.schemas import RULE_TEXT, TABLES, arrow_strings
 
 
@@ -21,9 +23,10 @@ class Parsed:
     errors: dict[int, list[tuple[str, str, str]]]  # position -> [(column, reason, reason with value)]
 
     def raw_text(self, positions: list[int]) -> pd.DataFrame:
-        """Original values of some rows as text (None for missing), for the quarantine."""
+        """Original values of some rows as text (None for missing; each cut to KEPT_CHARS), for the quarantine."""
         picked = self.raw.iloc[positions]
-        return pd.DataFrame({c: _as_text(picked[c]) if c in picked.columns else [None] * len(picked) for c in self.typed.columns})
+        return pd.DataFrame({c: [_cut(v) for v in _as_text(picked[c])] if c in picked.columns else [None] * len(picked)
+                             for c in self.typed.columns}, dtype=object)
 
 
 def parse_chunk(table: str, raw: pd.DataFrame) -> Parsed:
@@ -37,12 +40,55 @@ def parse_chunk(table: str, raw: pd.DataFrame) -> Parsed:
     typed, errors = {}, {}
     for column, kind in kinds.items():
         values = raw[column] if column in raw.columns else pd.Series([None] * n, dtype=object)
+        shapes = _shapes(values)
+        if shapes is not None:  # parsed as missing, reported here
+            values = values.astype(object).where(shapes == "", None)
         result, bad = _PARSERS[kind](values)
         typed[column] = result
         for pos in np.flatnonzero(bad):
             reason = f"{column}: {_failure_words(kind, values.iloc[pos])}"
             errors.setdefault(int(pos), []).append((column, reason, f"{reason} (got {_short(values.iloc[pos])!r})"))
+        for pos in np.flatnonzero(shapes != "") if shapes is not None else ():
+            words, shown = f"{column}: is not {_KIND_WORDS[kind]}", repr(_short(_obj_text(raw[column].iloc[pos])))
+            if kind in _TEXT_KINDS:  # "product_id: is not text (got an array)"
+                reason, detail = f"{words} (got {shapes[pos]})", f"{words} (got {shapes[pos]}: {shown})"
+            else:  # "event_value: is not a number (Float64)", as for any other value that is not one
+                reason, detail = words, f"{words} (got {shown})"
+            errors.setdefault(int(pos), []).append((column, reason, detail))
     return Parsed(pd.DataFrame(typed), raw, errors)
+
+
+def _shapes(values: pd.Series) -> np.ndarray | None:
+    """Per value, "an object", "an array" or "a boolean" where it is one of those (JSON values no
+    column takes: a number where text is expected is taken as its text, ids often come as
+    numbers), else ""; None when the column holds none (checked on the set of types first)."""
+    if pd.api.types.is_bool_dtype(values):
+        return np.where(values.isna().to_numpy(), "", "a boolean")
+    if values.dtype != object:
+        return None
+    array = values.to_numpy()
+    if not set(map(type, array)) - _SCALAR_TYPES:
+        return None
+    return np.array([_shape_of(v) for v in array], dtype=object)
+
+
+def _shape_of(value) -> str:
+    if isinstance(value, (bool, np.bool_)):
+        return "a boolean"
+    if isinstance(value, dict):
+        return "an object"
+    if isinstance(value, (list, tuple, np.ndarray)):
+        return "an array"
+    return ""
+
+
+def _json_text(value) -> str:
+    """A nested value as the JSON text it came as (pyarrow hands arrays over as numpy arrays)."""
+    return json.dumps(value, ensure_ascii=False, default=lambda v: v.tolist() if isinstance(v, (np.ndarray, np.generic)) else str(v))
+
+
+def _cut(text: str | None) -> str | None:
+    return text if text is None or len(text) <= KEPT_CHARS else text[:KEPT_CHARS]
 
 
 def _as_text(values: pd.Series) -> pd.Series:
@@ -72,10 +118,13 @@ def _text(values: pd.Series) -> pd.Series:
 
 
 def _obj_text(value):
-    """str() of a JSON value, None for missing (None or NaN)."""
+    """The text of a JSON value, None for missing (None or NaN): str() of a number or text, the
+    JSON text of an object, array or boolean."""
     if value is None or (isinstance(value, float) and value != value):
         return None
-    return str(value)
+    if type(value) in _SCALAR_TYPES:
+        return str(value)
+    return _json_text(value) if _shape_of(value) else str(value)
 
 
 def _arrow_text(values: pd.Series, *, trim: bool = True, lower: bool = False) -> pd.Series | None:
@@ -209,6 +258,8 @@ def _parse_time(values: pd.Series):
 
 
 _PARSERS = {"id": _parse_id, "text": _parse_text, "type": _parse_type, "float": _parse_float, "int": _parse_int, "time": _parse_time}
+_SCALAR_TYPES = {str, int, float, type(None)}
+_TEXT_KINDS = ("id", "text", "type")
 _KIND_WORDS = {
     "id": "text", "text": "text", "type": "text", "float": "a number (Float64)",
     "int": "a whole number (Int32)", "time": "a date/time (use ISO 8601, e.g. 2024-05-01 13:45:00)",

@@ -39,7 +39,7 @@ def ingest(client: Client, table: str, source, *, format: str | None = None, set
         report = IngestReport(uuid.uuid4().hex, table, source_name or "<DataFrame>", "dataframe")
         header = list(source.columns)
     else:
-        src = readers.open_source(source, format, source_name)
+        src = readers.open_source(source, format, source_name, settings)
         chunks = readers.rechunk(readers.read_chunks(src, wanted, settings.chunk_rows), settings.chunk_rows)
         report = IngestReport(uuid.uuid4().hex, table, src.name, src.format)
         header = None

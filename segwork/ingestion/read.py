@@ -12,7 +12,6 @@ convention: NaN and None are missing.
 """
 from __future__ import annotations
 
-import gzip
 import io
 import json
 from pathlib import Path
@@ -21,38 +20,38 @@ from typing import BinaryIO, Iterator
 import numpy as np
 import pandas as pd
 import pyarrow as pa
-import pyarrow.compute as pc
-import pyarrow.json as pajson
 import pyarrow.parquet as pq
 
+from segwork.config import Settings
 from segwork.errors import InputFileError
-from segwork.ingestion import csvfile
-from segwork.ingestion.records import BadRecord, RawChunk, Source
+from segwork.ingestion import csvfile, inflate, jsonfile
+from segwork.ingestion.records import RawChunk, Source, nan_as_text
 
 FORMATS = ("csv", "ndjson", "json", "parquet")
 _SUFFIXES = {".csv": "csv", ".ndjson": "ndjson", ".jsonl": "ndjson", ".json": "json", ".parquet": "parquet", ".pq": "parquet"}
 _FORMAT_ALIASES = {"jsonl": "ndjson", "jsonlines": "ndjson", "json_lines": "ndjson", "json_array": "json"}
 
 
-def open_source(source, fmt: str | None = None, name: str | None = None) -> Source:
-    """Open a path, bytes or binary file-like; detect the format and gzip when not given."""
+def open_source(source, fmt: str | None = None, name: str | None = None, settings: Settings | None = None) -> Source:
+    """Open a path, bytes or binary file-like; detect the format and gzip when not given.
+    `settings` gives the limits it is read with (default: Settings' defaults)."""
     given, raw = _binary_stream(source)
     name = name or given
     size = _size(raw)
+    settings = settings or Settings()
     head = _peek(raw, 4, name)
-    if head[:2] == b"\x1f\x8b":
-        raw = gzip.GzipFile(fileobj=raw, mode="rb")  # not from raw.mode: an upload spool is w+b
-        size = None if size is None else size  # progress keeps counting compressed bytes
+    if head[:2] == inflate.MAGIC:  # progress keeps counting compressed bytes (size, bytes_done)
+        raw = inflate.open_gzip(raw, settings.max_inflated_bytes, name)
         name_inner = name[:-3] if name.lower().endswith(".gz") else name
     else:
         name_inner = name
     fmt = _normalise_format(fmt) if fmt else _detect(name_inner, raw)
-    return Source(stream=raw, name=name, format=fmt, size=size)
+    return Source(stream=raw, name=name, format=fmt, size=size, settings=settings)
 
 
 def read_chunks(src: Source, columns: list[str], chunk_rows: int) -> Iterator[RawChunk]:
     """Yield raw chunks of at most about chunk_rows records of the wanted columns."""
-    reader = {"csv": csvfile.csv_chunks, "ndjson": _ndjson_chunks, "json": _json_array_chunks, "parquet": _parquet_chunks}
+    reader = {"csv": csvfile.csv_chunks, "ndjson": jsonfile.ndjson_chunks, "json": jsonfile.json_array_chunks, "parquet": _parquet_chunks}
     try:
         yield from reader[src.format](src, columns, chunk_rows)
     except (UnicodeDecodeError, pa.ArrowInvalid, json.JSONDecodeError, OSError, EOFError) as exc:
@@ -73,76 +72,12 @@ def frame_chunks(df: pd.DataFrame, chunk_rows: int) -> Iterator[RawChunk]:
 def bytes_done(src: Source) -> int | None:
     """Bytes consumed so far (compressed bytes for gzip), for progress bars."""
     stream = src.stream
-    if isinstance(stream, gzip.GzipFile):
-        stream = stream.fileobj
+    if isinstance(stream, inflate.Inflated):
+        stream = stream.raw
     try:
         return stream.tell()
     except (OSError, ValueError, AttributeError):
         return None
-
-
-def _ndjson_chunks(src: Source, columns: list[str], chunk_rows: int) -> Iterator[RawChunk]:
-    first = 1
-    lines: list[bytes] = []
-    for line in src.stream:
-        lines.append(line)
-        if len(lines) >= chunk_rows:
-            yield _ndjson_chunk(lines, first, columns)
-            first += len(lines)
-            lines = []
-    if lines:
-        yield _ndjson_chunk(lines, first, columns)
-
-
-def _ndjson_chunk(lines: list[bytes], first: int, columns: list[str]) -> RawChunk:
-    if all(ln.strip() for ln in lines):
-        body = b"".join(ln if ln.endswith(b"\n") else ln + b"\n" for ln in lines)
-        try:
-            table = pajson.read_json(io.BytesIO(body))
-        except pa.ArrowInvalid:
-            table = None  # a broken line or mixed types: take the per-line path below
-        if table is not None and not any(
-            pa.types.is_floating(table.schema.field(c).type) for c in _string_targets(columns) if c in table.column_names
-        ):
-            wanted = _nan_as_text(table.select([c for c in table.column_names if c in columns]), columns)
-            return RawChunk(wanted.to_pandas(), first, [], table.column_names)
-    # Blank lines are not records; numbering stays by physical line.
-    return _records_chunk([(i, ln) for i, ln in enumerate(lines) if ln.strip()], first, columns)
-
-
-def _records_chunk(numbered, first: int, columns: list[str]) -> RawChunk:
-    """The slow, per-line path: one bad line is one quarantined record, not a failed file."""
-    records, rows, bad, seen = [], [], [], {}
-    for i, line in numbered:
-        try:
-            obj = json.loads(line, parse_constant=str)  # NaN, Infinity: kept as their text
-        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-            bad.append(BadRecord(first + i, line[:2000].decode("utf-8", "replace").rstrip("\n"), f"not valid JSON ({exc.__class__.__name__}: {exc})"))
-            continue
-        if not isinstance(obj, dict):
-            bad.append(BadRecord(first + i, line[:2000].decode("utf-8", "replace").rstrip("\n"), "not a JSON object"))
-            continue
-        seen.update(dict.fromkeys(obj))
-        records.append({k: obj.get(k) for k in columns if k in obj})
-        rows.append(first + i)
-    frame = pd.DataFrame.from_records(records) if records else pd.DataFrame()
-    frame = frame.astype(object) if len(frame.columns) else frame
-    frame["__row"] = rows
-    return RawChunk(frame, first, bad, list(seen))
-
-
-def _json_array_chunks(src: Source, columns: list[str], chunk_rows: int) -> Iterator[RawChunk]:
-    # A JSON array is read whole (it cannot be streamed without a streaming parser);
-    # use NDJSON for files larger than memory.
-    data = json.load(io.TextIOWrapper(src.stream, encoding="utf-8"), parse_constant=str)
-    if isinstance(data, dict):
-        data = [data]
-    if not isinstance(data, list):
-        raise InputFileError(f"{src.name}: a JSON file must hold an array of objects (or one object)")
-    for start in range(0, len(data), chunk_rows):
-        part = data[start:start + chunk_rows]
-        numbered = [(i, json.dumps(obj).encode()) for i, obj in enumerate(part)]
-        yield _records_chunk(numbered, start + 1, columns)
 
 
 def _parquet_chunks(src: Source, columns: list[str], chunk_rows: int) -> Iterator[RawChunk]:
@@ -153,28 +88,9 @@ def _parquet_chunks(src: Source, columns: list[str], chunk_rows: int) -> Iterato
     present = [c for c in pf.schema_arrow.names if c in columns]
     first = 1
     for batch in pf.iter_batches(batch_size=chunk_rows, columns=present or None):
-        frame = _nan_as_text(batch, columns).to_pandas() if present else pd.DataFrame(index=range(batch.num_rows))
+        frame = nan_as_text(batch, columns).to_pandas() if present else pd.DataFrame(index=range(batch.num_rows))
         yield RawChunk(frame, first, [], pf.schema_arrow.names)
         first += batch.num_rows
-
-
-def _nan_as_text(table, columns: list[str]):
-    """The table (or batch) with each float column that holds a NaN as text ("nan"): a NaN is
-    present, not null, and pandas would take it for missing; typing then quarantines it like
-    the text NaN. Columns read as text (ids) keep pandas' reading, where a whole number keeps
-    all its digits (Arrow's text of 123456789012.0 is "1.23456789012e+11")."""
-    text = _string_targets(columns)
-    for i, name in enumerate(table.column_names):
-        column = table.column(i)
-        if name not in text and pa.types.is_floating(column.type) and pc.any(pc.is_nan(column)).as_py():
-            table = table.set_column(i, name, column.cast(pa.string()))
-    return table
-
-
-def _string_targets(columns: list[str]) -> list[str]:
-    from segwork.schemas import string_columns
-
-    return [c for c in columns if c in string_columns()]
 
 
 def _binary_stream(source) -> tuple[str, BinaryIO]:

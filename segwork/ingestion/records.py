@@ -5,11 +5,17 @@ from dataclasses import dataclass, field
 from typing import BinaryIO
 
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from segwork.config import Settings
+
+KEPT_CHARS = 2000  # of a quarantined record's raw text, and of each of its values
 
 
 @dataclass
 class BadRecord:
-    """A record that could not be split into fields (broken CSV line, invalid JSON)."""
+    """A record that could not be split into fields (broken CSV line, invalid JSON, too deep)."""
 
     row: int
     text: str
@@ -28,9 +34,30 @@ class RawChunk:
 
 @dataclass
 class Source:
-    """An opened input: a binary stream plus what we know about it."""
+    """An opened input: a binary stream plus what we know about it, and the limits it is read with."""
 
     stream: BinaryIO
     name: str
     format: str
     size: int | None
+    settings: Settings = field(default_factory=Settings)
+
+
+def nan_as_text(table, columns: list[str]):
+    """The table (or batch) with each float column that holds a NaN as text ("nan"): a NaN is
+    present, not null, and pandas would take it for missing; typing then quarantines it like
+    the text NaN. Columns read as text (ids) keep pandas' reading, where a whole number keeps
+    all its digits (Arrow's text of 123456789012.0 is "1.23456789012e+11")."""
+    text = string_targets(columns)
+    for i, name in enumerate(table.column_names):
+        column = table.column(i)
+        if name not in text and pa.types.is_floating(column.type) and pc.any(pc.is_nan(column)).as_py():
+            table = table.set_column(i, name, column.cast(pa.string()))
+    return table
+
+
+def string_targets(columns: list[str]) -> list[str]:
+    """The columns of `columns` that are typed as text."""
+    from segwork.schemas import string_columns
+
+    return [c for c in columns if c in string_columns()]

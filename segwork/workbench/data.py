@@ -63,7 +63,7 @@ def ingest(table: str, data: bytes, name: str, progress: Progress | None = None)
     pool = engine.pool()
     try:
         with pool.client() as client:
-            return _ingest(client, table, data, settings=pool.settings, progress=progress, source_name=name)
+            return _ingest(client, table, data, settings=pool.settings.for_uploads(), progress=progress, source_name=name)
     finally:
         pool.data_changed()
 

@@ -5,10 +5,12 @@ from dataclasses import dataclass
 
 import pandas as pd
 
+from segwork.config import Settings
 from segwork.ingestion import read as readers
 from segwork.ingestion import IngestReport
 from segwork.ingestion.parse import parse_chunk
 from segwork.schemas import TABLES, columns
+from segwork.workbench import engine
 
 FILE_TYPES = ["csv", "ndjson", "jsonl", "json", "parquet", "gz"]
 STORED_AS = {"id": "String", "text": "String", "type": "LowCardinality(String)", "float": "Float64",
@@ -27,9 +29,10 @@ class Preview:
     ignored: list[str]
 
 
-def preview(data: bytes, name: str, table: str, rows: int = 10) -> Preview:
-    """Read only the first `rows` records of an uploaded file (InputFileError if unreadable)."""
-    src = readers.open_source(data, None, name)
+def preview(data: bytes, name: str, table: str, rows: int = 10, settings: Settings | None = None) -> Preview:
+    """Read only the first `rows` records of an uploaded file (InputFileError if unreadable),
+    with the limits of `settings` for uploads (default: the process's)."""
+    src = readers.open_source(data, None, name, (settings or engine.settings()).for_uploads())
     try:
         chunk = next(iter(readers.read_chunks(src, columns(table), rows)), None)
     finally:
