@@ -22,7 +22,8 @@ from segwork.ingestion.lines import LongLine
 from segwork.ingestion.records import KEPT_CHARS, BadRecord, RawChunk, Source, nan_as_text, string_targets
 
 NDJSON_BLOCK_BYTES = 1 << 20  # NDJSON bytes read at a time; lines are found in numpy, not in Python
-_BLANK_START = np.frombuffer(b" \t\r", np.uint8)  # a line starting with one of these may be blank (pyarrow skips it)
+_BLANK_START = np.frombuffer(b" \t\r\x0b\x0c", np.uint8)  # a line starting with one of these may be blank (pyarrow skips it)
+_WHITE_SPACE = np.frombuffer(b" \t\r\x0b\x0c\n", np.uint8)  # what bytes.strip() takes off: a line of only these is blank
 _SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")  # half of a surrogate pair, or a lone one
 
 
@@ -30,7 +31,9 @@ def ndjson_chunks(src: Source, columns: list[str], chunk_rows: int) -> Iterator[
     """Chunks of chunk_rows lines (blank lines included, and not records)."""
     first = 1
     for body, ends, longs in _line_chunks(src.stream, chunk_rows, src.settings.max_line_bytes):
-        yield _ndjson_chunk(body, ends, first, columns, src.settings, longs)
+        chunk = _ndjson_chunk(body, ends, first, columns, src.settings, longs)
+        if len(chunk.frame) or chunk.bad:  # not for blank lines alone
+            yield chunk
         first += len(ends)
 
 
@@ -86,8 +89,14 @@ def _ndjson_chunk(body: bytes, ends: np.ndarray, first: int, columns: list[str],
         ):
             wanted = nan_as_text(table.select([c for c in table.column_names if c in columns]), columns)
             return RawChunk(wanted.to_pandas(), first, [], table.column_names)
+    # Line by line, but blank lines are found in numpy: a body of blank lines costs no Python per line.
+    read = ends > starts
+    if np.isin(chars[starts[read]], _BLANK_START).any():  # lines that may hold only white space
+        content = np.maximum.reduceat(~np.isin(chars, _WHITE_SPACE), starts)  # a byte that is not white space, per line
+        read &= content
+    read[list(refused)] = True
     split = body.split(b"\n")
-    return records_chunk([(i, ln) for i, ln in enumerate(split[:len(ends)]) if i in refused or ln.strip()], first, columns, refused)
+    return records_chunk([(int(i), split[i]) for i in np.flatnonzero(read)], first, columns, refused)
 
 
 def records_chunk(numbered, first: int, columns: list[str], refused: dict[int, tuple[str, bytes]] | None = None) -> RawChunk:
