@@ -554,3 +554,15 @@ def test_blank_ndjson_lines_make_no_chunks():
     assert list(readers.read_chunks(readers.open_source(data, "ndjson"), EVENTS, 1000)) == []
     rows, bad = read_ndjson(data + json.dumps(event("r1")).encode(), 1000)
     assert rows == {"r1": 10_002} and bad == {}
+
+
+def test_a_json_array_bigger_than_the_limit_is_refused_before_it_is_parsed(client):
+    """A JSON array is parsed whole, into objects several times its size: a 4 GB upload would be."""
+    import json
+
+    from segwork.config import Settings
+
+    data = json.dumps([event(f"r{i}") for i in range(100)]).encode()
+    with pytest.raises(segwork.InputTooLargeError, match="a JSON array .* is read whole, and this one is larger than 1,000 bytes"):
+        segwork.ingest(client, "customer_events", data, format="json", settings=Settings(max_json_document_bytes=1000))
+    assert segwork.ingest(client, "customer_events", data, format="json", settings=Settings(max_json_document_bytes=len(data))).inserted == 100

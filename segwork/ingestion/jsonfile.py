@@ -15,9 +15,10 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.json as pajson
 
-from segwork.errors import InputFileError
+from segwork.errors import InputFileError, InputTooLargeError
 from segwork.config import Settings
 from segwork.ingestion import lines, nesting, utf8
+from segwork.ingestion.inflate import size_words
 from segwork.ingestion.lines import LongLine
 from segwork.ingestion.records import KEPT_CHARS, BadRecord, RawChunk, Source, nan_as_text, string_targets
 
@@ -145,11 +146,16 @@ def _too_deep(max_depth: int) -> str:
 
 def json_array_chunks(src: Source, columns: list[str], chunk_rows: int) -> Iterator[RawChunk]:
     """A JSON array (or one object) in chunks of chunk_rows records."""
-    # A JSON array is read whole (it cannot be streamed without a streaming parser);
-    # use NDJSON for files larger than memory.
-    raw = src.stream.read()
-    limit = src.settings.max_json_depth + (raw.lstrip(b"\xef\xbb\xbf \t\r\n")[:1] == b"[")  # the array itself is a level
-    if nesting.depth(raw) > limit:
+    # A JSON array is read whole (it cannot be streamed without a streaming parser), and its
+    # parsed objects take several times its size: a bigger one is refused, use NDJSON.
+    limit = src.settings.max_json_document_bytes
+    raw = src.stream.read(limit + 1)
+    if len(raw) > limit:
+        raise InputTooLargeError(f"{src.name}: a JSON array (or object) file is read whole, and this one is larger than "
+                                 f"{size_words(limit)}; send it as NDJSON, one object per line (jq -c '.[]'), or raise "
+                                 "SEGWORK_MAX_JSON_DOCUMENT_BYTES", limit=limit)
+    deepest = src.settings.max_json_depth + (raw.lstrip(b"\xef\xbb\xbf \t\r\n")[:1] == b"[")  # the array itself is a level
+    if nesting.depth(raw) > deepest:
         raise InputFileError(f"{src.name}: a record in it is {_too_deep(src.settings.max_json_depth)}; nothing was "
                              "inserted. Flatten the records (or raise SEGWORK_MAX_JSON_DEPTH)")
     try:
