@@ -20,6 +20,7 @@ class Settings:
     insert_rows: int = 1_000_000  # validated rows gathered into one insert (fewer, bigger parts)
     max_json_depth: int = 64  # a JSON record nested deeper is quarantined (a JSON array document: refused)
     max_line_bytes: int = 1024 * 1024  # a longer NDJSON or CSV line is quarantined (read past, never held)
+    max_json_document_bytes: int = 100 * 1024 * 1024  # a JSON array file is parsed whole: a bigger one is refused
     max_inflated_bytes: int = 20 * 1024**3  # a gzip file read by the library or CLI, once decompressed
     max_upload_inflated_bytes: int = 4 * 1024**3  # a gzip upload (workbench, POST /v0/datasources), once decompressed
     api_max_body_bytes: int = 10 * 1024 * 1024  # as the seed's Events API
@@ -69,6 +70,7 @@ class Settings:
             insert_rows=_int(env, "SEGWORK_INSERT_ROWS", s.insert_rows),
             max_json_depth=_int(env, "SEGWORK_MAX_JSON_DEPTH", s.max_json_depth),
             max_line_bytes=_int(env, "SEGWORK_MAX_LINE_BYTES", s.max_line_bytes),
+            max_json_document_bytes=_int(env, "SEGWORK_MAX_JSON_DOCUMENT_BYTES", s.max_json_document_bytes),
             max_inflated_bytes=_int(env, "SEGWORK_MAX_INFLATED_BYTES", s.max_inflated_bytes),
             max_upload_inflated_bytes=_int(env, "SEGWORK_MAX_UPLOAD_INFLATED_BYTES", s.max_upload_inflated_bytes),
             api_max_body_bytes=_int(env, "SEGWORK_API_MAX_BODY_BYTES", s.api_max_body_bytes),

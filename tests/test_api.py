@@ -324,3 +324,13 @@ def test_the_decompressed_limit_holds_on_every_path(client, database):
         r = post("/v0/events?name=customer_events", headers={**api.bearer(), "Content-Encoding": "identity"}, content=small)
         assert r.status_code == 202 and r.json()["successful_rows"] == 100  # within the limit: inflated, as before
         assert overview.table_counts(api.client)["customer_events"] == 100
+
+
+def test_a_json_array_file_over_the_document_limit_gets_413(client, database):
+    with running_api(client, database, max_json_document_bytes=5_000) as api:
+        body = json.dumps(events(100)).encode()
+        r = api.http.post("/v0/datasources?name=customer_events&mode=append", headers=api.bearer(), files={"json": ("e.json", body)})
+        assert r.status_code == 413 and "send it as NDJSON" in r.json()["error"]
+        r = api.http.post("/v0/events?name=customer_events", headers=api.bearer(), content=body)
+        assert r.status_code == 413
+        assert overview.table_counts(api.client)["customer_events"] == 0

@@ -534,3 +534,35 @@ def test_quarantined_values_are_cut_to_2000_characters(client, tmp_path):
     report = segwork.ingest(client, "customer_events", path)
     assert report.quarantined == 1 and dict(report.reasons) == {"category: has the wrong length (empty or too long)": 1}
     assert list(overview.quarantine(client, "customer_events").category) == ["y" * 2000]
+
+
+def test_broken_records_are_not_gathered_without_bound():
+    """A file of only broken lines was held whole: chunks closed on good rows alone."""
+    text = "\n".join([HEADER] + [f"b{i},few" for i in range(2500)] + [good("r1")]) + "\n"
+    src = readers.open_source(text.encode(), "csv")
+    read = list(readers.read_chunks(src, EVENTS, 1000))
+    assert max(len(c.frame) + len(c.bad) for c in read) <= 1000 + 1
+    assert sum(len(c.bad) for c in read) == 2500 and sum(len(c.frame) for c in read) == 1
+    again = list(readers.rechunk(iter(read), 1000))
+    assert [len(c.bad) for c in again] == [1000, 1000, 500] and [len(c.frame) for c in again] == [0, 0, 1]
+
+
+def test_blank_ndjson_lines_make_no_chunks():
+    import json
+
+    data = ("\n" * 5000 + " \t\n" * 5000 + "\x0b\n").encode()
+    assert list(readers.read_chunks(readers.open_source(data, "ndjson"), EVENTS, 1000)) == []
+    rows, bad = read_ndjson(data + json.dumps(event("r1")).encode(), 1000)
+    assert rows == {"r1": 10_002} and bad == {}
+
+
+def test_a_json_array_bigger_than_the_limit_is_refused_before_it_is_parsed(client):
+    """A JSON array is parsed whole, into objects several times its size: a 4 GB upload would be."""
+    import json
+
+    from segwork.config import Settings
+
+    data = json.dumps([event(f"r{i}") for i in range(100)]).encode()
+    with pytest.raises(segwork.InputTooLargeError, match="a JSON array .* is read whole, and this one is larger than 1,000 bytes"):
+        segwork.ingest(client, "customer_events", data, format="json", settings=Settings(max_json_document_bytes=1000))
+    assert segwork.ingest(client, "customer_events", data, format="json", settings=Settings(max_json_document_bytes=len(data))).inserted == 100

@@ -50,20 +50,30 @@ def csv_chunks(src: Source, columns: list[str], chunk_rows: int) -> Iterator[Raw
                 data, invalid = utf8.replace_invalid(data)
                 marked.update((base + i, (_NOT_UTF8, None)) for i in invalid)
         pending += data
-        cut = pending.rfind(b"\n") + 1 if data else len(pending)
-        if cut:
-            final = not data or len(pending) > CSV_MAX_OPEN_BYTES
-            block = _CsvBlock(pending[:cut], line, header, final, marked)
-            frame, block_bad, used, breaks = block.read(wanted, convert_options)
-            pending, line = pending[used:], line + breaks
+        end = pending.rfind(b"\n") + 1 if data else len(pending)  # the whole lines waiting
+        while end:
+            cut, breaks = end, pending.count(b"\n", 0, end)
+            if breaks > chunk_rows:  # many short lines: at most chunk_rows at a time (a broken one is held as a BadRecord)
+                cut, breaks = int(np.flatnonzero(np.frombuffer(pending, np.uint8, end) == 0x0A)[chunk_rows - 1]) + 1, chunk_rows
+            final = cut == end and (not data or len(pending) > CSV_MAX_OPEN_BYTES)
+            frame, block_bad, used, breaks = _CsvBlock(pending[:cut], line, header, final, marked, breaks).read(wanted, convert_options)
+            if not used and cut < end:  # one record open past the cut: all waiting lines at once
+                frame, block_bad, used, breaks = _CsvBlock(pending[:end], line, header, not data or len(pending) > CSV_MAX_OPEN_BYTES,
+                                                           marked).read(wanted, convert_options)
+                cut = end
+            pending, line, end = pending[used:], line + breaks, end - used
             marked = {at - breaks: why for at, why in marked.items() if at >= breaks}
             frames.append(frame)
             bad.extend(block_bad)
             rows += len(frame)
-        if rows >= chunk_rows or (not data and (frames or bad)):
-            yield RawChunk(pd.concat(frames, ignore_index=True), 0, bad, header)
-            frames, bad, rows = [], [], 0
+            if rows + len(bad) >= chunk_rows:  # broken lines count: they are held too
+                yield RawChunk(pd.concat(frames, ignore_index=True), 0, bad, header)
+                frames, bad, rows = [], [], 0
+            if cut == end + used:  # every whole line was read (a record left open waits for more)
+                break
         if not data:
+            if frames or bad:
+                yield RawChunk(pd.concat(frames, ignore_index=True), 0, bad, header)
             break
 
 
@@ -77,6 +87,7 @@ class _CsvBlock:
     final: bool  # the end of the input: a record still open at the end is not left for later
     # lines (0-based) that were not UTF-8 (their bad bytes now U+FFFD) or too long (now empty, their head kept): why, head
     marked: dict[int, tuple[str, bytes | None]] = field(default_factory=dict)
+    line_breaks: int = -1  # data.count(b"\n") when the caller knows it already
 
     def read(self, wanted: list[str], convert_options) -> tuple[pd.DataFrame, list[BadRecord], int, int]:
         """Good rows (with __row), broken records, and the bytes and line breaks used: a record
@@ -92,7 +103,7 @@ class _CsvBlock:
             read_options=pacsv.ReadOptions(column_names=self.header, use_threads=False, block_size=len(self.data) + 1),
             parse_options=pacsv.ParseOptions(newlines_in_values=True, invalid_row_handler=on_invalid),
         )
-        breaks = self.data.count(b"\n")
+        breaks = self.line_breaks if self.line_breaks >= 0 else self.data.count(b"\n")
         starts, open_at = self.record_lines(table.num_rows + len(broken), breaks)
         used = len(self.data)
         if open_at is not None:  # the last record goes to the next block

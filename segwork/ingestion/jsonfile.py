@@ -15,14 +15,16 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.json as pajson
 
-from segwork.errors import InputFileError
+from segwork.errors import InputFileError, InputTooLargeError
 from segwork.config import Settings
 from segwork.ingestion import lines, nesting, utf8
+from segwork.ingestion.inflate import size_words
 from segwork.ingestion.lines import LongLine
 from segwork.ingestion.records import KEPT_CHARS, BadRecord, RawChunk, Source, nan_as_text, string_targets
 
 NDJSON_BLOCK_BYTES = 1 << 20  # NDJSON bytes read at a time; lines are found in numpy, not in Python
-_BLANK_START = np.frombuffer(b" \t\r", np.uint8)  # a line starting with one of these may be blank (pyarrow skips it)
+_BLANK_START = np.frombuffer(b" \t\r\x0b\x0c", np.uint8)  # a line starting with one of these may be blank (pyarrow skips it)
+_WHITE_SPACE = np.frombuffer(b" \t\r\x0b\x0c\n", np.uint8)  # what bytes.strip() takes off: a line of only these is blank
 _SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")  # half of a surrogate pair, or a lone one
 
 
@@ -30,7 +32,9 @@ def ndjson_chunks(src: Source, columns: list[str], chunk_rows: int) -> Iterator[
     """Chunks of chunk_rows lines (blank lines included, and not records)."""
     first = 1
     for body, ends, longs in _line_chunks(src.stream, chunk_rows, src.settings.max_line_bytes):
-        yield _ndjson_chunk(body, ends, first, columns, src.settings, longs)
+        chunk = _ndjson_chunk(body, ends, first, columns, src.settings, longs)
+        if len(chunk.frame) or chunk.bad:  # not for blank lines alone
+            yield chunk
         first += len(ends)
 
 
@@ -86,8 +90,14 @@ def _ndjson_chunk(body: bytes, ends: np.ndarray, first: int, columns: list[str],
         ):
             wanted = nan_as_text(table.select([c for c in table.column_names if c in columns]), columns)
             return RawChunk(wanted.to_pandas(), first, [], table.column_names)
+    # Line by line, but blank lines are found in numpy: a body of blank lines costs no Python per line.
+    read = ends > starts
+    if np.isin(chars[starts[read]], _BLANK_START).any():  # lines that may hold only white space
+        content = np.maximum.reduceat(~np.isin(chars, _WHITE_SPACE), starts)  # a byte that is not white space, per line
+        read &= content
+    read[list(refused)] = True
     split = body.split(b"\n")
-    return records_chunk([(i, ln) for i, ln in enumerate(split[:len(ends)]) if i in refused or ln.strip()], first, columns, refused)
+    return records_chunk([(int(i), split[i]) for i in np.flatnonzero(read)], first, columns, refused)
 
 
 def records_chunk(numbered, first: int, columns: list[str], refused: dict[int, tuple[str, bytes]] | None = None) -> RawChunk:
@@ -136,11 +146,16 @@ def _too_deep(max_depth: int) -> str:
 
 def json_array_chunks(src: Source, columns: list[str], chunk_rows: int) -> Iterator[RawChunk]:
     """A JSON array (or one object) in chunks of chunk_rows records."""
-    # A JSON array is read whole (it cannot be streamed without a streaming parser);
-    # use NDJSON for files larger than memory.
-    raw = src.stream.read()
-    limit = src.settings.max_json_depth + (raw.lstrip(b"\xef\xbb\xbf \t\r\n")[:1] == b"[")  # the array itself is a level
-    if nesting.depth(raw) > limit:
+    # A JSON array is read whole (it cannot be streamed without a streaming parser), and its
+    # parsed objects take several times its size: a bigger one is refused, use NDJSON.
+    limit = src.settings.max_json_document_bytes
+    raw = src.stream.read(limit + 1)
+    if len(raw) > limit:
+        raise InputTooLargeError(f"{src.name}: a JSON array (or object) file is read whole, and this one is larger than "
+                                 f"{size_words(limit)}; send it as NDJSON, one object per line (jq -c '.[]'), or raise "
+                                 "SEGWORK_MAX_JSON_DOCUMENT_BYTES", limit=limit)
+    deepest = src.settings.max_json_depth + (raw.lstrip(b"\xef\xbb\xbf \t\r\n")[:1] == b"[")  # the array itself is a level
+    if nesting.depth(raw) > deepest:
         raise InputFileError(f"{src.name}: a record in it is {_too_deep(src.settings.max_json_depth)}; nothing was "
                              "inserted. Flatten the records (or raise SEGWORK_MAX_JSON_DEPTH)")
     try:

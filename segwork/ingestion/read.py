@@ -159,7 +159,9 @@ def rechunk(chunks: Iterator[RawChunk], rows: int) -> Iterator[RawChunk]:
     """Exactly `rows` records per chunk (the last may be shorter), whatever the format read.
 
     Equal content then makes equal blocks, so a re-ingest of the same rows is recognised even
-    from another format or a different read-block size.
+    from another format or a different read-block size. Records that could not be split
+    (BadRecords) go on with the rows, or alone once `rows` of them are waiting: an input of
+    only broken lines is not gathered whole.
     """
     buffer: list[pd.DataFrame] = []
     size, bad, seen = 0, [], None
@@ -167,15 +169,19 @@ def rechunk(chunks: Iterator[RawChunk], rows: int) -> Iterator[RawChunk]:
         frame = chunk.frame
         if "__row" not in frame.columns:
             frame = frame.assign(__row=np.arange(chunk.first_row, chunk.first_row + len(frame)))
-        buffer.append(frame)
-        size += len(frame)
+        if len(frame):
+            buffer.append(frame)
+            size += len(frame)
         bad.extend(chunk.bad)
         seen = chunk.seen if seen is None else seen
         while size >= rows:
             whole = pd.concat(buffer, ignore_index=True) if len(buffer) > 1 else buffer[0]
             yield RawChunk(whole.iloc[:rows].reset_index(drop=True), 0, bad, seen)
             rest = whole.iloc[rows:].reset_index(drop=True)
-            buffer, size, bad = [rest], len(rest), []
+            buffer, size, bad = [rest] if len(rest) else [], len(rest), []
+        if len(bad) >= rows:
+            yield RawChunk(pd.DataFrame(), 0, bad, seen)
+            bad = []
     if size or bad:
         whole = pd.concat(buffer, ignore_index=True) if len(buffer) > 1 else (buffer[0] if buffer else pd.DataFrame())
         yield RawChunk(whole, 0, bad, seen)
