@@ -174,6 +174,19 @@ def test_listing_pipes_and_datasources(api):
     assert [d["name"] for d in ds] == ["customers", "customer_events"]
 
 
+def test_datasources_list_interrupted_ingests_with_what_to_do(api):
+    from segwork.ingestion import IngestReport, ingestlog
+
+    killed = IngestReport("k" * 32, "customer_events", "events_2026.ndjson", "ndjson", rows_read=500_000, inserted=250_000)
+    ingestlog.log(api.client, killed, "running")
+    ds = {d["name"]: d for d in api.http.get("/v0/datasources", headers=api.bearer()).json()["datasources"]}
+    assert ds["customers"]["incomplete_ingests"] == []
+    (entry,) = ds["customer_events"]["incomplete_ingests"]
+    assert (entry["import_id"], entry["source"], entry["inserted_at_least"], entry["status"]) == (
+        "k" * 32, "events_2026.ndjson", 250_000, "running")
+    assert "Ingest the same input again" in entry["what_to_do"]
+
+
 # --- errors: one status each, always {"error", "documentation"} ------------------------
 
 @pytest.mark.parametrize("url,status,words", [

@@ -29,7 +29,7 @@ from segwork.api.ratelimit import RateLimiter
 from segwork.api.responses import ApiError
 from segwork.config import Settings
 from segwork.errors import SegworkError
-from segwork.ingestion import ingest
+from segwork.ingestion import ingest, ingestlog
 from segwork.schemas import TABLES, columns
 
 log = logging.getLogger("segwork.api")
@@ -151,6 +151,13 @@ class Api:
         headers = self._limit(token)
         found = [{"name": t, "columns": columns(t), "required": TABLES[t]["required"], "quarantine": f"{t}_quarantine"}
                  for t in TABLES if token.can_append(t)]
+        incomplete = await self._run(lambda client: ingestlog.incomplete(client)) if found else None
+        for d in found:  # interrupted ingests into this table: what is in and what to do
+            d["incomplete_ingests"] = [
+                {"import_id": r["ingest_id"], "source": r["source"], "rows_read": int(r["rows_read"]),
+                 "inserted_at_least": int(r["inserted"]), "status": r["status"], "started_at": r["started_at"].isoformat(),
+                 "what_to_do": ingestlog.describe(r)}
+                for _, r in incomplete[incomplete["table_name"] == d["name"]].iterrows()]
         return JSONResponse({"datasources": found}, headers=headers)
 
     # --- pipes -------------------------------------------------------------------------
