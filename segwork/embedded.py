@@ -105,18 +105,17 @@ def query_df(client, name: str, sql: str, parameters: dict[str, Any], *, utc: bo
     return _frame(table, columns, utc)
 
 
-def insert_arrow(client, table: str, block: pa.Table, token: str | None) -> None:
+def insert_arrow(client, table: str, block: pa.Table) -> None:
     """INSERT the Arrow table's rows in place through chDB's Python() table function (it
     finds the table by its variable name, `block`, in this frame)."""
     handle = _handle(client)
     columns = ", ".join(f"`{c}`" for c in block.column_names)
-    settings = f" SETTINGS insert_deduplication_token = '{token}'" if token else ""
     with handle.lock:
         if handle.database != client.database:
             _run(handle.conn, f"USE `{client.database}`", "TabSeparated")
             handle.database = client.database
         try:
-            handle.conn.query(f"INSERT INTO `{table}` ({columns}){settings} SELECT {columns} FROM Python(block)")
+            handle.conn.query(f"INSERT INTO `{table}` ({columns}) SELECT {columns} FROM Python(block)")
         except RuntimeError as exc:
             raise EngineRefused(str(exc).strip()) from exc
 

@@ -141,12 +141,12 @@ def test_an_engine_failure_mid_file_is_logged_and_a_rerun_completes(client, tmp_
     df.to_csv(path, index=False)
     real, calls = ingest_module.insert, []
 
-    def failing(client_, table, block, token):
+    def failing(client_, table, block):
         if table == "customer_events":
             calls.append(block.num_rows)
             if len(calls) == 3:
                 raise EngineError("inserting into customer_events failed: disk full (simulated)")
-        return real(client_, table, block, token)
+        return real(client_, table, block)
 
     monkeypatch.setattr(ingest_module, "insert", failing)
     with pytest.raises(SegworkError, match=r"3,000 inserted.*ingest the same input again"):

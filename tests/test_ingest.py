@@ -195,10 +195,10 @@ def test_validated_chunks_are_gathered_into_bigger_inserts(client, tmp_path, set
     sizes = []
     real_insert = ingest_module.insert
 
-    def observed(client_, table, block, token):  # the real insert, with its size noted
+    def observed(client_, table, block):  # the real insert, with its size noted
         if table == "customer_events":
             sizes.append(block.num_rows)
-        real_insert(client_, table, block, token)
+        real_insert(client_, table, block)
 
     monkeypatch.setattr(ingest_module, "insert", observed)
     path = tmp_path / "e.csv"

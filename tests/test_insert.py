@@ -1,11 +1,11 @@
-"""Inserting validated blocks: content tokens, the engine's own dedup, the insert worker."""
+"""Inserting validated blocks: content tokens and the insert worker."""
 from __future__ import annotations
 
 import pyarrow as pa
 import pytest
 
 from segwork import synth
-from segwork.ingestion.write import Inserter, content_token, insert
+from segwork.ingestion.write import Inserter, content_token
 
 
 def block(n=1000, seed=1) -> pa.Table:
@@ -22,16 +22,6 @@ def test_token_depends_on_content_not_on_how_it_was_read():
     assert content_token("customer_events", b.slice(1)) != content_token("customer_events", b)
     changed = b.set_column(3, "event_value", pa.array([0.5] + b.column(3).to_pylist()[1:]))
     assert content_token("customer_events", changed) != content_token("customer_events", b)
-
-
-def test_a_repeated_token_is_not_inserted_twice_by_the_engine(client):
-    b = block()
-    token = content_token("customer_events", b)
-    insert(client, "customer_events", b, token)
-    insert(client, "customer_events", b, token)
-    assert client.command("SELECT count() FROM customer_events") == 1000
-    insert(client, "customer_events", b, token + "-other")
-    assert client.command("SELECT count() FROM customer_events") == 2000
 
 
 def test_inserter_runs_jobs_in_order_and_raises_their_errors():

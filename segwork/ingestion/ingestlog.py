@@ -33,7 +33,7 @@ def log(client: Client, report, status: str, error: str = "") -> None:
         "elapsed_s": [float(report.elapsed_s)],
         "status": [status], "error": [error[:2000]],
         "updated_at": pa.array([datetime.now(timezone.utc)], pa.timestamp("us", tz="UTC")),
-    }), None)
+    }))
 
 
 def incomplete(client: Client, *, limit: int = 100) -> pd.DataFrame:

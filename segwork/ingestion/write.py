@@ -9,7 +9,6 @@ clickhouse-connect's insert_arrow.
 from __future__ import annotations
 
 import hashlib
-import re
 from datetime import datetime, timezone
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Callable
@@ -23,9 +22,6 @@ from clickhouse_connect.driver.exceptions import ClickHouseError
 from segwork import db, embedded
 from segwork.ingestion import dedup
 from segwork.errors import EngineError
-
-_SAFE_TOKEN = re.compile(r"^[A-Za-z0-9_:.-]{1,200}$")
-
 
 def content_token(table: str, block: pa.Table) -> str:
     """A hash of the block's values, column by column, independent of how the rows were read
@@ -57,15 +53,14 @@ def _feed(digest, array: pa.Array) -> None:
         digest.update(data[array.offset * width:(array.offset + len(array)) * width].tobytes())
 
 
-def insert(client: Client, table: str, block: pa.Table, token: str | None) -> None:
-    """Insert an Arrow table (columns named as the table's); token deduplicates a repeat."""
-    if token is not None and not _SAFE_TOKEN.match(token):
-        raise ValueError(f"unexpected characters in insert token {token!r}")
+def insert(client: Client, table: str, block: pa.Table) -> None:
+    """Insert an Arrow table (columns named as the table's). What is new was decided before
+    (segwork.ingestion.dedup): the engine's own insert deduplication is not relied on."""
     try:
         if embedded.usable(client):
-            embedded.insert_arrow(client, table, block, token)
+            embedded.insert_arrow(client, table, block)
         else:
-            client.insert_arrow(table, block, settings={"insert_deduplication_token": token} if token else None)
+            client.insert_arrow(table, block)
     except (ClickHouseError, embedded.EngineRefused) as exc:
         raise EngineError(f"inserting into {table} failed: {str(exc).splitlines()[0][:300]}") from exc
 
@@ -126,14 +121,14 @@ def write_blocks(client: Client, table: str, blocks: list[pa.Table], quarantine:
                     "table_name": [table] * len(fresh), "token": list(fresh), "ingest_id": [report.ingest_id] * len(fresh),
                     "rows": pa.array([b.num_rows for b in fresh.values()], pa.uint64()),
                     "inserted_at": pa.array([now] * len(fresh), pa.timestamp("s", tz="UTC")),
-                }), None)
+                }))
         if quarantine is None:
             return 0
         known = dedup.quarantined_before(client, table, quarantine.column("c__token").to_pylist())
         if known:
             quarantine = quarantine.filter(pc.invert(pc.is_in(quarantine.column("c__token"), pa.array(sorted(known)))))
         if quarantine.num_rows:
-            insert(client, f"{table}_quarantine", quarantine, None)
+            insert(client, f"{table}_quarantine", quarantine)
         return len(known)
 
 
@@ -145,7 +140,7 @@ def _write_new(client: Client, table: str, data: pa.Table) -> int:
         else:
             new, hashes = dedup.new_profiles(client, data), None
         if new.num_rows:
-            insert(client, table, new, None)
+            insert(client, table, new)
         dedup.remember(client, hashes)
     except BaseException:
         dedup.forget(client)  # what went in is unknown: the index is reloaded next time
