@@ -19,7 +19,7 @@ from clickhouse_connect.driver.exceptions import ClickHouseError, DatabaseError,
 
 from segwork import embedded, enginefolder, sqlfiles
 from segwork.config import DEFAULT_DATA_DIR, Settings
-from segwork.errors import ConfigError, EngineBusyError, EngineError
+from segwork.errors import ConfigError, EngineError
 
 log = logging.getLogger(__name__)
 _DB_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,63}$")

@@ -24,7 +24,7 @@ def test_id_index_finds_exactly_the_stored_hashes():
     stored = rng.integers(0, 2**63, 50_000, dtype=np.int64).astype(np.uint64)
     index = dedup.IdIndex([], 0)
     for part in np.array_split(stored, 7):  # several runs, merged as they come
-        index.add(part)
+        index.add(np.sort(part))
     probe = np.concatenate([stored[::3], rng.integers(0, 2**63, 20_000, dtype=np.int64).astype(np.uint64)])
     ordered = np.sort(probe)
     assert (index.candidates(ordered) == np.isin(ordered, stored)).all()

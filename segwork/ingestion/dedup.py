@@ -19,10 +19,14 @@ from contextlib import contextmanager
 from typing import Iterator
 
 import numpy as np
+import pandas as pd
 import pyarrow as pa
 from clickhouse_connect.driver.client import Client
 
 from segwork import db, embedded, sqlfiles
+from segwork.schemas import later_repeats
+
+PARAMETER_ROWS = 100_000  # values per query when a list goes to the engine as a parameter
 
 _locks: dict[tuple, threading.Lock] = {}
 _locks_guard = threading.Lock()
@@ -63,21 +67,23 @@ class IdIndex:
                 hit |= run[pos] == ordered
         return hit
 
-    def add(self, hashes: np.ndarray, *, ordered: bool = False) -> None:
-        """Record newly stored hashes; runs of similar size are merged (few runs to search)."""
-        self.runs.append(hashes if ordered else np.sort(hashes))
-        self.rows += len(hashes)
+    def add(self, ordered: np.ndarray) -> None:
+        """Record newly stored hashes (sorted); runs of similar size are merged (few runs to search)."""
+        self.runs.append(ordered)
+        self.rows += len(ordered)
         while len(self.runs) > 1 and len(self.runs[-2]) <= 2 * len(self.runs[-1]):
             last, before = self.runs.pop(), self.runs.pop()
             self.runs.append(np.sort(np.concatenate([before, last]), kind="stable"))
 
 
 def _index(client: Client) -> IdIndex:
+    """This database's index, (re)loaded when event_ids no longer holds what it holds."""
     key = _engine_key(client)
-    rows = int(db.query_rows(client, "event_ids_count", {})[0][0])
+    events, ids = db.query_rows(client, "event_counts", {})[0]
     index = _indexes.get(key)
-    if index is None or index.rows != rows:
-        repair(client)
+    if index is None or index.rows != ids:
+        if events > ids:
+            repair(client)
         table = embedded.query_arrow(client, sqlfiles.load("event_ids_hashes"), {})
         hashes = table.column(0).to_numpy() if table.num_rows else np.zeros(0, np.uint64)
         index = _indexes[key] = IdIndex([np.sort(hashes)], len(hashes))
@@ -101,7 +107,7 @@ def forget(client: Client) -> None:
 
 def new_events(client: Client, block: pa.Table) -> tuple[pa.Table, np.ndarray | None]:
     """The events of `block` whose event_id is not stored yet (the first of repeats within
-    the block), and their hashes for the index (None on a server). Call under `writer`."""
+    the block), and their hashes, sorted, for the index (None on a server). Call under `writer`."""
     ids = block.column("event_id").combine_chunks()
     if embedded.usable(client):
         hashes = embedded.query_arrow(client, sqlfiles.load("event_id_hashes"), {}, probe=pa.table({"event_id": ids}))
@@ -116,7 +122,7 @@ def new_events(client: Client, block: pa.Table) -> tuple[pa.Table, np.ndarray | 
             keep[maybe] = ~_stored(client, ids.filter(pa.array(maybe)), np.flatnonzero(maybe), len(ids))[maybe]
         if keep.all():
             return block, ordered
-        return block.filter(pa.array(keep)), hashes[keep]
+        return block.filter(pa.array(keep)), np.sort(hashes[keep])
     if _engine_key(client) not in _repaired:  # a server: once per process (see repair)
         repair(client)
         _repaired.add(_engine_key(client))
@@ -129,46 +135,43 @@ def remember(client: Client, hashes: np.ndarray | None) -> None:
     """Add the hashes of events just stored (as new_events returned them) to the index."""
     index = _indexes.get(_engine_key(client))
     if hashes is not None and index is not None:
-        index.add(hashes, ordered=bool((hashes[1:] >= hashes[:-1]).all()))
+        index.add(hashes)
 
 
 def _stored(client: Client, ids: pa.Array, positions: np.ndarray, n: int, *, hashed: bool = True) -> np.ndarray:
     """True at positions whose id is stored, compared as text in customer_events. hashed=False
     (a server, no index in memory): the ids whose hash event_ids holds are found first."""
     values = ids.to_pylist()
-    found: set[str] = set()
-    for start in range(0, len(values), 100_000):  # bounded parameters for a server
-        part = values[start:start + 100_000]
-        if not hashed:
-            part = [r[0] for r in db.query_rows(client, "ids_with_stored_hash", {"ids": part})]
-        if part:
-            found.update(r[0] for r in db.query_rows(client, "stored_event_ids", {"ids": part}))
+    maybe = values if hashed else [r[0] for r in _query_in_parts(client, "ids_with_stored_hash", "ids", values)]
+    found = {r[0] for r in _query_in_parts(client, "stored_event_ids", "ids", maybe)}
     out = np.zeros(n, dtype=bool)
     out[positions] = [v in found for v in values]
     return out
 
 
+def _query_in_parts(client: Client, name: str, parameter: str, values: list, **fixed) -> list[tuple]:
+    """Rows of sql/<name>.sql for a long list parameter, asked PARAMETER_ROWS values at a time."""
+    rows: list[tuple] = []
+    for start in range(0, len(values), PARAMETER_ROWS):
+        rows += db.query_rows(client, name, {**fixed, parameter: values[start:start + PARAMETER_ROWS]})
+    return rows
+
+
 def _first_of_repeats(ids: pa.Array) -> np.ndarray:
     """False for an id repeated earlier in the block (gathered chunks may repeat each other)."""
-    import pandas as pd
-
-    return ~pd.Series(ids.to_pandas()).duplicated(keep="first").to_numpy()
+    return ~later_repeats(pd.Series(ids.to_pandas()))
 
 
 def new_profiles(client: Client, block: pa.Table) -> pa.Table:
-    """The profile versions of `block` whose (customer_id, timestamp) is not stored yet."""
-    ids = block.column("customer_id").to_pylist()
-    stamps = block.column("timestamp").cast(pa.int64()).to_pylist()
-    stored: set[tuple[str, int]] = set()
-    distinct = list(dict.fromkeys(ids))
-    for start in range(0, len(distinct), 100_000):
-        rows = db.query_rows(client, "stored_profile_versions", {"ids": distinct[start:start + 100_000]})
-        stored.update((cid, int(ts)) for cid, ts in rows)
-    keep, seen = [], set()
-    for key in zip(ids, stamps):
-        keep.append(key not in stored and key not in seen)
-        seen.add(key)
-    return block.filter(pa.array(keep, pa.bool_())) if not all(keep) else block
+    """The profile versions of `block` whose (customer_id, timestamp) is not stored yet (the
+    first of repeats within the block)."""
+    keys = pd.DataFrame({"customer_id": block.column("customer_id").to_pandas(),
+                         "timestamp": block.column("timestamp").cast(pa.int64()).to_numpy()})
+    stored = pd.DataFrame(_query_in_parts(client, "stored_profile_versions", "ids", keys["customer_id"].unique().tolist()),
+                          columns=["customer_id", "timestamp"]).astype({"timestamp": "int64"})
+    known = pd.MultiIndex.from_frame(keys).isin(pd.MultiIndex.from_frame(stored)) if len(stored) else np.zeros(len(keys), bool)
+    keep = ~known & ~keys.duplicated().to_numpy()
+    return block if keep.all() else block.filter(pa.array(keep))
 
 
 def record_tokens(table: str, texts: list[tuple], occurrences: dict[str, int]) -> list[str]:
@@ -185,8 +188,5 @@ def record_tokens(table: str, texts: list[tuple], occurrences: dict[str, int]) -
 
 def quarantined_before(client: Client, table: str, tokens: list[str]) -> set[str]:
     """The tokens already in `table`'s quarantine."""
-    found: set[str] = set()
-    for start in range(0, len(tokens), 100_000):
-        found.update(r[0] for r in db.query_rows(client, "quarantine_tokens_seen", {
-            "quarantine_table": f"{table}_quarantine", "tokens": tokens[start:start + 100_000]}))
-    return found
+    return {r[0] for r in _query_in_parts(client, "quarantine_tokens_seen", "tokens", tokens,
+                                          quarantine_table=f"{table}_quarantine")}
