@@ -186,8 +186,9 @@ def test_upload_previews_ingests_reports_quarantine_and_does_not_duplicate(shop)
     at.button(key="up_ingest").click().run()  # the same file again
     assert (metric(at, "Inserted"), metric(at, "Already present (skipped)"), metric(at, "Quarantined")) == ("0", "5", "0")
     info = " ".join(i.value for i in at.info)
-    assert "3 rows were already in customer_events, and 2 bad rows already in its quarantine" in info
-    assert "does not duplicate data" in info
+    assert "3 rows were already in customer_events from an earlier load" in info and "does not duplicate data" in info
+    assert any("2 bad rows of this file are in the quarantine from an earlier load" in w.value for w in at.warning)
+    assert not at.success  # not "No row was quarantined": the file still has bad rows
     assert overview.table_counts(shop)["customer_events_quarantine"] == 2
     assert overview.table_counts(shop)["customer_events"] == 4003
 

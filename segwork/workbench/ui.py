@@ -89,15 +89,18 @@ def ingest_report(report: IngestReport) -> None:
     cols[3].metric("Quarantined", f"{report.quarantined:,}")
     st.caption(f"Ingest id {report.ingest_id}, {report.format.upper()}, {report.elapsed_s:.2f} s. "
                "Every row read is inserted, recognised as already present, or quarantined with its reasons.")
-    if report.duplicates:
-        good = report.duplicates - report.known_bad
-        bad = f", and {report.known_bad:,} bad rows already in its quarantine" if report.known_bad else ""
-        st.info(f"{good:,} rows were already in {report.table}{bad}, from an earlier load of the same events or "
-                "profiles, and were skipped: uploading a file twice does not duplicate data.", icon=":material/content_copy:")
+    good_again = report.duplicates - report.known_bad
+    if good_again:
+        st.info(f"{good_again:,} rows were already in {report.table} from an earlier load and were skipped: "
+                "uploading a file twice does not duplicate data.", icon=":material/content_copy:")
+    if report.known_bad:
+        st.warning(f"{report.known_bad:,} bad rows of this file are in the quarantine from an earlier load and were "
+                   "not added again: fix them in the file and upload it again to load them.", icon=":material/warning:")
     if report.ignored_columns:
         st.caption(f"Ignored columns that {report.table} does not have: {', '.join(report.ignored_columns)}")
-    if not report.quarantined:
+    if not report.quarantined and not report.known_bad:
         st.success("No row was quarantined.", icon=":material/check_circle:")
+    if not report.quarantined:
         return
     st.markdown("**Why rows were quarantined** (top reasons)")
     table(upload.reasons_table(report), key="up_reasons")
