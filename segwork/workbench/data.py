@@ -16,6 +16,7 @@ import streamlit as st
 
 from segwork import demo, exports, overview, queries
 from segwork.ingestion import IngestReport, Progress, ingest as _ingest
+from segwork.mapping import store as mapping_store
 from segwork.workbench import engine, state
 from segwork.workbench.engine import ClientPool
 
@@ -58,14 +59,28 @@ def _run(pool: ClientPool, name: str, kwargs: dict) -> Any:
         return QUERIES[name](client, **kwargs)
 
 
-def ingest(table: str, data: bytes, name: str, progress: Progress | None = None) -> IngestReport:
-    """Validate and load an uploaded file; cached results are invalidated even if it fails half-way."""
+def ingest(table: str, data: bytes, name: str, progress: Progress | None = None, mapping=None) -> IngestReport:
+    """Validate and load an uploaded file (through `mapping`, if given); cached results are
+    invalidated even if it fails half-way."""
     pool = engine.pool()
     try:
         with pool.client() as client:
-            return _ingest(client, table, data, settings=pool.settings.for_uploads(), progress=progress, source_name=name)
+            return _ingest(client, table, data, settings=pool.settings.for_uploads(), progress=progress, source_name=name,
+                           mapping=mapping)
     finally:
         pool.data_changed()
+
+
+def mappings() -> dict:
+    """Built-in and saved column mappings, by name."""
+    with engine.pool().client() as client:
+        return mapping_store.saved(client)
+
+
+def save_mapping(mapping, name: str):
+    """Save a column mapping under `name` (MappingError for a bad or built-in name)."""
+    with engine.pool().client() as client:
+        return mapping_store.save(client, mapping, name)
 
 
 def load_demo(progress: Callable[[int], None] | None = None) -> list[IngestReport]:
