@@ -7,6 +7,7 @@ from typing import Callable, Iterator
 import pandas as pd
 import streamlit as st
 
+from segwork import exports
 from segwork.errors import SegworkError
 from segwork.ingestion import IngestReport
 from segwork.segments import DEFAULT_RULES
@@ -140,7 +141,7 @@ def _shown(value) -> str:
     return f"{value:,.2f}" if isinstance(value, float) else str(value)
 
 
-_MONEY = ("lifetime_value", "avg_lifetime_value", "total_lifetime_value", "total_value", "event_value")
+_MONEY = exports.MONEY_COLUMNS
 _COUNTS = ("customer_count", "event_count", "rows_read", "inserted", "duplicates", "quarantined", "customers",
            "days_since_signup", "rows", "row")
 _TIMES = ("signup_date", "timestamp", "first_event", "last_event", "started_at", "profile_updated_at")
