@@ -27,8 +27,8 @@ def current_state():
         c = st.columns(4)
         c[0].metric("Events in the last hour", f"{fresh['events_last_hour']:,}")
         c[1].metric("Events in the last day", f"{fresh['events_last_day']:,}")
-        c[2].markdown(f"**Latest event**  \n{ui.ago(fresh['latest_event'], fresh['as_of'])}")
-        c[3].markdown(f"**Latest ingest**  \n{ui.ago(fresh['latest_ingest'], fresh['as_of'])}")
+        ui.fact(c[2], "Latest event", ui.ago(fresh["latest_event"], fresh["as_of"]))
+        ui.fact(c[3], "Latest ingest", ui.ago(fresh["latest_ingest"], fresh["as_of"]))
         summary = data.query("customer_segments_summary", fresh=live)
         if summary.empty:
             st.info("No customers yet: load files on the Upload page, or load the demo data.", icon=":material/inbox:")
