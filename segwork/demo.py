@@ -16,7 +16,6 @@ from segwork.ingestion import IngestReport, ingest, ingestlog
 
 DEMO_SOURCE = "segwork demo data"
 LIVE_SOURCE = f"{DEMO_SOURCE} (live)"
-EVENT_SEED = 4  # the events' seed is the demo's seed + this (synth.shop's choice)
 LIVE_PER_SECOND = 1.0  # new events a second, on average, in the live trickle
 LIVE_SECONDS = 10  # the most seconds one trickle fills by default: events arrive while someone watches, no backfill
 _UP_TO = re.compile(r"up to (\d{4}-\d\d-\d\d \d\d:\d\d:\d\d) UTC")
@@ -77,7 +76,7 @@ def trickle(client: Client, *, now=None, seconds: int = LIVE_SECONDS, seed: int 
             return []
         latest = overview.freshness(client, as_of=now)["latest_event"]
         first = max(int(latest.timestamp()) + 1 if latest is not None else 0, now_s - max(int(seconds), 1) + 1)
-        frame = synth.live_events(first, now_s + 1, contents.counts["customers"], seed=seed + EVENT_SEED,
+        frame = synth.live_events(first, now_s + 1, contents.counts["customers"], seed=seed + synth.EVENT_SEED_OFFSET,
                                   per_second=LIVE_PER_SECOND)
         if frame.empty:
             return []

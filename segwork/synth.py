@@ -95,7 +95,7 @@ def shop(customer_count: int, event_count: int, *, seed: int = 7, end: str = "20
     end_ts = pd.Timestamp(end, tz="UTC")
     end_s = int(end_ts.timestamp())
     signup = ((people["signup_date"] - pd.Timestamp(0, tz="UTC")) // pd.Timedelta("1s")).to_numpy(np.int64)
-    acts = events(event_count, customer_count, seed=seed + 4, end=end, days=days, active_from=signup)
+    acts = events(event_count, customer_count, seed=seed + EVENT_SEED_OFFSET, end=end, days=days, active_from=signup)
     who = acts["customer_id"].str.slice(1).astype(np.int64).to_numpy() - 1
     spent = np.bincount(who, weights=np.where(acts["event_type"].isin(SPEND), acts["event_value"], 0.0),
                         minlength=customer_count)
@@ -134,10 +134,12 @@ def live_events(first: int, last: int, customer_count: int, *, seed: int = 11, p
     return pd.concat(parts, ignore_index=True)
 
 
+EVENT_SEED_OFFSET = 4  # shop draws events(seed=seed + this); live_events with it weights customers alike
 VALUED = (("purchase", 1, 3.6), ("add_to_cart", 1, 3.6), ("return", -1, 3.4))  # type, sign, lognormal mu (sigma 0.9)
 SPEND = ("purchase", "return")  # the event types whose values add up to a lifetime value
 _P = dict(zip(EVENT_TYPES, np.array(EVENT_WEIGHTS) / sum(EVENT_WEIGHTS)))
-NET_PER_EVENT = sum(_P[t] * sign * np.exp(mu + 0.9**2 / 2) for t, sign, mu in VALUED if t in SPEND)  # expected spend an event
+# The expected spend an event brings (a lognormal's mean is exp(mu + sigma^2 / 2)).
+NET_PER_EVENT = sum(_P[t] * sign * np.exp(mu + 0.9**2 / 2) for t, sign, mu in VALUED if t in SPEND)
 MIN_PACE_DAYS = 30  # a customer's pace is measured over at least this many days (one event in a day is no pace)
 
 

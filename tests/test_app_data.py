@@ -10,7 +10,7 @@ import pytest
 import segwork
 from segwork import demo, overview, retail
 from segwork.api import pipes, tokens
-from tests.test_app import app_db, fresh_caches, metric, open_page, texts  # noqa: F401 (fixtures)
+from tests.test_app import app_db, fresh_caches, metric, open_page  # noqa: F401 (fixtures)
 
 NOW = pd.Timestamp.now(tz="UTC").floor("s")
 

@@ -99,7 +99,7 @@ def test_trickle_adds_the_seconds_events_once_and_buyers_profiles_follow(client)
     demo.load(client, customers=300, events=3000, end=T0 - pd.Timedelta(minutes=1))
     now = T0 + pd.Timedelta(seconds=30)
     reports = demo.trickle(client, now=now, seconds=30)
-    expected = synth.live_events(int(now.timestamp()) - 29, int(now.timestamp()) + 1, 300, seed=7 + demo.EVENT_SEED,
+    expected = synth.live_events(int(now.timestamp()) - 29, int(now.timestamp()) + 1, 300, seed=7 + synth.EVENT_SEED_OFFSET,
                                  per_second=demo.LIVE_PER_SECOND)
     assert len(expected) > 5
     assert reports[0].inserted == len(expected) and reports[0].source == demo.LIVE_SOURCE
@@ -122,7 +122,7 @@ def test_trickle_adds_the_seconds_events_once_and_buyers_profiles_follow(client)
     # later: only the new seconds
     later = now + pd.Timedelta(seconds=8)
     latest = overview.freshness(client, as_of=later)["latest_event"]
-    more = synth.live_events(int(latest.timestamp()) + 1, int(later.timestamp()) + 1, 300, seed=7 + demo.EVENT_SEED,
+    more = synth.live_events(int(latest.timestamp()) + 1, int(later.timestamp()) + 1, 300, seed=7 + synth.EVENT_SEED_OFFSET,
                              per_second=demo.LIVE_PER_SECOND)
     reports = demo.trickle(client, now=later, seconds=30)
     assert sum(r.inserted for r in reports if r.table == "customer_events") == len(more)
