@@ -137,7 +137,7 @@ def test_overview_on_an_empty_database_offers_the_demo_and_says_it_is_demo(app_d
     at.button(key="ov_demo").click().run()
     assert not at.exception
     assert metric(at, "Customers") == f"{segwork.Settings.from_env().demo_customers:,}"
-    assert "generated demo data" in texts(at) and "--no-demo" in texts(at)
+    assert "generated demo data" in texts(at) and "first start" not in texts(at)
 
 
 def test_overview_live_mode_follows_the_link_and_lands_in_it(shop):
