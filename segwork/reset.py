@@ -1,6 +1,6 @@
 """Emptying the database, to start on one's own data: every customer, event and quarantined
-row, the ingest log and the indexes that recognise rows seen before go; the API tokens and the
-schema version stay."""
+row, the ingest log and the indexes that recognise rows seen before go; the API tokens, the
+schema version and saved column mappings stay."""
 from __future__ import annotations
 
 from clickhouse_connect.driver.client import Client
@@ -12,10 +12,10 @@ from segwork.ingestion import dedup
 # rows to re-check, never an index that skips rows no longer stored), the ingest log last.
 EMPTIED = ("ingest_blocks", "customer_events", "event_ids", "event_types", "customers",
            "customers_quarantine", "customer_events_quarantine", "ingest_log")
-KEPT = ("segwork_meta", "api_tokens")
+KEPT = ("segwork_meta", "api_tokens", "mappings")
 ALSO = ("the ingest log, and the record of what was loaded before (so the same files loaded again "
         "go in again)")
-STAYS = "The API tokens stay."
+STAYS = "The API tokens and saved column mappings stay."
 
 
 def empty(client: Client) -> dict[str, int]:
