@@ -91,7 +91,9 @@ class Remote:
     def query(self, pipe: str, values: dict) -> pd.DataFrame:
         """A pipe's answer as the library's query returns it: Parquet keeps the column types."""
         body = self._call("GET", f"pipes/{pipe}.parquet", _query(values), timeout=self.settings.query_timeout_seconds + 60)
-        return pd.read_parquet(io.BytesIO(body))
+        # No Arrow threads: after reading from a Python file object they may abort or hang the
+        # interpreter's exit (apache/arrow#34314, #50482; seen here once in a test run).
+        return pd.read_parquet(io.BytesIO(body), use_threads=False)
 
     def create_token(self, name: str, scopes: list[str], fixed_params: dict[str, str]) -> tuple[str, tokens.Token]:
         """POST /v0/tokens: (the new secret, its record)."""
