@@ -13,7 +13,6 @@ import pandas as pd
 from tqdm import tqdm
 
 from segwork import demo, exports, migrations, overview, queries
-from segwork.ingestion import ingestlog
 from segwork.config import Settings
 from segwork.db import connect, describe_engine
 from segwork.errors import EngineBusyError, SegworkError
