@@ -41,6 +41,14 @@ class IngestReport:
         d["reasons"] = [{"reason": r, "rows": n} for r, n in self.reasons]
         return d
 
+    @classmethod
+    def from_dict(cls, d: dict) -> "IngestReport":
+        """The report `as_dict` gave (e.g. in an API answer), as a report again."""
+        d = dict(d)
+        d["reasons"] = [(r["reason"], int(r["rows"])) for r in d.get("reasons", [])]
+        d["started_at"] = datetime.fromisoformat(d["started_at"])
+        return cls(**d)
+
     def _known_bad_words(self) -> str:
         return f"; {self.known_bad:,} of them bad rows already quarantined" if self.known_bad else ""
 
