@@ -12,12 +12,7 @@ import sys
 import pandas as pd
 from tqdm import tqdm
 
-<<<<<<< HEAD
 from segwork import demo, exports, mapping, migrations, overview, queries
-from segwork.ingestion import ingestlog
-=======
-from segwork import demo, exports, migrations, overview, queries
->>>>>>> cli
 from segwork.config import Settings
 from segwork.db import connect, describe_engine
 from segwork.errors import EngineBusyError, SegworkError
@@ -111,15 +106,11 @@ def run_ingest(args, settings: Settings) -> int:
                 bar.update(done - bar.n)
 
         try:
-<<<<<<< HEAD
-            report = ingest(client, args.table, path, format=args.format, settings=settings, progress=progress,
-                            mapping=args.mapping)
-=======
             if remote:
                 report = remote.ingest(args.table, path, ingest_options(args), progress=uploaded)
             else:
-                report = ingest(client, args.table, path, format=args.format, settings=settings, progress=progress)
->>>>>>> cli
+                report = ingest(client, args.table, path, format=args.format, settings=settings, progress=progress,
+                                mapping=args.mapping)
         except SegworkError as exc:
             bar.close()
             if isinstance(exc, EngineBusyError):

@@ -18,7 +18,7 @@ import urllib.request
 import pandas as pd
 import pytest
 
-from segwork import synth
+from segwork import retail, synth
 from segwork.config import PROJECT_DIR
 from tests.browser import workbench
 
@@ -259,3 +259,16 @@ def test_the_token_lasts_across_starts_until_revoked_or_renewed(tmp_path):
         with pytest.raises(urllib.error.HTTPError) as refused:
             urllib.request.urlopen(request)
         assert refused.value.code == 403
+
+
+def test_ingest_with_a_mapping_through_the_workbench_reports_events_and_profiles(shop, tmp_path):
+    lines = retail.read_lines().head(300)
+    path = tmp_path / "retail.csv"
+    lines.drop(columns="line").to_csv(path, index=False, date_format="%Y-%m-%d %H:%M:%S")
+    reports = []
+    for proc in both(shop, "ingest", "customer_events", str(path), "--mapping", "online-retail", "--json"):
+        report = json.loads(ok(proc).strip().splitlines()[-1])
+        reports.append((report["mapping"], report["inserted"], report["quarantined"], report["profiles"]["inserted"]))
+    expected = retail.to_events(lines)
+    assert reports[0] == reports[1] == ("online-retail", len(expected), lines["CustomerID"].isna().sum(),
+                                        expected["customer_id"].nunique())

@@ -35,7 +35,7 @@ from segwork.schemas import TABLES, columns
 log = logging.getLogger("segwork.api")
 METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
 CORS = {"Access-Control-Allow-Origin": "*"}  # tokens are bearer tokens, never cookies
-UPLOAD_OPTIONS = ("format",)  # ingest options POST /v0/datasources applies (query parameters of these names)
+UPLOAD_OPTIONS = ("format", "mapping")  # ingest options POST /v0/datasources applies (query parameters of these names)
 OPTIONS_HEADER = "X-Segwork-Options"  # the ingest options segwork's CLI sends: refused unless applied
 
 
@@ -129,6 +129,7 @@ class Api:
             raise ApiError(403, f"token '{token.name}' may not append to {table}; it needs the scope {tokens.APPEND}:{table}")
         headers = self._limit(token)
         fmt = request.query_params.get("format")
+        mapping = request.query_params.get("mapping") or None  # a saved or built-in mapping, by name
         unknown = [o for o in request.headers.get(OPTIONS_HEADER, "").split(",") if o.strip() and o.strip() not in UPLOAD_OPTIONS]
         if unknown:  # sent by segwork's CLI through a workbench: an option this API would ignore must not be
             raise ApiError(400, f"this segwork's API does not apply the ingest option(s) {', '.join(unknown)} to uploads; "
@@ -141,7 +142,7 @@ class Api:
                 fmt = fmt or (field if field in readers.FORMATS else None)
                 name = filename or f"POST /v0/datasources ({token.name})"
                 report = await self._run(lambda client: ingest(client, table, file, format=fmt, settings=self.settings.for_uploads(),
-                                                               source_name=name))
+                                                               source_name=name, mapping=mapping))
         finally:
             file.close()
         return JSONResponse({

@@ -47,6 +47,7 @@ class IngestReport:
         d = dict(d)
         d["reasons"] = [(r["reason"], int(r["rows"])) for r in d.get("reasons", [])]
         d["started_at"] = datetime.fromisoformat(d["started_at"])
+        d["profiles"] = cls.from_dict(d["profiles"]) if d.get("profiles") else None
         return cls(**d)
 
     def _known_bad_words(self) -> str:
