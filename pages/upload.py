@@ -4,7 +4,7 @@ import hashlib
 import streamlit as st
 
 from segwork.errors import SegworkError
-from segwork.mapping import Mapping
+from segwork.mapping import Mapping, builtins
 from segwork.workbench import data, engine, mapper, state, ui, upload
 
 TABLES = ("customer_events", "customers")
@@ -109,6 +109,17 @@ if file is not None:
                 table, file.getvalue(), file.name, mapping=mapping,
                 progress=lambda rows, done: bar.progress(done or 0.0, text=f"{rows:,} rows read"))
         bar.empty()
+
+with st.expander("Saved column mappings"):
+    saved = data.mappings()
+    st.dataframe(mapper.saved_table(saved, set(builtins())), hide_index=True, key="up_saved")
+    own = [n for n in saved if n not in builtins()]
+    if own:
+        gone = st.selectbox("Remove a saved mapping", own, key="up_remove_name")
+        if st.button("Remove", key="up_remove"):
+            with ui.errors():
+                data.remove_mapping(gone)
+                st.rerun()
 
 if st.session_state.get("up_report") is not None:
     report = st.session_state["up_report"]

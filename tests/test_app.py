@@ -89,7 +89,7 @@ def metric(at: AppTest, label: str) -> str:
 
 TABLES = {  # AppTest does not expose a dataframe's key: tell them by a column only they have
     "ov_history": "ingest_id", "up_columns": "preview values that parse", "up_rows": "record", "up_types": "looks like",
-    "up_mapped": "problems",
+    "up_mapped": "problems", "up_saved": "reads columns",
     "up_quarantine": "reasons", "lk_events": "event_id", "en_table": "event_count",
     "sg_summary": "avg_lifetime_value", "sg_customers": "email",
 }
@@ -238,8 +238,12 @@ def test_upload_suggests_a_mapping_edited_as_json_and_saved(app_db):
     at.text_input(key="up_save_name").set_value("my-orders").run()
     at.button(key="up_save").click().run()
     assert not at.error and "my-orders" in mappings.saved(app_db)
+    assert set(frame(at, "up_saved")["name"]) == {"online-retail", "my-orders"}
     at.button(key="up_ingest").click().run()
     assert client_rows(app_db, "SELECT event_id, event_type FROM customer_events ORDER BY 1") == [("A1", "big_order"), ("A2", "order")]
+    at.selectbox(key="up_remove_name").set_value("my-orders")
+    at.button(key="up_remove").click().run()
+    assert set(mappings.saved(app_db)) == {"online-retail"}
 
 
 def client_rows(client, sql):

@@ -77,6 +77,12 @@ def mappings() -> dict:
         return mapping_store.saved(client)
 
 
+def remove_mapping(name: str) -> None:
+    """Remove a saved column mapping (MappingError for a built-in or unknown one)."""
+    with engine.pool().client() as client:
+        mapping_store.remove(client, name)
+
+
 def save_mapping(mapping, name: str):
     """Save a column mapping under `name` (MappingError for a bad or built-in name)."""
     with engine.pool().client() as client:

@@ -154,3 +154,10 @@ def with_profiles(mapping: Mapping, derive: bool, location: str | None) -> Mappi
     else:
         profiles.pop("location", None)
     return replace(mapping, profiles=profiles)
+
+
+def saved_table(saved: dict[str, Mapping], builtin: set[str]) -> pd.DataFrame:
+    """The mappings one can use by name, one row each."""
+    return pd.DataFrame([{"name": n, "table": m.table, "kind": "built-in" if n in builtin else "saved",
+                          "reads columns": ", ".join(m.source_columns()), "description": m.description}
+                         for n, m in saved.items()], columns=["name", "table", "kind", "reads columns", "description"])
