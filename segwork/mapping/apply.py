@@ -80,6 +80,8 @@ def evaluate(target: str, compiled: CompiledSource, values: "SourceValues", erro
             decided |= holds | bad
         result = result.where(~_erred(errors, target, n), None)
     result = result.reset_index(drop=True)
+    if kind in ("id", "text", "type") and result.dtype == object:
+        result = result.astype("str")  # Arrow-backed text: typing and the quarantine take their fast paths
     if kind == "time" and (source.format or source.timezone):
         result = _times(result, source.format, source.timezone, target, errors)
     return result
