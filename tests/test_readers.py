@@ -430,17 +430,20 @@ def test_objects_arrays_and_booleans_in_text_columns_are_quarantined_not_stored_
 
 @pytest.mark.parametrize("broken_line", [False, True], ids=["arrow", "line by line"])
 def test_an_ndjson_line_that_is_not_utf8_is_quarantined_and_the_rest_goes_in(client, broken_line):
+    """With UTF-8 chosen; left to detection, the lone \xe9 makes the file Windows-1252 (test_dialects)."""
     lines = [json_line(event("ok1")).encode(), json_line(event("bad", product_id="caf\x00")).encode().replace(b"\\u0000", b"\xe9"),
              json_line(event("ok2")).encode(), b'{"event_id": "sur\\udc80", "customer_id": "c1", "event_type": "login", "timestamp": "%s"}'
              % TIME.encode()] + ([b"{broken"] if broken_line else [])
-    report = segwork.ingest(client, "customer_events", b"\n".join(lines), format="ndjson")
+    report = segwork.ingest(client, "customer_events", b"\n".join(lines), format="ndjson", dialect=segwork.Dialect(encoding="utf-8"))
     assert (report.rows_read, report.inserted, report.quarantined) == (4 + broken_line, 2, 2 + broken_line)
     assert dict(report.reasons)["not valid UTF-8"] == 2
     q = overview.quarantine(client, "customer_events").sort_values("c__row")
     assert list(q.c__row)[:2] == [2, 4]
     assert list(q.c__raw)[0] == lines[1].decode("utf-8", "replace") and "\ufffd" in list(q.c__raw)[0]
     at = lines[1].index(b"\xe9") + 1
-    assert list(q.c__error)[0] == [f"not valid UTF-8 (byte 0xe9 at byte {at} of the line); save the file as UTF-8"]
+    assert list(q.c__error)[0] == [f"not valid UTF-8 (byte 0xe9 at byte {at} of the line); save it as UTF-8, or say its "
+                                   "encoding (latin-1 or cp1252: `--encoding cp1252` on the command line, "
+                                   "`dialect=Dialect(encoding='cp1252')` in Python)"]
     assert sorted(r[0] for r in client.query("SELECT event_id FROM customer_events").result_rows) == ["ok1", "ok2"]
 
 
@@ -452,7 +455,7 @@ def test_a_csv_record_that_is_not_utf8_is_quarantined_and_the_rest_goes_in(clien
                       "r6,br\udcffoken", good("r7", "\udce9"), good("r8")]) + "\n"
     path = tmp_path / "e.csv"
     path.write_bytes(text.encode("utf-8", "surrogateescape"))  # \udcXX: the byte XX alone, not UTF-8
-    report = segwork.ingest(client, "customer_events", path)
+    report = segwork.ingest(client, "customer_events", path, dialect=segwork.Dialect(encoding="utf-8"))
     assert (report.rows_read, report.inserted, report.quarantined) == (8, 4, 4)
     assert dict(report.reasons) == {"not valid UTF-8": 4}
     q = overview.quarantine(client, "customer_events").sort_values("c__row")
@@ -465,8 +468,8 @@ def test_a_csv_record_that_is_not_utf8_is_quarantined_and_the_rest_goes_in(clien
 def test_a_csv_header_that_is_not_utf8_is_refused_naming_the_line(client, tmp_path):
     path = tmp_path / "e.csv"
     path.write_bytes(HEADER.replace("category", "cat\xe9gory").encode("latin-1") + b"\n" + good("r1").encode() + b"\n")
-    with pytest.raises(segwork.InputFileError, match=r"line 1 \(the header\) is not UTF-8 text"):
-        segwork.ingest(client, "customer_events", path)
+    with pytest.raises(segwork.InputFileError, match=r"line 1 \(the header\) is not UTF-8 text; save it as UTF-8, or say its encoding"):
+        segwork.ingest(client, "customer_events", path, dialect=segwork.Dialect(encoding="utf-8"))
 
 
 @pytest.mark.parametrize("block_bytes", [64, 1 << 20])

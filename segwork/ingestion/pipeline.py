@@ -10,6 +10,7 @@ from __future__ import annotations
 import time
 import uuid
 from collections import Counter
+from dataclasses import replace
 
 import pandas as pd
 import pyarrow as pa_arrow
@@ -18,6 +19,7 @@ from clickhouse_connect.driver.client import Client
 from segwork.config import Settings
 from segwork.errors import InputFileError, SegworkError
 from segwork.ingestion import ingestlog, read as readers
+from segwork.ingestion.dialect import Dialect, check_applies
 from segwork.ingestion.parse import parse_chunk
 from segwork.ingestion.quarantine import quarantine_rows
 from segwork.ingestion.report import IngestReport, Progress
@@ -27,21 +29,26 @@ from segwork.schemas import TABLES, columns
 
 
 def ingest(client: Client, table: str, source, *, format: str | None = None, settings: Settings | None = None,
-           progress: Progress | None = None, source_name: str | None = None) -> IngestReport:
-    """Validate and load a path, file-like object, bytes or DataFrame into `table`."""
+           progress: Progress | None = None, source_name: str | None = None, dialect: Dialect | None = None) -> IngestReport:
+    """Validate and load a path, file-like object, bytes or DataFrame into `table`. `dialect`
+    gives what is known of the file's writing (delimiter, decimal mark, encoding, sheet); the
+    rest is found out (segwork.ingestion.dialect)."""
     if table not in TABLES:
         raise SegworkError(f"unknown table {table!r}; use one of: {', '.join(TABLES)}")
     settings = settings or Settings.from_env()
     started = time.perf_counter()
     wanted = columns(table)
+    decimal = (dialect or Dialect()).decimal
     if isinstance(source, pd.DataFrame):
+        check_applies(replace(dialect or Dialect(), decimal="."), "dataframe", source_name or "<DataFrame>")
         src, chunks = None, readers.frame_chunks(source, settings.chunk_rows)
         report = IngestReport(uuid.uuid4().hex, table, source_name or "<DataFrame>", "dataframe")
         header = list(source.columns)
     else:
-        src = readers.open_source(source, format, source_name, settings)
+        src = readers.open_source(source, format, source_name, settings, dialect)
         chunks = readers.rechunk(readers.read_chunks(src, wanted, settings.chunk_rows), settings.chunk_rows)
         report = IngestReport(uuid.uuid4().hex, table, src.name, src.format)
+        report.dialect = "" if src.dialect.plain else src.dialect.describe(src.detected)
         header = None
     reasons: Counter = Counter()
     inserter = Inserter()
@@ -49,8 +56,8 @@ def ingest(client: Client, table: str, source, *, format: str | None = None, set
     try:
         for i, chunk in enumerate(chunks):
             if i == 0:
-                report.ignored_columns = _check_columns(table, report.source, header, chunk, src)
-            _load_chunk(table, chunk, report, reasons, gathered)
+                report.ignored_columns = _check_columns(table, report.source + _sheet_words(src), header, chunk, src)
+            _load_chunk(table, chunk, report, reasons, gathered, decimal)
             if progress:
                 done = readers.bytes_done(src) if src else None
                 fraction = min(done / src.size, 1.0) if src and src.size and done is not None else (
@@ -64,10 +71,10 @@ def ingest(client: Client, table: str, source, *, format: str | None = None, set
     finally:
         inserter.close()
         if src is not None:
-            src.stream.close()
+            src.close()
     gathered.settle()
     if report.rows_read == 0:
-        raise InputFileError(f"{report.source}: has no data rows; nothing was inserted")
+        raise InputFileError(f"{report.source}{_sheet_words(src)}: has no data rows; nothing was inserted")
     report.reasons = reasons.most_common(10)
     report.elapsed_s = time.perf_counter() - started
     ingestlog.log(client, report, "finished")
@@ -100,6 +107,14 @@ def _explained(exc: BaseException, report: IngestReport) -> BaseException:
         f"{report.duplicates:,} already present and {report.quarantined:,} quarantined (ingest id {report.ingest_id}). "
         "Fix the cause and ingest the same input again: the rows already in are recognised and skipped, the rest go in once."
     )
+
+
+def _sheet_words(src) -> str:
+    """Which sheet of a workbook was read, and its other sheets, for messages."""
+    if src is None or src.format != "xlsx":
+        return ""
+    others = [s for s in src.sheets if s != src.dialect.sheet]
+    return f" (sheet {src.dialect.sheet!r}" + (f"; its other sheets: {', '.join(map(repr, others))}" if others else "") + ")"
 
 
 def _check_columns(table: str, name: str, header, chunk: readers.RawChunk, src) -> list[str]:
@@ -184,13 +199,13 @@ class _Gathered:
 
 
 def _load_chunk(table: str, chunk: readers.RawChunk, report: IngestReport, reasons: Counter,
-                gathered: _Gathered) -> None:
+                gathered: _Gathered, decimal: str = ".") -> None:
     frame = chunk.frame
     rows = frame.pop("__row").to_numpy() if "__row" in frame.columns else None
     n = len(frame)
     report.rows_read += n + len(chunk.bad)
     row_numbers = rows if rows is not None else range(chunk.first_row, chunk.first_row + n)
-    parsed = parse_chunk(table, frame)
+    parsed = parse_chunk(table, frame, decimal)
     failures = validate(table, parsed)
     bad_pos = sorted(failures)
     good = parsed.typed.drop(index=bad_pos) if bad_pos else parsed.typed
