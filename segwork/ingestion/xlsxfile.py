@@ -8,9 +8,10 @@ limit), where openpyxl streams but would take minutes. pandas is moving its own 
 reader to calamine too.
 
 The header is the first row with a value; rows without any value are not records (as blank CSV
-lines). Cells become text: numbers as written (17850, not 17850.0), dates and times in ISO 8601
-("2024-05-01", "2024-05-01 13:45:07"), booleans TRUE / FALSE; an empty cell, and an error cell
-(#N/A, #DIV/0!) as pandas reads it, is missing. A value right of the header's last column makes
+lines). Cells become text: numbers as written (17850, not 17850.0; with the decimal comma
+chosen, 1234,56, so that the mark is the sheet's numbers' and its text's alike), dates and times
+in ISO 8601 ("2024-05-01", "2024-05-01 13:45:07"), booleans TRUE / FALSE; an empty cell, and an
+error cell (#N/A, #DIV/0!) as pandas reads it, is missing. A value right of the header's last column makes
 its row a broken record (as a CSV line with too many fields).
 """
 from __future__ import annotations
@@ -84,9 +85,10 @@ def xlsx_chunks(src: Source, columns: list[str], chunk_rows: int) -> Iterator[Ra
         rows = sheet.iter_rows()  # from the sheet's row 1, from its first column with a value
         header, width, first_column = None, 0, (sheet.start or (0, 0))[1]
         frame_rows, numbers, bad = [], [], []
+        decimal = src.dialect.decimal
         for number, cells in enumerate(rows, start=1):
             done = number
-            texts = [cell_text(v) for v in cells]
+            texts = [cell_text(v, decimal) for v in cells]
             if not any(t is not None and t.strip() for t in texts):
                 continue
             if header is None:
@@ -124,8 +126,8 @@ def _chunk(rows: list[list[str | None]], numbers: list[int], bad: list[BadRecord
     return RawChunk(frame, 0, bad, header)
 
 
-def cell_text(value) -> str | None:
-    """A cell's value as CSV-like text; None for an empty cell."""
+def cell_text(value, decimal: str = ".") -> str | None:
+    """A cell's value as CSV-like text, a fraction with `decimal` as its mark; None for an empty cell."""
     if value is None or value == "":
         return None
     if isinstance(value, str):
@@ -133,7 +135,7 @@ def cell_text(value) -> str | None:
     if isinstance(value, bool):
         return "TRUE" if value else "FALSE"
     if isinstance(value, float):
-        return str(int(value)) if value.is_integer() and abs(value) < 2**53 else repr(value)
+        return str(int(value)) if value.is_integer() and abs(value) < 2**53 else repr(value).replace(".", decimal)
     if isinstance(value, int):
         return str(value)
     if isinstance(value, dt.datetime):
