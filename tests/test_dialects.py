@@ -174,6 +174,19 @@ def test_utf8_with_a_few_broken_bytes_stays_utf8_and_quarantines_those_lines(cli
     assert quarantined(client, "customers")[3][0].startswith("not valid UTF-8")
 
 
+def test_ndjson_and_json_are_utf8_unless_an_encoding_is_chosen(client):
+    record = {"event_id": "e1", "customer_id": "Müller", "event_type": "login", "timestamp": "2024-05-01 12:00:00"}
+    data = (json.dumps(record, ensure_ascii=False) + "\n").encode("latin-1")
+    report = segwork.ingest(client, "customer_events", data, format="ndjson")  # JSON is UTF-8 (RFC 8259): nothing told
+    assert (report.inserted, report.quarantined) == (0, 1) and dict(report.reasons) == {"not valid UTF-8": 1}
+    report = segwork.ingest(client, "customer_events", data, format="ndjson", dialect=Dialect(encoding="latin-1"))
+    assert report.inserted == 1 and report.dialect == "decimal point, encoding Latin-1 (ISO-8859-1)"
+    array = json.dumps([{**record, "event_id": "e2", "customer_id": "Jörg €"}], ensure_ascii=False).encode("cp1252")
+    assert segwork.ingest(client, "customer_events", array, format="json", dialect=Dialect(encoding="cp1252")).inserted == 1
+    got = client.query("SELECT event_id, customer_id FROM customer_events ORDER BY event_id").result_rows
+    assert got == [("e1", "Müller"), ("e2", "Jörg €")]
+
+
 def test_transcoding_streams_block_by_block_and_progress_counts_source_bytes(client, tmp_path, monkeypatch):
     big = io.BytesIO(("Müller;" * 1000 + "\n").encode("latin-1") * 3000)  # ~21 MB of Latin-1
     tracemalloc.start()

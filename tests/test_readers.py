@@ -445,11 +445,10 @@ def test_objects_arrays_and_booleans_in_text_columns_are_quarantined_not_stored_
 
 @pytest.mark.parametrize("broken_line", [False, True], ids=["arrow", "line by line"])
 def test_an_ndjson_line_that_is_not_utf8_is_quarantined_and_the_rest_goes_in(client, broken_line):
-    """With UTF-8 chosen; left to detection, the lone \xe9 makes the file Windows-1252 (test_dialects)."""
     lines = [json_line(event("ok1")).encode(), json_line(event("bad", product_id="caf\x00")).encode().replace(b"\\u0000", b"\xe9"),
              json_line(event("ok2")).encode(), b'{"event_id": "sur\\udc80", "customer_id": "c1", "event_type": "login", "timestamp": "%s"}'
              % TIME.encode()] + ([b"{broken"] if broken_line else [])
-    report = segwork.ingest(client, "customer_events", b"\n".join(lines), format="ndjson", dialect=segwork.Dialect(encoding="utf-8"))
+    report = segwork.ingest(client, "customer_events", b"\n".join(lines), format="ndjson")
     assert (report.rows_read, report.inserted, report.quarantined) == (4 + broken_line, 2, 2 + broken_line)
     assert dict(report.reasons)["not valid UTF-8"] == 2
     q = overview.quarantine(client, "customer_events").sort_values("c__row")

@@ -106,12 +106,13 @@ def check_applies(dialect: Dialect, fmt: str, name: str) -> None:
 
 
 def resolve_text(head: bytes, fmt: str, dialect: Dialect, name: str) -> tuple[Dialect, frozenset[str]]:
-    """The dialect of a text file from its first bytes: the encoding told when not given, the
-    delimiter sniffed (CSV); and which of them were found rather than given."""
+    """The dialect of a text file from its first bytes: for a CSV, the encoding told when not
+    given and the delimiter sniffed; and which of them were found rather than given. NDJSON and
+    JSON are UTF-8 unless told otherwise (JSON's own rule, RFC 8259: the Events API keeps it)."""
     found = set()
     encoding = dialect.encoding
     if encoding is None:
-        encoding = detect_encoding(head, name)
+        encoding = detect_encoding(head, name) if fmt == "csv" else "utf-8"
         if encoding != "utf-8":
             found.add("encoding")
     delimiter = dialect.delimiter
