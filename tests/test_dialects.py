@@ -301,6 +301,27 @@ def test_an_unknown_sheet_is_refused_listing_the_sheets(client, tmp_path, sheet,
         segwork.ingest(client, "customers", path, dialect=Dialect(sheet=sheet))
 
 
+def test_a_damaged_workbook_is_refused_with_a_segwork_error_or_read_whole(client, tmp_path):
+    """Calamine's own errors (XmlError, WorksheetNotFound inside a workbook that opened) escaped."""
+    import random
+
+    path = tmp_path / "shop.xlsx"
+    workbook(path)
+    data, rng, outcomes = path.read_bytes(), random.Random(3), []
+    for case in range(40):
+        damaged = bytearray(data[:rng.randint(4, len(data))] if case % 2 else data)
+        for _ in range(0 if case % 2 else rng.randint(1, 20)):
+            damaged[rng.randrange(len(damaged))] = rng.randrange(256)
+        try:
+            report = segwork.ingest(client, "customers", bytes(damaged), source_name="shop.xlsx", dialect=Dialect(sheet=1))
+        except segwork.SegworkError:
+            outcomes.append("refused")
+            continue
+        assert report.rows_read == report.inserted + report.duplicates + report.quarantined
+        outcomes.append("read")
+    assert outcomes.count("refused") > 30
+
+
 def test_a_zip_that_is_no_workbook_and_an_old_xls_are_refused_clearly(client):
     import zipfile
 

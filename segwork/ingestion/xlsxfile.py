@@ -76,46 +76,55 @@ def open_workbook(stream, name: str, sheet: str | int | None):
 
 def xlsx_chunks(src: Source, columns: list[str], chunk_rows: int) -> Iterator[RawChunk]:
     """Chunks of at most chunk_rows records of the chosen sheet, numbered by sheet row."""
-    book = src.workbook
+    import python_calamine as calamine
+
     try:
-        sheet = book.get_sheet_by_name(src.dialect.sheet)
-        total = max((sheet.end or (0, 0))[0] + 1, 1)
-        done = 0
-        src.position = lambda: int((src.size or 0) * min(done / total, 1.0))
-        rows = sheet.iter_rows()  # from the sheet's row 1, from its first column with a value
-        header, width, first_column = None, 0, (sheet.start or (0, 0))[1]
-        frame_rows, numbers, bad = [], [], []
-        decimal = src.dialect.decimal
-        for number, cells in enumerate(rows, start=1):
-            done = number
-            texts = [cell_text(v, decimal) for v in cells]
-            if not any(t is not None and t.strip() for t in texts):
-                continue
-            if header is None:
-                header = [(t or "").strip() for t in texts]
-                while header and not header[-1]:
-                    header.pop()
-                width = len(header)
-                picks = {c: header.index(c) for c in columns if c in header}
-                continue
-            past = [i for i, t in enumerate(texts[width:], start=width) if t is not None and t.strip()]
-            if past:
-                bad.append(BadRecord(number, _row_text(texts)[:KEPT_CHARS],
-                                     f"row has a value in column {_letters(first_column + past[0])}, right of the header's "
-                                     f"last column ({_letters(first_column + width - 1)})"))
-            else:
-                frame_rows.append(texts)
-                numbers.append(number)
-            if len(frame_rows) + len(bad) >= chunk_rows:
-                yield _chunk(frame_rows, numbers, bad, picks, header)
-                frame_rows, numbers, bad = [], [], []
-        if header is None:
-            raise InputFileError(f"{src.name}: sheet {src.dialect.sheet!r} is empty (no header row); a sheet needs a "
-                                 "header row naming the columns")
-        if frame_rows or bad:
-            yield _chunk(frame_rows, numbers, bad, picks, header)
+        yield from _sheet_chunks(src, columns, chunk_rows)
+    except calamine.CalamineError as exc:  # a damaged sheet inside a workbook that opened
+        raise InputFileError(f"{src.name}: sheet {src.dialect.sheet!r} cannot be read ({str(exc)[:300]}); check the "
+                             "file, or save it again from Excel as .xlsx") from None
     finally:
         src.close()
+
+
+def _sheet_chunks(src: Source, columns: list[str], chunk_rows: int) -> Iterator[RawChunk]:
+    book = src.workbook
+    sheet = book.get_sheet_by_name(src.dialect.sheet)
+    total = max((sheet.end or (0, 0))[0] + 1, 1)
+    done = 0
+    src.position = lambda: int((src.size or 0) * min(done / total, 1.0))
+    rows = sheet.iter_rows()  # from the sheet's row 1, from its first column with a value
+    header, width, first_column = None, 0, (sheet.start or (0, 0))[1]
+    frame_rows, numbers, bad = [], [], []
+    decimal = src.dialect.decimal
+    for number, cells in enumerate(rows, start=1):
+        done = number
+        texts = [cell_text(v, decimal) for v in cells]
+        if not any(t is not None and t.strip() for t in texts):
+            continue
+        if header is None:
+            header = [(t or "").strip() for t in texts]
+            while header and not header[-1]:
+                header.pop()
+            width = len(header)
+            picks = {c: header.index(c) for c in columns if c in header}
+            continue
+        past = [i for i, t in enumerate(texts[width:], start=width) if t is not None and t.strip()]
+        if past:
+            bad.append(BadRecord(number, _row_text(texts)[:KEPT_CHARS],
+                                 f"row has a value in column {_letters(first_column + past[0])}, right of the header's "
+                                 f"last column ({_letters(first_column + width - 1)})"))
+        else:
+            frame_rows.append(texts)
+            numbers.append(number)
+        if len(frame_rows) + len(bad) >= chunk_rows:
+            yield _chunk(frame_rows, numbers, bad, picks, header)
+            frame_rows, numbers, bad = [], [], []
+    if header is None:
+        raise InputFileError(f"{src.name}: sheet {src.dialect.sheet!r} is empty (no header row); a sheet needs a "
+                             "header row naming the columns")
+    if frame_rows or bad:
+        yield _chunk(frame_rows, numbers, bad, picks, header)
 
 
 def _chunk(rows: list[list[str | None]], numbers: list[int], bad: list[BadRecord], picks: dict[str, int],
