@@ -14,7 +14,7 @@ PAGES = Path(__file__).resolve().parent / "pages"
 if __name__ == "__main__":
     from segwork.workbench import ui
 
-    st.set_page_config(page_title="segwork workbench", page_icon=":material/groups:", layout="wide")
+    st.set_page_config(page_title="segwork workbench", page_icon=str(ui.FAVICON), layout="wide")
     page = st.navigation([
         st.Page(PAGES / "overview.py", title="Overview", icon=":material/dashboard:", default=True),
         st.Page(PAGES / "upload.py", title="Upload", icon=":material/upload_file:"),

@@ -13,7 +13,7 @@ with ui.errors():
         state.Field("en_start", "start", start, "date"),
         state.Field("en_end", "end", end, "date"),
         state.Field("en_types", "event_type", [], "list", options=types),
-        state.Field("en_limit", "limit", 100, "int"),
+        state.Field("en_limit", "limit", 100, "int", minimum=1, maximum=10_000),
         state.Field("en_location", "location", "", options=locations),
         state.Field("en_order", "order_by", "event_count", options=ORDER_BY),
         state.Field("en_inactive", "inactive", False, "bool"),
@@ -25,7 +25,8 @@ with ui.errors():
         c[1].date_input("To (UTC, inclusive)", key="en_end")
         st.multiselect("Event types (none chosen = all)", types, key="en_types")
         c = st.columns(3)
-        c[0].number_input("How many customers", min_value=1, max_value=10_000, step=10, key="en_limit")
+        c[0].number_input("How many customers", min_value=FIELDS[3].minimum, max_value=FIELDS[3].maximum, step=10,
+                          key="en_limit")
         c[1].selectbox("Location", locations, key="en_location", format_func=lambda v: v or "(all locations)")
         c[2].radio("Rank by", ORDER_BY, key="en_order", horizontal=True,
                    format_func={"event_count": "events", "total_value": "event value"}.get)

@@ -15,7 +15,7 @@ with ui.errors():
     locations = ("",) + data.locations()
     FILTERS = (
         state.Field("sg_location", "location", "", options=locations),
-        state.Field("sg_age", "age", filters.AGE_RANGE, "range"),
+        state.Field("sg_age", "age", filters.AGE_RANGE, "range", minimum=filters.AGE_RANGE[0], maximum=filters.AGE_RANGE[1]),
     )
     ui.problems(state.init(*FILTERS))
     with st.form("sg_form"):
@@ -41,15 +41,17 @@ with ui.errors():
 
         labels = tuple(figures.segment_labels(summary))
         PICK = (state.Field("sg_segment", "segment", None, options=labels + (None,)),
-                state.Field("sg_page", "page", 1, "int"))
+                state.Field("sg_page", "page", 1, "int", minimum=1))
         ui.problems(state.init(*PICK))
         st.selectbox("Segment", labels, key="sg_segment", placeholder="Choose a segment to list its customers",
                      on_change=first_page)
-        chosen = state.mirror(*FILTERS, *PICK)
+        chosen = state.values(*PICK)
         if chosen["segment"]:
             value, loyalty = filters.split_segment(chosen["segment"])
             rows, total, st.session_state["sg_page"] = data.segment_page(
                 value, loyalty, where, page=chosen["page"], page_size=PAGE_SIZE)
+        state.mirror(*FILTERS, *PICK)  # after the page is known: past the end, the URL names the last page
+        if chosen["segment"]:
             st.markdown(f"**{chosen['segment']}**: {total:,} customer{'s' * (total != 1)}, highest lifetime value first.")
             ui.table(rows, key="sg_customers")
             c = st.columns([1, 3])

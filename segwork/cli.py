@@ -12,7 +12,7 @@ import sys
 import pandas as pd
 from tqdm import tqdm
 
-from segwork import demo, exports, migrations, overview, queries
+from segwork import demo, exports, mapping, migrations, overview, queries
 from segwork.ingestion import ingestlog
 from segwork.config import Settings
 from segwork.db import connect, describe_engine
@@ -99,7 +99,8 @@ def run_ingest(args, settings: Settings) -> int:
             bar.refresh()
 
         try:
-            report = ingest(client, args.table, path, format=args.format, settings=settings, progress=progress, dialect=dialect)
+            report = ingest(client, args.table, path, format=args.format, settings=settings, progress=progress,
+                            mapping=args.mapping, dialect=dialect)
         except SegworkError as exc:
             bar.close()
             print(f"segwork: error: {exc}", file=sys.stderr)
@@ -116,12 +117,31 @@ run_ingest.arguments = lambda p: (
     p.add_argument("files", nargs="+"),
     p.add_argument("--format", choices=["csv", "ndjson", "json", "parquet", "xlsx"], help="default: from the name or content"),
     p.add_argument("--json", action="store_true", help="print each report as JSON"),
+    p.add_argument("--mapping", metavar="NAME", help="map the file's own columns with a saved or built-in mapping "
+                   "(list them with `python -m segwork mappings`)"),
     p.add_argument("--delimiter", help="CSV delimiter: ',' ';' '|' or tab ('tab'); default: detected"),
     p.add_argument("--decimal", default=".", help="decimal mark of numbers written as text: '.' (default) or ',' "
                    "(then 1.234,5 is 1234.5; needs a delimiter other than ',')"),
     p.add_argument("--encoding", help="text encoding: utf-8 (default), latin-1 or cp1252; default: UTF-8, or "
                    "Windows-1252 when the file is not UTF-8 and reads as such with confidence"),
     p.add_argument("--sheet", help="sheet of an .xlsx file to read: its name or 0-based position; default: the first"),
+)
+
+
+@command("mappings", "List the saved and built-in column mappings, or print one as JSON.")
+def run_mappings(args, settings: Settings) -> int:
+    client = connect(settings=settings)
+    if args.show:
+        print(mapping.load(client, args.show).to_json())
+        return 0
+    builtin = mapping.builtins()
+    for name, m in mapping.saved(client).items():
+        print(f"{name:<24} {m.table:<16} {'built-in' if name in builtin else 'saved':<9} {m.description[:70]}")
+    return 0
+
+
+run_mappings.arguments = lambda p: (
+    p.add_argument("--show", metavar="NAME", help="print this mapping's JSON"),
 )
 
 

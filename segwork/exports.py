@@ -4,6 +4,8 @@ OWASP's rule (CSV injection): a cell whose text starts with `=`, `+`, `-`, `@`, 
 return gets a leading `'`, so Excel, LibreOffice and Google Sheets show it as text. Only text
 cells: numbers (-5.5 in a numeric column) are written as they are. Stored data is never
 changed; JSON, NDJSON and Parquet carry the raw values (programs read those, not spreadsheets).
+Money columns (MONEY_COLUMNS) are written to the cent: a sum of Float64 amounts carries binary
+noise (175.54 + 1148.35 = 1323.8899999999999) that a person should not see.
 
 `neutralised` is the rule. `frame_csv` applies it to each text cell of a DataFrame (workbench
 downloads, `query --format csv`); `engine_csv` applies it to ClickHouse's own CSVWithNames (the
@@ -17,6 +19,8 @@ import numpy as np
 import pandas as pd
 
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+MONEY_COLUMNS = ("lifetime_value", "avg_lifetime_value", "total_lifetime_value", "total_value", "event_value",
+                 "monetary", "avg_monetary")
 PREFIX = "'"
 
 # What engine_csv relies on, sent with every query it neutralises (a server profile may change them).
@@ -56,13 +60,23 @@ def neutralise_frame(frame: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
+def money_to_the_cent(frame: pd.DataFrame) -> pd.DataFrame:
+    """A copy of `frame` whose numeric MONEY_COLUMNS are rounded to 2 decimals (-0.0 written as 0.0)."""
+    out = frame.copy(deep=False)
+    for i, (name, column) in enumerate(frame.items()):
+        if name in MONEY_COLUMNS and pd.api.types.is_float_dtype(column.dtype):
+            out.isetitem(i, column.round(2) + 0.0)
+    return out
+
+
 def frame_csv(frame: pd.DataFrame, **to_csv) -> str:
-    """`frame.to_csv(index=False, **to_csv)` with its text cells neutralised, lines ending in CRLF.
+    """`frame.to_csv(index=False, **to_csv)` with its text cells neutralised and money to the cent,
+    lines ending in CRLF.
 
     CRLF (RFC 4180's line end) also makes the writer quote a cell holding a carriage return:
     with '\n' alone it writes one bare, and a spreadsheet starts a new row there.
     """
-    return neutralise_frame(frame).to_csv(index=False, lineterminator="\r\n", **to_csv)
+    return neutralise_frame(money_to_the_cent(frame)).to_csv(index=False, lineterminator="\r\n", **to_csv)
 
 
 def engine_csv(body: bytes) -> bytes:

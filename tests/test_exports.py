@@ -170,3 +170,22 @@ def test_query_format_csv_is_neutralised(workbench, capsys):
     assert cli.main(["query", "customer_segment_lookup", "--customer-id", "@cmd", "--as-of", AS_OF, "--format", "csv"]) == 0
     [row] = _cells(capsys.readouterr().out)
     assert row["customer_id"] == "'@cmd" and row["name"] == '\'=HYPERLINK("http://x","y")' and row["lifetime_value"] == "-5.5"
+
+
+def test_money_is_written_to_the_cent_without_float_noise(client, database, monkeypatch, capsys):
+    """175.54 + 1148.35 is 1323.8899999999999 in binary floating point: a CSV shows 1323.89."""
+    monkeypatch.setenv("SEGWORK_DATABASE", database)
+    segwork.ingest(client, "customers", pd.DataFrame([_profile("m1", "Mo", "Oslo", 0.1 + 0.2)]))
+    segwork.ingest(client, "customer_events", pd.DataFrame([
+        {"event_id": f"m{i}", "customer_id": "m1", "event_type": "purchase", "event_value": value,
+         "timestamp": f"2025-03-0{i + 1} 10:00:00"} for i, value in enumerate((175.54, 1148.35, 0.1 + 0.2))]))
+    engagement = segwork.customer_engagement_analysis(client, "2025-03-01", "2025-03-31", as_of=AS_OF)
+    assert engagement["total_value"].iloc[0] != round(engagement["total_value"].iloc[0], 2)  # the noise is there
+    text = data.csv_bytes(engagement).decode()
+    assert _cells(text)[0]["total_value"] == "1324.19" and "0000000" not in text and "9999999" not in text
+    timeline = data.csv_bytes(segwork.customer_timeline(client, "m1")).decode()
+    assert [row["event_value"] for row in _cells(timeline)] == ["0.3", "1148.35", "175.54"]
+    summary = data.csv_bytes(segwork.customer_segments_summary(client, as_of=AS_OF)).decode()
+    assert _cells(summary)[0]["avg_lifetime_value"] == "0.3" and _cells(summary)[0]["total_lifetime_value"] == "0.3"
+    assert cli.main(["query", "customer_segment_lookup", "--customer-id", "m1", "--as-of", AS_OF, "--format", "csv"]) == 0
+    assert _cells(capsys.readouterr().out)[0]["lifetime_value"] == "0.3"

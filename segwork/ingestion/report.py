@@ -26,6 +26,8 @@ class IngestReport:
     dialect: str = ""  # how the file was read, when not comma, point and UTF-8 (Dialect.describe)
     elapsed_s: float = 0.0
     started_at: datetime = field(default_factory=lambda: datetime.now(timezone.utc))
+    mapping: str | None = None  # the name of the mapping the file went through, if any
+    profiles: "IngestReport | None" = None  # customers derived from these events by the mapping
 
     @property
     def accepted(self) -> int:
@@ -36,6 +38,7 @@ class IngestReport:
         """JSON-ready form (for the API and `--format json`)."""
         d = asdict(self)
         d["started_at"] = self.started_at.isoformat()
+        d["profiles"] = self.profiles.as_dict() if self.profiles else None
         d["reasons"] = [{"reason": r, "rows": n} for r, n in self.reasons]
         return d
 
@@ -55,4 +58,6 @@ class IngestReport:
             lines.append(f"  {n:>8,}  {reason}")
         if self.ignored_columns:
             lines.append(f"  ignored columns not in {self.table}: {', '.join(self.ignored_columns)}")
+        if self.profiles is not None:
+            lines.append(self.profiles.summary())
         return "\n".join(lines)

@@ -26,7 +26,8 @@ class Field:
     """One filter: widget key, URL parameter, default and kind.
 
     kind: text | int | float | bool | date | list | range (a (low, high) pair, "25-45" in the URL).
-    options: allowed values (for selectboxes); a URL value outside them is ignored.
+    options: allowed values (for selectboxes); a URL value outside them is ignored with a note.
+    minimum, maximum: bounds of an int, or of both ends of a range (give the widget the same).
     """
 
     key: str
@@ -34,6 +35,12 @@ class Field:
     default: Any
     kind: str = "text"
     options: tuple | None = None
+    minimum: int | None = None
+    maximum: int | None = None
+
+
+class Unusable(ValueError):
+    """Why a link's value cannot be used: its message ends the note shown to the person."""
 
 
 def init(*fields: Field) -> list[str]:
@@ -48,8 +55,8 @@ def init(*fields: Field) -> list[str]:
         if raw not in (None, "", []):
             try:
                 value = _parse(f, raw)
-            except (ValueError, TypeError):
-                problems.append(f"ignored the link's {f.param}={raw!r}: not a valid {f.kind}")
+            except Unusable as exc:
+                problems.append(f"ignored the link's {f.param}={raw!r}: {exc}")
         st.session_state[f.key] = value
     return problems
 
@@ -142,16 +149,36 @@ _PARSERS: dict[str, Callable[[Any], Any]] = {
 }
 
 
+_FORMS = {"int": "not a whole number", "float": "not a number", "bool": "not 1 or 0 (true or false)",
+          "date": "not a date (YYYY-MM-DD)", "range": "not a valid range (low-high, low <= high, e.g. 25-45)"}
+_KNOWN_SHOWN = 12  # options named in a note, at most
+
+
 def _parse(f: Field, raw) -> Any:
+    """The link's value for field f; Unusable says why not."""
     try:
         value = _PARSERS[f.kind](raw)
-    except KeyError:
-        raise ValueError(raw) from None
-    if f.kind == "range" and (len(value) != 2 or value[0] > value[1]):
-        raise ValueError(raw)
+        if f.kind == "range" and (len(value) != 2 or value[0] > value[1]):
+            raise ValueError(raw)
+    except (KeyError, ValueError, TypeError):
+        raise Unusable(_FORMS.get(f.kind, f"not a valid {f.kind}")) from None
+    for number in (value if f.kind == "range" else [value] if f.kind == "int" else []):
+        if f.minimum is not None and number < f.minimum:
+            raise Unusable(f"{number} is below the minimum {f.minimum}")
+        if f.maximum is not None and number > f.maximum:
+            raise Unusable(f"{number} is above the maximum {f.maximum}")
     if not _allowed(f, value):
-        raise ValueError(raw)
+        unknown = " " + ", ".join(repr(v) for v in value if v not in f.options) if f.kind == "list" else ""
+        raise Unusable(f"unknown {f.param}{unknown} (known: {_known(f.options)})")
     return value
+
+
+def _known(options: tuple) -> str:
+    shown = [str(o) for o in options if o not in (None, "")]
+    if not shown:
+        return "none yet"
+    more = len(shown) - _KNOWN_SHOWN
+    return ", ".join(shown[:_KNOWN_SHOWN]) + (f" and {more:,} more" if more > 0 else "")
 
 
 def _allowed(f: Field, value) -> bool:

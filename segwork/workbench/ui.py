@@ -1,23 +1,22 @@
 """Streamlit pieces the pages share: segwork errors as st.error, the sidebar, notes, reports, downloads."""
 from __future__ import annotations
 
+import re
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Callable, Iterator
 
 import pandas as pd
 import streamlit as st
 
+from segwork import exports
 from segwork.errors import SegworkError
 from segwork.ingestion import IngestReport
 from segwork.segments import DEFAULT_RULES
-from segwork.workbench import data, state, upload
+from segwork.workbench import data, dataset, state, upload
 
-DEMO_NOTE = (
-    "**This is generated demo data**, loaded on first start because the database was empty. "
-    "To work on your own data, upload CSV, NDJSON, JSON or Parquet files on the **Upload** page "
-    "(or run `python -m segwork ingest customers my_customers.csv`). To start without the demo, "
-    "point segwork at an empty folder: `SEGWORK_DATA_DIR=/path/to/folder .venv/bin/python -m segwork run --no-demo`."
-)
+FAVICON = Path(__file__).resolve().parent / "favicon.png"  # shipped: a material icon is fetched from the internet
+_MARKDOWN_PUNCTUATION = re.compile(r"([\\`*_{}\[\]()<>#+\-.!|~:$])")
 
 
 @contextmanager
@@ -50,15 +49,24 @@ def sidebar() -> None:
         if state.rules_problem():
             st.warning(state.rules_problem())
         with errors():
-            if data.demo_loaded():
-                st.caption(":material/info: Demo data: see the Overview for how to load your own.")
+            st.caption(f"**Data:** {dataset.short(dataset.contents())}. The Overview says more, and loads or removes data.")
 
 
-def demo_note() -> None:
-    """Say plainly when the database holds the generated demo data, and how to load one's own."""
+def data_note() -> None:
+    """Say plainly which data the database holds (every state), with the actions that change it."""
     with errors():
-        if data.demo_loaded():
-            st.info(DEMO_NOTE, icon=":material/science:")
+        dataset.note()
+        dataset.actions()
+
+
+def plain(text: str) -> str:
+    """`text` for st.markdown, shown as written: a lone '-' would be a heading underline, '1.' a list."""
+    return _MARKDOWN_PUNCTUATION.sub(r"\\\1", text)
+
+
+def fact(container, label: str, text: str) -> None:
+    """A bold label over a line of plain text (st.metric's large figures suit numbers, not dates)."""
+    container.markdown(f"**{plain(label)}**  \n{plain(text)}")
 
 
 def download_csv(label: str, payload: bytes | Callable[[], bytes], file_name: str, key: str) -> None:
@@ -140,7 +148,7 @@ def _shown(value) -> str:
     return f"{value:,.2f}" if isinstance(value, float) else str(value)
 
 
-_MONEY = ("lifetime_value", "avg_lifetime_value", "total_lifetime_value", "total_value", "event_value")
+_MONEY = exports.MONEY_COLUMNS
 _COUNTS = ("customer_count", "event_count", "rows_read", "inserted", "duplicates", "quarantined", "customers",
            "days_since_signup", "rows", "row")
 _TIMES = ("signup_date", "timestamp", "first_event", "last_event", "started_at", "profile_updated_at")
