@@ -401,3 +401,21 @@ def test_preview_says_what_was_detected(tmp_path):
     assert pv.read_as == "XLSX: decimal point, sheet 'Kunden' (of 'Events', 'Kunden')"
     assert list(pv.rows.record) == [2, 3, 5, 6, 8] and list(pv.rows.customer_id)[:3] == ["17850", "17851", "12345678901234"]
     assert "xlsx" in upload.FILE_TYPES
+
+
+def test_a_mapping_reads_source_numbers_with_the_decimal_comma(client, tmp_path):
+    """The mapping layer turned "12.5" into 125 with decimal ',' (it dropped every '.'): now its
+    source numbers follow numbers_from_text's rule, so 12.5 is quarantined."""
+    from segwork.mapping import Mapping
+
+    path = tmp_path / "orders.csv"
+    path.write_bytes("Order;Client;Qty;Price;When\nA1;Müller;2;1.234,5;2024-03-01 10:00\nA2;c2;1;12.5;2024-03-02 10:00\n"
+                     "A3;c3;3;0,25;2024-03-03 10:00\n".encode("cp1252"))
+    mapping = Mapping.from_dict({"table": "customer_events", "fields": {
+        "event_id": {"column": "Order"}, "customer_id": {"column": "Client"}, "event_type": {"constant": "purchase"},
+        "event_value": {"expression": "Qty * Price"}, "timestamp": {"column": "When", "format": "%Y-%m-%d %H:%M"}}})
+    report = segwork.ingest(client, "customer_events", path, mapping=mapping, dialect=Dialect(decimal=","))
+    assert (report.rows_read, report.inserted, report.quarantined) == (3, 2, 1)
+    got = client.query("SELECT event_id, customer_id, event_value FROM customer_events ORDER BY event_id").result_rows
+    assert got == [("A1", "Müller", 2469.0), ("A3", "c3", 0.75)]
+    assert list(quarantined(client, "customer_events")) == [3]
