@@ -16,7 +16,7 @@ from segwork import demo, exports, mapping, migrations, overview, queries
 from segwork.config import Settings
 from segwork.db import connect, describe_engine
 from segwork.errors import EngineBusyError, SegworkError
-from segwork.ingestion import ingest
+from segwork.ingestion import Dialect, ingest
 from segwork.schemas import TABLES
 from segwork.segments import SegmentRules
 
@@ -84,8 +84,9 @@ run_demo.arguments = lambda p: (
 )
 
 
-@command("ingest", "Validate and load files (CSV, NDJSON, JSON, Parquet; .gz too) into a table.")
+@command("ingest", "Validate and load files (CSV, NDJSON, JSON, Parquet, Excel .xlsx; .gz too) into a table.")
 def run_ingest(args, settings: Settings) -> int:
+    dialect = Dialect(delimiter=args.delimiter, decimal=args.decimal, encoding=args.encoding, sheet=args.sheet)
     remote = through_workbench(settings)
     client = None if remote else connect(settings=settings)
     failed = 0
@@ -110,7 +111,7 @@ def run_ingest(args, settings: Settings) -> int:
                 report = remote.ingest(args.table, path, ingest_options(args), progress=uploaded)
             else:
                 report = ingest(client, args.table, path, format=args.format, settings=settings, progress=progress,
-                                mapping=args.mapping)
+                                mapping=args.mapping, dialect=dialect)
         except SegworkError as exc:
             bar.close()
             if isinstance(exc, EngineBusyError):
@@ -133,10 +134,16 @@ def ingest_options(args) -> dict:
 run_ingest.arguments = lambda p: (
     p.add_argument("table", choices=list(TABLES)),
     p.add_argument("files", nargs="+"),
-    p.add_argument("--format", choices=["csv", "ndjson", "json", "parquet"], help="default: from the name or content"),
+    p.add_argument("--format", choices=["csv", "ndjson", "json", "parquet", "xlsx"], help="default: from the name or content"),
     p.add_argument("--json", action="store_true", help="print each report as JSON"),
     p.add_argument("--mapping", metavar="NAME", help="map the file's own columns with a saved or built-in mapping "
                    "(list them with `python -m segwork mappings`)"),
+    p.add_argument("--delimiter", help="CSV delimiter: ',' ';' '|' or tab ('tab'); default: detected"),
+    p.add_argument("--decimal", default=".", help="decimal mark of numbers written as text: '.' (default) or ',' "
+                   "(then 1.234,5 is 1234.5; needs a delimiter other than ',')"),
+    p.add_argument("--encoding", help="text encoding: utf-8 (default), latin-1 or cp1252; default: UTF-8, or "
+                   "Windows-1252 when the file is not UTF-8 and reads as such with confidence"),
+    p.add_argument("--sheet", help="sheet of an .xlsx file to read: its name or 0-based position; default: the first"),
 )
 
 

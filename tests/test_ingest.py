@@ -149,7 +149,8 @@ def test_timestamps_naive_are_utc_and_zones_converted(client):
     (b"", "empty"),
     (HEADER.encode(), "no data rows"),
     (b"a,b\n1,2\n", "missing required column"),
-    ("customer_id,signup_date,timestamp,n\xe4me\nJose,2024-01-01,2024-01-01,\n".encode("latin-1"), "header.* not UTF-8"),
+    ("customer_id,signup_date,timestamp,имя\nJose,2024-01-01,2024-01-01,\n".encode("cp1251"),
+     "is not UTF-8 text, nor Latin-1 or Windows-1252 text as far as can be told .*say its encoding"),
     (b"PAR1 this is not parquet", "cannot be read as PARQUET"),
 ])
 def test_unreadable_files_raise_and_insert_nothing(client, data, match):

@@ -24,11 +24,13 @@ def good(rid: str, category: str = "cat") -> str:
     return f"{rid},c1,purchase,1.5,p1,{category},{TIME}"
 
 
-def read_csv(path, monkeypatch=None, block_bytes: int | None = None) -> tuple[dict, dict]:
-    """({event_id: (line, category)} of the good rows, {event_id: (line, text, reason)} of the broken ones)."""
+def read_csv(path, monkeypatch=None, block_bytes: int | None = None, delimiter: str = ",") -> tuple[dict, dict]:
+    """({event_id: (line, category)} of the good rows, {event_id: (line, text, reason)} of the broken ones);
+    the delimiter is sniffed, and checked to be `delimiter`."""
     if block_bytes is not None:
         monkeypatch.setattr(csvfile, "CSV_BLOCK_BYTES", block_bytes)
     src = readers.open_source(path)
+    assert src.dialect.delimiter == delimiter
     rows, bad = {}, {}
     try:
         for chunk in readers.read_chunks(src, EVENTS, 7):
@@ -37,7 +39,7 @@ def read_csv(path, monkeypatch=None, block_bytes: int | None = None) -> tuple[di
                 assert rid not in rows and rid not in bad, f"{rid} read twice"
                 rows[rid] = (int(line), category)
             for rec in chunk.bad:
-                rid = rec.text.split(",", 1)[0].strip('"')
+                rid = rec.text.split(delimiter, 1)[0].strip('"')
                 assert rid not in rows and rid not in bad, f"{rid} read twice"
                 bad[rid] = (rec.row, rec.text, rec.reason)
     finally:
@@ -116,8 +118,15 @@ def lines_of(rows: dict, bad: dict) -> tuple[dict, dict]:
     return {rid: v[0] for rid, v in rows.items()}, {rid: v[0] for rid, v in bad.items()}
 
 
+def delimited(text: str, delimiter: str) -> str:
+    """CSV text of records written with commas, with another delimiter (a quoted comma too: it
+    stays inside its quotes)."""
+    return text.replace(",", delimiter)
+
+
+@pytest.mark.parametrize("delimiter", [",", ";", "\t"])
 @pytest.mark.parametrize("block_bytes", [16, 50, 97, 200])
-def test_line_numbers_run_on_across_read_blocks(tmp_path, monkeypatch, block_bytes):
+def test_line_numbers_run_on_across_read_blocks(tmp_path, monkeypatch, block_bytes, delimiter):
     parts = []
     for i in range(40):
         rid = f"r{i}"
@@ -130,18 +139,19 @@ def test_line_numbers_run_on_across_read_blocks(tmp_path, monkeypatch, block_byt
         if i % 6 == 2:
             parts.append((None, "   " if i % 4 else "", False))
     text, want_rows, want_bad = build(parts)
-    rows, bad = read_csv(write(tmp_path, text), monkeypatch, block_bytes)
+    rows, bad = read_csv(write(tmp_path, delimited(text, delimiter)), monkeypatch, block_bytes, delimiter)
     assert lines_of(rows, bad) == (want_rows, want_bad)
     assert rows["r1"][1] == "1\nwraps\nover"
 
 
-def test_an_unterminated_quote_makes_one_broken_record_to_the_end_of_the_file(tmp_path, monkeypatch):
+@pytest.mark.parametrize("delimiter", [",", ";", "\t"])
+def test_an_unterminated_quote_makes_one_broken_record_to_the_end_of_the_file(tmp_path, monkeypatch, delimiter):
     text, want_rows, want_bad = build([("r1", good("r1"), True), ("r2", good("r2"), True),
                                        ("r3", 'r3,c1,"never closed', False), (None, good("r4"), False),
                                        (None, good("r5"), False)])
-    rows, bad = read_csv(write(tmp_path, text), monkeypatch, 40)
+    rows, bad = read_csv(write(tmp_path, delimited(text, delimiter)), monkeypatch, 40, delimiter)
     assert lines_of(rows, bad) == (want_rows, want_bad)
-    assert bad["r3"][1].startswith('r3,c1,"never closed\nr4,')
+    assert bad["r3"][1].startswith(delimited('r3,c1,"never closed\nr4,', delimiter))
 
 
 INGREDIENTS = {  # name -> (record text for an event_id, is it a good row)
@@ -168,12 +178,17 @@ def random_parts(rng: random.Random) -> list[tuple[str | None, str, bool]]:
     return parts
 
 
+@pytest.mark.parametrize("delimiter", [",", ";", "\t"])
 @pytest.mark.parametrize("seed", range(40))
-def test_random_files_every_record_once_on_its_own_line(tmp_path, monkeypatch, seed):
+def test_random_files_every_record_once_on_its_own_line(tmp_path, monkeypatch, seed, delimiter):
     rng = random.Random(seed)
-    text, want_rows, want_bad = build(random_parts(rng))
-    path = write(tmp_path, text, bom=rng.random() < 0.3, gz=rng.random() < 0.3, newline=rng.choice(["\n", "\r\n"]))
-    rows, bad = read_csv(path, monkeypatch, rng.choice([8, 33, 64, 150, 1 << 20]))
+    parts = random_parts(rng)
+    if delimiter == "\t":  # a line of tabs alone is a record of empty fields in a tab-delimited file, not blank
+        parts = [(rid, text.replace("\t", "  ") if rid is None else text, ok) for rid, text, ok in parts]
+    text, want_rows, want_bad = build(parts)
+    path = write(tmp_path, delimited(text, delimiter), bom=rng.random() < 0.3, gz=rng.random() < 0.3,
+                 newline=rng.choice(["\n", "\r\n"]))
+    rows, bad = read_csv(path, monkeypatch, rng.choice([8, 33, 64, 150, 1 << 20]), delimiter)
     assert lines_of(rows, bad) == (want_rows, want_bad)
 
 
@@ -440,7 +455,9 @@ def test_an_ndjson_line_that_is_not_utf8_is_quarantined_and_the_rest_goes_in(cli
     assert list(q.c__row)[:2] == [2, 4]
     assert list(q.c__raw)[0] == lines[1].decode("utf-8", "replace") and "\ufffd" in list(q.c__raw)[0]
     at = lines[1].index(b"\xe9") + 1
-    assert list(q.c__error)[0] == [f"not valid UTF-8 (byte 0xe9 at byte {at} of the line); save the file as UTF-8"]
+    assert list(q.c__error)[0] == [f"not valid UTF-8 (byte 0xe9 at byte {at} of the line); save it as UTF-8, or say its "
+                                   "encoding (latin-1 or cp1252: `--encoding cp1252` on the command line, "
+                                   "`dialect=Dialect(encoding='cp1252')` in Python)"]
     assert sorted(r[0] for r in client.query("SELECT event_id FROM customer_events").result_rows) == ["ok1", "ok2"]
 
 
@@ -452,7 +469,7 @@ def test_a_csv_record_that_is_not_utf8_is_quarantined_and_the_rest_goes_in(clien
                       "r6,br\udcffoken", good("r7", "\udce9"), good("r8")]) + "\n"
     path = tmp_path / "e.csv"
     path.write_bytes(text.encode("utf-8", "surrogateescape"))  # \udcXX: the byte XX alone, not UTF-8
-    report = segwork.ingest(client, "customer_events", path)
+    report = segwork.ingest(client, "customer_events", path, dialect=segwork.Dialect(encoding="utf-8"))
     assert (report.rows_read, report.inserted, report.quarantined) == (8, 4, 4)
     assert dict(report.reasons) == {"not valid UTF-8": 4}
     q = overview.quarantine(client, "customer_events").sort_values("c__row")
@@ -465,8 +482,8 @@ def test_a_csv_record_that_is_not_utf8_is_quarantined_and_the_rest_goes_in(clien
 def test_a_csv_header_that_is_not_utf8_is_refused_naming_the_line(client, tmp_path):
     path = tmp_path / "e.csv"
     path.write_bytes(HEADER.replace("category", "cat\xe9gory").encode("latin-1") + b"\n" + good("r1").encode() + b"\n")
-    with pytest.raises(segwork.InputFileError, match=r"line 1 \(the header\) is not UTF-8 text"):
-        segwork.ingest(client, "customer_events", path)
+    with pytest.raises(segwork.InputFileError, match=r"line 1 \(the header\) is not UTF-8 text; save it as UTF-8, or say its encoding"):
+        segwork.ingest(client, "customer_events", path, dialect=segwork.Dialect(encoding="utf-8"))
 
 
 @pytest.mark.parametrize("block_bytes", [64, 1 << 20])

@@ -29,13 +29,13 @@ from segwork.api.ratelimit import RateLimiter
 from segwork.api.responses import ApiError
 from segwork.config import Settings
 from segwork.errors import SegworkError
-from segwork.ingestion import ingest, ingestlog
+from segwork.ingestion import Dialect, ingest, ingestlog
 from segwork.schemas import TABLES, columns
 
 log = logging.getLogger("segwork.api")
 METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
 CORS = {"Access-Control-Allow-Origin": "*"}  # tokens are bearer tokens, never cookies
-UPLOAD_OPTIONS = ("format", "mapping")  # ingest options POST /v0/datasources applies (query parameters of these names)
+UPLOAD_OPTIONS = ("format", "mapping", "delimiter", "decimal", "encoding", "sheet")  # ingest options POST /v0/datasources applies (query parameters of these names)
 OPTIONS_HEADER = "X-Segwork-Options"  # the ingest options segwork's CLI sends: refused unless applied
 
 
@@ -130,6 +130,9 @@ class Api:
         headers = self._limit(token)
         fmt = request.query_params.get("format")
         mapping = request.query_params.get("mapping") or None  # a saved or built-in mapping, by name
+        q = request.query_params
+        dialect = Dialect(delimiter=q.get("delimiter") or None, decimal=q.get("decimal") or ".",  # as the CLI takes them
+                          encoding=q.get("encoding") or None, sheet=q.get("sheet") or None)
         unknown = [o for o in request.headers.get(OPTIONS_HEADER, "").split(",") if o.strip() and o.strip() not in UPLOAD_OPTIONS]
         if unknown:  # sent by segwork's CLI through a workbench: an option this API would ignore must not be
             raise ApiError(400, f"this segwork's API does not apply the ingest option(s) {', '.join(unknown)} to uploads; "
@@ -142,7 +145,7 @@ class Api:
                 fmt = fmt or (field if field in readers.FORMATS else None)
                 name = filename or f"POST /v0/datasources ({token.name})"
                 report = await self._run(lambda client: ingest(client, table, file, format=fmt, settings=self.settings.for_uploads(),
-                                                               source_name=name, mapping=mapping))
+                                                               source_name=name, mapping=mapping, dialect=dialect))
         finally:
             file.close()
         return JSONResponse({

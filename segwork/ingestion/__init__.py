@@ -1,6 +1,7 @@
 """Ingestion, stage by stage: everything a record goes through on its way into a table.
 
-    read        bytes -> raw chunks (CSV, NDJSON, JSON, Parquet; gzip): read.open_source, read.read_chunks
+    dialect     how a file is written (delimiter, decimal mark, encoding, sheet): dialect.Dialect
+    read        bytes -> raw chunks (CSV, NDJSON, JSON, Parquet, .xlsx; gzip): read.open_source, read.read_chunks
     mapped      a file's own columns -> the table's fields, by a column mapping (segwork.mapping)
     parse       raw chunk -> typed frame + what failed to parse: parse.parse_chunk
     validate    typed frame -> failures per row (pandera); good rows -> Arrow: validate.validate, validate.to_arrow
@@ -12,7 +13,8 @@
 
 `segwork.ingest(...)` is pipeline.ingest.
 """
+from segwork.ingestion.dialect import Dialect
 from segwork.ingestion.pipeline import ingest, next_insert_target
 from segwork.ingestion.report import IngestReport, Progress
 
-__all__ = ["IngestReport", "Progress", "ingest", "next_insert_target"]
+__all__ = ["Dialect", "IngestReport", "Progress", "ingest", "next_insert_target"]

@@ -1,5 +1,6 @@
 """CSV in line-aligned blocks read by pyarrow, each record numbered by the physical line it
-starts on (header = line 1), broken records kept as BadRecords."""
+starts on (header = line 1), broken records kept as BadRecords. The delimiter is the Source's
+(, ; tab or |); the text is UTF-8 here (segwork.ingestion.transcode made it so)."""
 from __future__ import annotations
 
 import csv
@@ -15,11 +16,12 @@ import pyarrow.csv as pacsv
 
 from segwork.errors import InputFileError
 from segwork.ingestion import lines, utf8
+from segwork.ingestion.dialect import CHOOSE_ENCODING
 from segwork.ingestion.records import KEPT_CHARS, BadRecord, RawChunk, Source
 
 CSV_BLOCK_BYTES = 1 << 23  # CSV bytes read at a time (a block is then cut back to its last whole record)
 CSV_MAX_OPEN_BYTES = 1 << 26  # a quoted value still open after this many bytes is cut there, not carried on
-_NOT_UTF8 = "not valid UTF-8 (its invalid bytes shown as U+FFFD); save the file as UTF-8"
+_NOT_UTF8 = f"not valid UTF-8 (its invalid bytes shown as U+FFFD); {CHOOSE_ENCODING}"
 
 
 def csv_chunks(src: Source, columns: list[str], chunk_rows: int) -> Iterator[RawChunk]:
@@ -28,7 +30,8 @@ def csv_chunks(src: Source, columns: list[str], chunk_rows: int) -> Iterator[Raw
     lines are not records."""
     stream = src.stream
     max_line = src.settings.max_line_bytes
-    header = _csv_header(stream, max_line)
+    delimiter = src.dialect.delimiter or ","
+    header = _csv_header(stream, max_line, delimiter)
     wanted = [c for c in header if c in columns]
     convert_options = pacsv.ConvertOptions(
         include_columns=wanted or header[:1], column_types={c: pa.string() for c in header},
@@ -56,10 +59,11 @@ def csv_chunks(src: Source, columns: list[str], chunk_rows: int) -> Iterator[Raw
             if breaks > chunk_rows:  # many short lines: at most chunk_rows at a time (a broken one is held as a BadRecord)
                 cut, breaks = int(np.flatnonzero(np.frombuffer(pending, np.uint8, end) == 0x0A)[chunk_rows - 1]) + 1, chunk_rows
             final = cut == end and (not data or len(pending) > CSV_MAX_OPEN_BYTES)
-            frame, block_bad, used, breaks = _CsvBlock(pending[:cut], line, header, final, marked, breaks).read(wanted, convert_options)
+            frame, block_bad, used, breaks = _CsvBlock(pending[:cut], line, header, final, marked, breaks,
+                                                       delimiter).read(wanted, convert_options)
             if not used and cut < end:  # one record open past the cut: all waiting lines at once
                 frame, block_bad, used, breaks = _CsvBlock(pending[:end], line, header, not data or len(pending) > CSV_MAX_OPEN_BYTES,
-                                                           marked).read(wanted, convert_options)
+                                                           marked, delimiter=delimiter).read(wanted, convert_options)
                 cut = end
             pending, line, end = pending[used:], line + breaks, end - used
             marked = {at - breaks: why for at, why in marked.items() if at >= breaks}
@@ -88,6 +92,7 @@ class _CsvBlock:
     # lines (0-based) that were not UTF-8 (their bad bytes now U+FFFD) or too long (now empty, their head kept): why, head
     marked: dict[int, tuple[str, bytes | None]] = field(default_factory=dict)
     line_breaks: int = -1  # data.count(b"\n") when the caller knows it already
+    delimiter: str = ","
 
     def read(self, wanted: list[str], convert_options) -> tuple[pd.DataFrame, list[BadRecord], int, int]:
         """Good rows (with __row), broken records, and the bytes and line breaks used: a record
@@ -101,7 +106,7 @@ class _CsvBlock:
         table = pacsv.read_csv(
             io.BytesIO(self.data), convert_options=convert_options,
             read_options=pacsv.ReadOptions(column_names=self.header, use_threads=False, block_size=len(self.data) + 1),
-            parse_options=pacsv.ParseOptions(newlines_in_values=True, invalid_row_handler=on_invalid),
+            parse_options=pacsv.ParseOptions(delimiter=self.delimiter, newlines_in_values=True, invalid_row_handler=on_invalid),
         )
         breaks = self.line_breaks if self.line_breaks >= 0 else self.data.count(b"\n")
         starts, open_at = self.record_lines(table.num_rows + len(broken), breaks)
@@ -120,7 +125,7 @@ class _CsvBlock:
         bad = [BadRecord(self.first_line + int(starts[row.number - 1]), row.text[:KEPT_CHARS],
                          odd[row.number - 1][0] if row.number - 1 in odd else
                          f"line has {row.actual_columns} fields, the header has {row.expected_columns}")
-               for row in broken if row.text.strip()]  # a whitespace-only line is not a record
+               for row in broken if row.text.replace(self.delimiter, ",").strip()]  # a whitespace-only line is not a record
         if odd:
             records = np.delete(np.arange(len(starts)), [row.number - 1 for row in broken]) if broken else np.arange(len(starts))
             drop = np.flatnonzero(np.isin(records, list(odd)))
@@ -146,7 +151,7 @@ class _CsvBlock:
                 continue  # left for the next block
             record = int(np.searchsorted(starts, at, side="right")) - 1
             begin = int(line_starts[starts[record]]) if record >= 0 else 0
-            if record >= 0 and (head is None or _ends_in_quotes(self.data[begin:int(line_starts[at])])):
+            if record >= 0 and (head is None or _ends_in_quotes(self.data[begin:int(line_starts[at])], self.delimiter)):
                 end = int(line_starts[starts[record + 1]]) if record + 1 < len(starts) else int(line_starts[breaks])
                 text = self.data[begin:min(end, begin + 4 * KEPT_CHARS)].decode("utf-8", "replace")[:KEPT_CHARS]
                 odd.setdefault(record, (why, text.rstrip("\r\n")))
@@ -170,7 +175,7 @@ class _CsvBlock:
             starts = _nonblank_lines(data)
             last = None
         else:
-            starts, last = _scan_records(data, self.first_line)
+            starts, last = _scan_records(data, self.first_line, self.delimiter)
         if len(starts) != records:
             raise InputFileError(
                 f"lines {self.first_line}..{self.first_line + lines - 1}: pyarrow read {records} records where a "
@@ -180,7 +185,7 @@ class _CsvBlock:
 
     def _open_from(self, offset: int) -> int | None:
         """offset, when the record starting there is still inside quotes at the block's end."""
-        return offset if not self.final and _ends_in_quotes(self.data[offset:]) else None
+        return offset if not self.final and _ends_in_quotes(self.data[offset:], self.delimiter) else None
 
 
 def _lone_cr(data: bytes) -> bool:
@@ -201,14 +206,14 @@ def _nonblank_lines(data: bytes) -> np.ndarray:
     return np.flatnonzero(~empty)
 
 
-def _scan_records(data: bytes, first_line: int) -> tuple[np.ndarray, int | None]:
+def _scan_records(data: bytes, first_line: int, delimiter: str = ",") -> tuple[np.ndarray, int | None]:
     """Line (0-based) each non-empty record starts on, and the byte offset of the last record,
     read with Python's csv module: the quoting rules of pyarrow's parser, and its line ends
     (\\n, \\r\\n or a lone \\r); only \\n counts as a new physical line."""
     parts = data.splitlines(keepends=True)
     physical = np.cumsum([0] + [part.endswith(b"\n") for part in parts])
     offsets = np.cumsum([0] + [len(part) for part in parts])
-    reader = csv.reader(part.decode("utf-8", "replace") for part in parts)
+    reader = csv.reader((part.decode("utf-8", "replace") for part in parts), delimiter=delimiter)
     starts, done = [], 0
     try:
         for fields in reader:
@@ -223,23 +228,24 @@ def _scan_records(data: bytes, first_line: int) -> tuple[np.ndarray, int | None]
 _QUOTED = re.compile(rb'"[^"]*(?:""[^"]*)*')  # a quoted value up to (not with) its closing quote
 
 
-def _ends_in_quotes(record: bytes) -> bool:
+def _ends_in_quotes(record: bytes, delimiter: str = ",") -> bool:
     """Whether a record (read from its start) ends inside a quoted value: a quote opens one only
     at the start of a field, "" inside is a quote, and after the closing quote the field runs
-    on to the next comma (pyarrow's rules and the csv module's)."""
+    on to the next delimiter (pyarrow's rules and the csv module's)."""
+    mark = delimiter.encode()
     pos = 0
     while True:
         if record.startswith(b'"', pos):
             pos = _QUOTED.match(record, pos).end()
             if pos == len(record):
                 return True
-        pos = record.find(b",", pos)
+        pos = record.find(mark, pos)
         if pos < 0:
             return False
         pos += 1
 
 
-def _csv_header(stream, max_line: int) -> list[str]:
+def _csv_header(stream, max_line: int, delimiter: str = ",") -> list[str]:
     """The header's column names (the stream is left after the header line)."""
     line = stream.readline(max_line + 4)  # a BOM and a line break more
     if line.startswith(b"\xef\xbb\xbf"):
@@ -252,5 +258,5 @@ def _csv_header(stream, max_line: int) -> list[str]:
     try:
         text = line.decode("utf-8").rstrip("\r\n")
     except UnicodeDecodeError:
-        raise InputFileError("line 1 (the header) is not UTF-8 text; save the file as UTF-8") from None
-    return [h.strip() for h in next(csv.reader([text]))]
+        raise InputFileError(f"line 1 (the header) is not UTF-8 text; {CHOOSE_ENCODING}") from None
+    return [h.strip() for h in next(csv.reader([text], delimiter=delimiter))]

@@ -1,4 +1,8 @@
-"""Type raw chunks column by column, keeping the original text and what failed to parse."""
+"""Type raw chunks column by column, keeping the original text and what failed to parse.
+
+Numbers written as text take the file's decimal mark (segwork.ingestion.dialect): with ",",
+"1.234,56" is 1234.56, "12,5" is 12.5 and "1.234" is 1234 ("." only groups thousands, three
+digits a group); "12.5" or "1,234.5" is no number then, and is quarantined, never misread."""
 from __future__ import annotations
 
 import json
@@ -10,6 +14,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from segwork.errors import InputFileError
 from segwork.ingestion.records import KEPT_CHARS
 from segwork.schemas import RULE_TEXT, TABLES, arrow_strings
 
@@ -29,11 +34,12 @@ class Parsed:
                              for c in self.typed.columns}, dtype=object)
 
 
-def parse_chunk(table: str, raw: pd.DataFrame) -> Parsed:
+def parse_chunk(table: str, raw: pd.DataFrame, decimal: str = ".") -> Parsed:
     """Turn one raw chunk into the model's dtypes; unparseable values become errors, not NaN.
 
     Only a missing or blank value is missing: text that reads as NaN or infinity is an error
-    ("is not a finite number", as the models say of an infinite float)."""
+    ("is not a finite number", as the models say of an infinite float). `decimal` is the
+    decimal mark of numbers written as text ("." or ",")."""
     kinds = TABLES[table]["kinds"]
     n = len(raw)
     raw = raw.reset_index(drop=True)
@@ -43,10 +49,10 @@ def parse_chunk(table: str, raw: pd.DataFrame) -> Parsed:
         shapes = _shapes(values)
         if shapes is not None:  # parsed as missing, reported here
             values = values.astype(object).where(shapes == "", None)
-        result, bad = _PARSERS[kind](values)
+        result, bad = _PARSERS[kind](point_decimals(values) if decimal == "," and kind in ("float", "int") else values)
         typed[column] = result
         for pos in np.flatnonzero(bad):
-            reason = f"{column}: {_failure_words(kind, values.iloc[pos])}"
+            reason = f"{column}: {_failure_words(kind, values.iloc[pos], decimal)}"
             errors.setdefault(int(pos), []).append((column, reason, f"{reason} (got {_short(values.iloc[pos])!r})"))
         for pos in np.flatnonzero(shapes != "") if shapes is not None else ():
             words, shown = f"{column}: is not {_KIND_WORDS[kind]}", repr(_short(_obj_text(raw[column].iloc[pos])))
@@ -222,6 +228,35 @@ def _parse_float(values: pd.Series):
     return out.where(~bad), bad
 
 
+def numbers_from_text(values: pd.Series, decimal: str = ".") -> tuple[pd.Series, np.ndarray]:
+    """Values (text, or numbers already) as float64, and the mask of those present that are no
+    finite number (NaN in the result, as are missing ones); `decimal` is the decimal mark of
+    the text ("." or ",", see the module's doc). The rule every number column is read with."""
+    if decimal not in (".", ","):
+        raise InputFileError(f"decimal {decimal!r}: use '.' (1234.5) or ',' (1234,5)")
+    values = values.reset_index(drop=True)
+    return _parse_float(point_decimals(values) if decimal == "," else values)
+
+
+def point_decimals(values: pd.Series) -> pd.Series:
+    """Text written with a decimal comma ("1.234,5") with a decimal point ("1234.5"); text that is
+    no such number is made text that no number parser takes. Values that are not text stay."""
+    if values.dtype != object and not pd.api.types.is_string_dtype(values):
+        return values
+    out = values.astype(object)
+    text_at = np.flatnonzero([isinstance(v, str) for v in out.to_numpy()])
+    if not len(text_at):
+        return out
+    text = pd.Series(out.iloc[text_at].to_numpy(), dtype=object).str.strip()
+    fine = text.str.fullmatch(_COMMA_NUMBER) | (text == "")
+    pointed = text.str.replace(".", "", regex=False).str.replace(",", ".", regex=False)
+    out.iloc[text_at] = pointed.where(fine, "not a number").to_numpy()
+    return out
+
+
+_COMMA_NUMBER = r"[+-]?(?:\d{1,3}(?:\.\d{3})+|\d+|(?=,\d))(?:,\d+)?(?:[eE][+-]?\d+)?"
+
+
 def _parse_int(values: pd.Series):
     as_float, bad = _parse_float(values)
     fractional = as_float.notna() & np.isfinite(as_float.fillna(0)) & (as_float != np.floor(as_float.fillna(0)))
@@ -266,10 +301,12 @@ _KIND_WORDS = {
 }
 
 
-def _failure_words(kind: str, value) -> str:
+def _failure_words(kind: str, value, decimal: str = ".") -> str:
     """Why a present value failed to parse, e.g. "is not a whole number (Int32)"."""
     if kind in ("float", "int") and _not_finite(value):
         return RULE_TEXT["finite"]
+    if kind == "float" and decimal == ",":
+        return f"is not {_KIND_WORDS[kind][:-1]}, with decimal comma: 1234,5 or 1.234,5)"
     return f"is not {_KIND_WORDS[kind]}"
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import time
 import uuid
 from collections import Counter
+from dataclasses import replace
 
 import numpy as np
 import pandas as pd
@@ -19,6 +20,7 @@ from clickhouse_connect.driver.client import Client
 from segwork.config import Settings
 from segwork.errors import InputFileError, SegworkError
 from segwork.ingestion import ingestlog, mapped, read as readers
+from segwork.ingestion.dialect import Dialect, check_applies
 from segwork.ingestion.parse import parse_chunk
 from segwork.ingestion.quarantine import quarantine_rows
 from segwork.ingestion.report import IngestReport, Progress
@@ -28,24 +30,30 @@ from segwork.schemas import TABLES, columns
 
 
 def ingest(client: Client, table: str, source, *, format: str | None = None, settings: Settings | None = None,
-           progress: Progress | None = None, source_name: str | None = None, mapping=None) -> IngestReport:
+           progress: Progress | None = None, source_name: str | None = None, mapping=None,
+           dialect: Dialect | None = None) -> IngestReport:
     """Validate and load a path, file-like object, bytes or DataFrame into `table`; with a
     `mapping` (a segwork.mapping.Mapping or the name of a saved one) the file's own columns
-    are mapped onto the table first, and its profiles derived when the mapping says so."""
+    are mapped onto the table first, and its profiles derived when the mapping says so.
+    `dialect` gives what is known of the file's writing (delimiter, decimal mark, encoding,
+    sheet); the rest is found out (segwork.ingestion.dialect)."""
     if table not in TABLES:
         raise SegworkError(f"unknown table {table!r}; use one of: {', '.join(TABLES)}")
     settings = settings or Settings.from_env()
     started = time.perf_counter()
     mapping = mapped.resolve(client, mapping, table)
     wanted = mapping.source_columns() if mapping else columns(table)
+    decimal = (dialect or Dialect()).decimal
     if isinstance(source, pd.DataFrame):
+        check_applies(replace(dialect or Dialect(), decimal="."), "dataframe", source_name or "<DataFrame>")
         src, chunks = None, readers.frame_chunks(source, settings.chunk_rows)
         report = IngestReport(uuid.uuid4().hex, table, source_name or "<DataFrame>", "dataframe")
         header = list(source.columns)
     else:
-        src = readers.open_source(source, format, source_name, settings)
+        src = readers.open_source(source, format, source_name, settings, dialect)
         chunks = readers.rechunk(readers.read_chunks(src, wanted, settings.chunk_rows), settings.chunk_rows)
         report = IngestReport(uuid.uuid4().hex, table, src.name, src.format)
+        report.dialect = "" if src.dialect.plain else src.dialect.describe(src.detected)
         header = None
     report.mapping = mapping.name if mapping else None
     reasons: Counter = Counter()
@@ -55,10 +63,11 @@ def ingest(client: Client, table: str, source, *, format: str | None = None, set
     try:
         for i, chunk in enumerate(chunks):
             if i == 0 and mapping:
-                step = mapped.Step(mapping, report.source, header if header is not None else _present(chunk), decimal=".")
+                step = mapped.Step(mapping, report.source + _sheet_words(src), header if header is not None else _present(chunk),
+                                   decimal=decimal)
             elif i == 0:
-                report.ignored_columns = _check_columns(table, report.source, header, chunk, src)
-            _load_chunk(table, chunk, report, reasons, gathered, step)
+                report.ignored_columns = _check_columns(table, report.source + _sheet_words(src), header, chunk, src)
+            _load_chunk(table, chunk, report, reasons, gathered, step, decimal)
             if progress:
                 done = readers.bytes_done(src) if src else None
                 fraction = min(done / src.size, 1.0) if src and src.size and done is not None else (
@@ -72,10 +81,10 @@ def ingest(client: Client, table: str, source, *, format: str | None = None, set
     finally:
         inserter.close()
         if src is not None:
-            src.stream.close()
+            src.close()
     gathered.settle()
     if report.rows_read == 0:
-        raise InputFileError(f"{report.source}: has no data rows; nothing was inserted")
+        raise InputFileError(f"{report.source}{_sheet_words(src)}: has no data rows; nothing was inserted")
     report.reasons = reasons.most_common(10)
     report.elapsed_s = time.perf_counter() - started
     ingestlog.log(client, report, "finished")
@@ -111,6 +120,14 @@ def _explained(exc: BaseException, report: IngestReport) -> BaseException:
         f"{report.duplicates:,} already present and {report.quarantined:,} quarantined (ingest id {report.ingest_id}). "
         "Fix the cause and ingest the same input again: the rows already in are recognised and skipped, the rest go in once."
     )
+
+
+def _sheet_words(src) -> str:
+    """Which sheet of a workbook was read, and its other sheets, for messages."""
+    if src is None or src.format != "xlsx":
+        return ""
+    others = [s for s in src.sheets if s != src.dialect.sheet]
+    return f" (sheet {src.dialect.sheet!r}" + (f"; its other sheets: {', '.join(map(repr, others))}" if others else "") + ")"
 
 
 def _present(chunk: readers.RawChunk) -> list[str]:
@@ -198,7 +215,7 @@ class _Gathered:
 
 
 def _load_chunk(table: str, chunk: readers.RawChunk, report: IngestReport, reasons: Counter,
-                gathered: _Gathered, step: "mapped.Step | None" = None) -> None:
+                gathered: _Gathered, step: "mapped.Step | None" = None, decimal: str = ".") -> None:
     frame = chunk.frame
     rows = frame.pop("__row").to_numpy() if "__row" in frame.columns else None
     n = len(frame)
@@ -206,7 +223,7 @@ def _load_chunk(table: str, chunk: readers.RawChunk, report: IngestReport, reaso
     row_numbers = rows if rows is not None else np.arange(chunk.first_row, chunk.first_row + n)
     if step is not None:
         frame, mapping_errors, originals = step.apply(frame, row_numbers)
-    parsed = parse_chunk(table, frame)
+    parsed = parse_chunk(table, frame, decimal)
     if step is not None:
         mapped.merge_errors(parsed, mapping_errors)
     failures = validate(table, parsed)

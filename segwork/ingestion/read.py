@@ -1,4 +1,4 @@
-"""Read CSV, NDJSON, JSON arrays and Parquet (optionally gzipped) in bounded chunks.
+"""Read CSV, NDJSON, JSON arrays, Parquet (optionally gzipped) and Excel sheets in bounded chunks.
 
 Readers only turn bytes into raw DataFrame chunks; typing and validation happen in
 `segwork.ingestion.parse` and `segwork.schemas`. Each chunk is a `RawChunk` with the 1-based number
@@ -24,40 +24,66 @@ import pyarrow.parquet as pq
 
 from segwork.config import Settings
 from segwork.errors import InputFileError
-from segwork.ingestion import csvfile, inflate, jsonfile
+from segwork.ingestion import csvfile, inflate, jsonfile, xlsxfile
+from segwork.ingestion.dialect import CHOOSE_ENCODING, SAMPLE_BYTES, Dialect, check_applies, resolve_text
 from segwork.ingestion.records import RawChunk, Source, nan_as_text
+from segwork.ingestion.transcode import Transcoded
 
-FORMATS = ("csv", "ndjson", "json", "parquet")
-_SUFFIXES = {".csv": "csv", ".ndjson": "ndjson", ".jsonl": "ndjson", ".json": "json", ".parquet": "parquet", ".pq": "parquet"}
+FORMATS = ("csv", "ndjson", "json", "parquet", "xlsx")
+_SUFFIXES = {".csv": "csv", ".tsv": "csv", ".ndjson": "ndjson", ".jsonl": "ndjson", ".json": "json", ".parquet": "parquet",
+             ".pq": "parquet", ".xlsx": "xlsx", ".xlsm": "xlsx"}
 _FORMAT_ALIASES = {"jsonl": "ndjson", "jsonlines": "ndjson", "json_lines": "ndjson", "json_array": "json"}
 
 
-def open_source(source, fmt: str | None = None, name: str | None = None, settings: Settings | None = None) -> Source:
-    """Open a path, bytes or binary file-like; detect the format and gzip when not given.
-    `settings` gives the limits it is read with (default: Settings' defaults)."""
+def open_source(source, fmt: str | None = None, name: str | None = None, settings: Settings | None = None,
+                dialect: Dialect | None = None) -> Source:
+    """Open a path, bytes or binary file-like; detect the format and gzip when not given, and
+    what `dialect` leaves open (a CSV's delimiter, a text file's encoding: the Source's dialect
+    is the resolved one). `settings` gives the limits it is read with (default: Settings' defaults)."""
     given, raw = _binary_stream(source)
     name = name or given
+    dialect = dialect or Dialect()
+    try:
+        return _open(raw, fmt, name, settings or Settings(), dialect)
+    except BaseException:
+        raw.close()
+        raise
+
+
+def _open(raw, fmt: str | None, name: str, settings: Settings, dialect: Dialect) -> Source:
     size = _size(raw)
-    settings = settings or Settings()
     head = _peek(raw, 4, name)
     if head[:2] == inflate.MAGIC:  # progress keeps counting compressed bytes (size, bytes_done)
         raw = inflate.open_gzip(raw, settings.max_inflated_bytes, name)
         name_inner = name[:-3] if name.lower().endswith(".gz") else name
     else:
         name_inner = name
-    fmt = _normalise_format(fmt) if fmt else _detect(name_inner, raw)
-    return Source(stream=raw, name=name, format=fmt, size=size, settings=settings)
+    fmt = _normalise_format(fmt) if fmt else _detect(name_inner, raw, name)
+    check_applies(dialect, fmt, name)
+    src = Source(stream=raw, name=name, format=fmt, size=size, settings=settings, dialect=dialect)
+    if fmt in ("csv", "ndjson", "json"):
+        pos = raw.tell()
+        sample = raw.read(SAMPLE_BYTES)
+        raw.seek(pos)
+        src.dialect, src.detected = resolve_text(sample, fmt, dialect, name)
+        if src.dialect.encoding != "utf-8":
+            src.stream = Transcoded(raw, src.dialect.encoding)
+    elif fmt == "xlsx":
+        src.workbook, sheet, names = xlsxfile.open_workbook(raw, name, dialect.sheet)
+        src.dialect, src.sheets = Dialect(decimal=dialect.decimal, sheet=sheet), tuple(names)
+    return src
 
 
 def read_chunks(src: Source, columns: list[str], chunk_rows: int) -> Iterator[RawChunk]:
     """Yield raw chunks of at most about chunk_rows records of the wanted columns."""
-    reader = {"csv": csvfile.csv_chunks, "ndjson": jsonfile.ndjson_chunks, "json": jsonfile.json_array_chunks, "parquet": _parquet_chunks}
+    reader = {"csv": csvfile.csv_chunks, "ndjson": jsonfile.ndjson_chunks, "json": jsonfile.json_array_chunks, "parquet": _parquet_chunks,
+              "xlsx": xlsxfile.xlsx_chunks}
     try:
         yield from reader[src.format](src, columns, chunk_rows)
     except (UnicodeDecodeError, pa.ArrowInvalid, json.JSONDecodeError, OSError, EOFError) as exc:
         text = str(exc).splitlines()[0][:300] if str(exc) else exc.__class__.__name__
         if "utf" in text.lower() or isinstance(exc, UnicodeDecodeError):
-            raise InputFileError(f"{src.name}: not UTF-8 text ({text}); save the file as UTF-8 and retry") from exc
+            raise InputFileError(f"{src.name}: not UTF-8 text ({text}); {CHOOSE_ENCODING}") from exc
         raise InputFileError(
             f"{src.name}: cannot be read as {src.format.upper()} ({text}); check the file or pass the right format"
         ) from exc
@@ -70,9 +96,12 @@ def frame_chunks(df: pd.DataFrame, chunk_rows: int) -> Iterator[RawChunk]:
 
 
 def bytes_done(src: Source) -> int | None:
-    """Bytes consumed so far (compressed bytes for gzip), for progress bars."""
+    """Bytes consumed so far (compressed bytes for gzip, source bytes for a transcoded file,
+    about as many as the sheet's rows read of a workbook), for progress bars."""
+    if src.position is not None:
+        return src.position()
     stream = src.stream
-    if isinstance(stream, inflate.Inflated):
+    while isinstance(stream, (inflate.Inflated, Transcoded)):
         stream = stream.raw
     try:
         return stream.tell()
@@ -140,11 +169,11 @@ def _normalise_format(fmt: str) -> str:
     f = fmt.lower().lstrip(".")
     f = _FORMAT_ALIASES.get(f, f)
     if f not in FORMATS:
-        raise InputFileError(f"unknown format {fmt!r}; use one of: csv, ndjson, json, parquet")
+        raise InputFileError(f"unknown format {fmt!r}; use one of: {', '.join(FORMATS)}")
     return f
 
 
-def _detect(name: str, stream) -> str:
+def _detect(name: str, stream, shown: str) -> str:
     suffix = Path(name).suffix.lower()
     if suffix in _SUFFIXES:
         return _SUFFIXES[suffix]
@@ -153,6 +182,14 @@ def _detect(name: str, stream) -> str:
     stream.seek(pos)
     if head[:4] == b"PAR1":
         return "parquet"
+    if head[:4] == xlsxfile.MAGIC:
+        if xlsxfile.is_workbook(stream):
+            return "xlsx"
+        raise InputFileError(f"{shown}: is a ZIP archive, not a table file; unzip it and ingest the files inside "
+                             "(CSV, NDJSON, JSON, Parquet or .xlsx)")
+    if head[:4] == xlsxfile.OLD_EXCEL or suffix == ".xls":
+        raise InputFileError(f"{shown}: is an Excel 97-2003 workbook (.xls), which segwork does not read; "
+                             "save it as .xlsx (or CSV) and retry")
     text = head.lstrip(b"\xef\xbb\xbf \t\r\n")
     if text[:1] == b"[":
         return "json"

@@ -2,13 +2,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import BinaryIO
+from typing import BinaryIO, Callable
 
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
 from segwork.config import Settings
+from segwork.ingestion.dialect import Dialect
 
 KEPT_CHARS = 2000  # of a quarantined record's raw text, and of each of its values
 
@@ -34,13 +35,30 @@ class RawChunk:
 
 @dataclass
 class Source:
-    """An opened input: a binary stream plus what we know about it, and the limits it is read with."""
+    """An opened input: a binary stream plus what we know about it, and the limits it is read with.
+
+    `dialect` is the resolved one: the delimiter and encoding found (named in `detected`) or
+    given; for a workbook, the sheet read by name, `sheets` all its sheets' names."""
 
     stream: BinaryIO
     name: str
     format: str
     size: int | None
     settings: Settings = field(default_factory=Settings)
+    dialect: Dialect = field(default_factory=Dialect)
+    detected: frozenset[str] = frozenset()
+    sheets: tuple[str, ...] = ()
+    workbook: object = None  # an opened .xlsx (segwork.ingestion.xlsxfile)
+    position: Callable[[], int] | None = None  # bytes read so far, where the stream's position does not tell
+
+    def close(self) -> None:
+        """Close the stream (and the workbook) once read."""
+        if self.workbook is not None:
+            try:
+                self.workbook.close()
+            except Exception:  # noqa: BLE001 - closed already (by its reader)
+                pass
+        self.stream.close()
 
 
 def nan_as_text(table, columns: list[str]):

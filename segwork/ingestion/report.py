@@ -23,6 +23,7 @@ class IngestReport:
     known_bad: int = 0
     reasons: list[tuple[str, int]] = field(default_factory=list)
     ignored_columns: list[str] = field(default_factory=list)
+    dialect: str = ""  # how the file was read, when not comma, point and UTF-8 (Dialect.describe)
     elapsed_s: float = 0.0
     started_at: datetime = field(default_factory=lambda: datetime.now(timezone.utc))
     mapping: str | None = None  # the name of the mapping the file went through, if any
@@ -60,6 +61,8 @@ class IngestReport:
             f"{self.duplicates:,} already present (skipped{self._known_bad_words()}), {self.quarantined:,} quarantined "
             f"in {self.elapsed_s:.2f} s (ingest id {self.ingest_id})"
         ]
+        if self.dialect:
+            lines.append(f"  read as {self.format.upper()}: {self.dialect}")
         for reason, n in self.reasons:
             lines.append(f"  {n:>8,}  {reason}")
         if self.ignored_columns:

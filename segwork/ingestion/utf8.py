@@ -5,6 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pyarrow as pa
 
+from segwork.ingestion.dialect import CHOOSE_ENCODING
+
 
 def valid(data: bytes) -> bool:
     """Whether data is valid UTF-8 (checked without a copy, as one Arrow string)."""
@@ -37,5 +39,5 @@ def reason(line: bytes) -> str:
     try:
         line.decode("utf-8")
     except UnicodeDecodeError as exc:
-        return f"not valid UTF-8 (byte 0x{line[exc.start]:02x} at byte {exc.start + 1} of the line); save the file as UTF-8"
+        return f"not valid UTF-8 (byte 0x{line[exc.start]:02x} at byte {exc.start + 1} of the line); {CHOOSE_ENCODING}"
     return "not valid UTF-8"

@@ -16,6 +16,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from segwork.ingestion.parse import numbers_from_text
 from segwork.ingestion.records import KEPT_CHARS
 from segwork.mapping.expressions import LINE
 from segwork.mapping.spec import Compiled, CompiledSource
@@ -163,14 +164,8 @@ class SourceValues:
             values = self.raw(column)
             if pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values):
                 self._numbers[column] = (values.astype("float64"), np.zeros(self.n, dtype=bool))
-            else:
-                text = self.text(column).astype("str").str.strip()
-                present = (text.notna() & (text != "")).to_numpy(dtype=bool)
-                if self.decimal == ",":
-                    text = text.str.replace(".", "", regex=False).str.replace(",", ".", regex=False)
-                numbers = pd.to_numeric(text.where(present), errors="coerce").astype("float64")
-                bad = present & ~np.isfinite(numbers.to_numpy())
-                self._numbers[column] = (numbers.where(~bad), bad)
+            else:  # the rule of every number column (segwork.ingestion.parse): "12.5" with decimal "," is no number
+                self._numbers[column] = numbers_from_text(self.text(column), self.decimal)
         return self._numbers[column]
 
     def scope(self, expression) -> dict[str, pd.Series]:

@@ -1,18 +1,19 @@
 """Upload helpers: a preview of a file before it is ingested, and readable report tables."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import pandas as pd
 
 from segwork.config import Settings
 from segwork.ingestion import read as readers
 from segwork.ingestion import IngestReport
+from segwork.ingestion.dialect import Dialect
 from segwork.ingestion.parse import parse_chunk
 from segwork.schemas import TABLES, columns
 from segwork.workbench import engine
 
-FILE_TYPES = ["csv", "ndjson", "jsonl", "json", "parquet", "gz"]
+FILE_TYPES = ["csv", "tsv", "ndjson", "jsonl", "json", "parquet", "xlsx", "xlsm", "gz"]
 STORED_AS = {"id": "String", "text": "String", "type": "LowCardinality(String)", "float": "Float64",
              "int": "Int32", "time": "DateTime('UTC')"}
 
@@ -27,27 +28,43 @@ class Preview:
     columns: pd.DataFrame  # column, in file, stored as, required, preview values that parse
     missing_required: list[str]
     ignored: list[str]
+    dialect: Dialect = field(default_factory=Dialect)  # as resolved: the delimiter and encoding found, the sheet read
+    detected: frozenset[str] = frozenset()  # which of the dialect's parts were found rather than given
+    sheets: tuple[str, ...] = ()  # every sheet of a workbook, in order
+
+    @property
+    def read_as(self) -> str:
+        """How the file is read, for people: "CSV: delimiter semicolon (detected), decimal comma, encoding
+        Windows-1252 (detected)", "XLSX: decimal point, sheet 'Events' (of 'Notes', 'Events')"."""
+        words = f"{self.format.upper()}: {self.dialect.describe(self.detected)}"
+        return words + (f" (of {', '.join(map(repr, self.sheets))})" if len(self.sheets) > 1 else "")
 
 
-def preview(data: bytes, name: str, table: str, rows: int = 10, settings: Settings | None = None) -> Preview:
+def preview(data: bytes, name: str, table: str, rows: int = 10, settings: Settings | None = None,
+            dialect: Dialect | None = None) -> Preview:
     """Read only the first `rows` records of an uploaded file (InputFileError if unreadable),
-    with the limits of `settings` for uploads (default: the process's)."""
-    src = readers.open_source(data, None, name, (settings or engine.settings()).for_uploads())
+    with the limits of `settings` for uploads (default: the process's) and what `dialect` says
+    of its writing (the rest is found out, and the Preview says what was found)."""
+    src = readers.open_source(data, None, name, (settings or engine.settings()).for_uploads(), dialect)
+    chunks = readers.read_chunks(src, columns(table), rows)
     try:
-        chunk = next(iter(readers.read_chunks(src, columns(table), rows)), None)
+        chunk = next(chunks, None)
     finally:
-        src.stream.close()
+        chunks.close()
+        src.close()
     compressed = data[:2] == b"\x1f\x8b"
+    found = {"dialect": src.dialect, "detected": src.detected, "sheets": src.sheets}
     if chunk is None:
-        return Preview(src.format, compressed, pd.DataFrame(), _columns(table, [], None, 0), list(TABLES[table]["required"]), [])
+        return Preview(src.format, compressed, pd.DataFrame(), _columns(table, [], None, 0), list(TABLES[table]["required"]), [],
+                       **found)
     frame = chunk.frame.head(rows).reset_index(drop=True)
     line = frame.pop("__row") if "__row" in frame.columns else pd.Series(range(chunk.first_row, chunk.first_row + len(frame)))
     seen = [c for c in (chunk.seen or list(frame.columns)) if c != "__row"]
-    parsed = parse_chunk(table, frame)
+    parsed = parse_chunk(table, frame, src.dialect.decimal)
     shown = frame.assign(**{"record": line.to_numpy()})[["record"] + [c for c in columns(table) if c in frame.columns]]
     missing = [c for c in TABLES[table]["required"] if c not in seen]
     ignored = [c for c in seen if c not in columns(table)]
-    return Preview(src.format, compressed, shown, _columns(table, seen, parsed, len(frame)), missing, ignored)
+    return Preview(src.format, compressed, shown, _columns(table, seen, parsed, len(frame)), missing, ignored, **found)
 
 
 def _columns(table: str, seen: list[str], parsed, n: int) -> pd.DataFrame:
