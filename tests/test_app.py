@@ -2,6 +2,7 @@
 checked against the library, errors shown as st.error. Each test has its own database."""
 from __future__ import annotations
 
+import io
 import json
 import tomllib
 import uuid
@@ -415,3 +416,49 @@ def test_every_page_works_on_an_empty_database(app_db, name):
     at = open_page(name, q="c1") if name == "lookup" else open_page(name)
     assert not at.error, [e.value for e in at.error]
     assert "Segment rules in force:" in texts(at)  # app.py's sidebar ran around the page
+
+
+def test_upload_of_a_semicolon_windows_1252_file_with_decimal_commas(app_db):
+    text = ("customer_id;name;location;signup_date;lifetime_value;timestamp\n"
+            "k1;Zoë Müller;Köln;2024-01-05;1.234,56;2024-06-01 10:00:00\n"
+            "k2;Jörg Ærø;Århus;2024-02-05;12,5;2024-06-01 10:00:00\n"
+            "k3;Café € Ltd;Nîmes;2024-03-05;0,99;2024-06-01 10:00:00\n")
+    payload = text.encode("cp1252")
+    at = upload(open_page("upload"), "customers", "kunden.csv", payload)
+    assert "delimiter semicolon (detected)" in texts(at) and "Windows-1252 (detected)" in texts(at)
+    at.selectbox(key="up_decimal").set_value(", (1234,5)").run()
+    assert "decimal comma" in texts(at) and not at.error
+    at.button(key="up_ingest").click().run()
+    assert not at.exception and not at.error and metric(at, "Inserted") == "3"
+    expected = pd.read_csv(io.BytesIO(payload), sep=";", decimal=",", thousands=".", encoding="cp1252")
+    got = app_db.query_df("SELECT customer_id, name, location, lifetime_value FROM customers FINAL ORDER BY customer_id")
+    assert got["name"].tolist() == expected["name"].tolist() and got["location"].tolist() == expected["location"].tolist()
+    assert got["lifetime_value"].tolist() == expected["lifetime_value"].tolist() == [1234.56, 12.5, 0.99]
+
+
+def test_upload_of_an_excel_workbook_from_a_chosen_sheet(app_db, tmp_path):
+    openpyxl = pytest.importorskip("openpyxl")
+    book = openpyxl.Workbook()
+    book.active.title = "Notes"
+    book.active.append(["nothing to load here"])
+    sheet = book.create_sheet("Orders")
+    sheet.append(["Order", "Client", "Amount", "Date"])
+    sheet.append(["o1", 17850, 10.5, pd.Timestamp("2024-05-01 09:30").to_pydatetime()])
+    sheet.append(["o2", 13047, 3, pd.Timestamp("2024-05-02 11:00").to_pydatetime()])
+    path = tmp_path / "shop.xlsx"
+    book.save(path)
+    at = open_page("upload")
+    at.file_uploader(key="up_file").set_value(("shop.xlsx", path.read_bytes(), "application/octet-stream"))
+    at.run()
+    assert at.selectbox(key="up_sheet").options == ["find out", "Notes", "Orders"]
+    at.selectbox(key="up_sheet").set_value("Orders").run()
+    assert "sheet 'Orders'" in texts(at)
+    assert list(frame(at, "up_mapped")["customer_id"]) == ["17850", "13047"]
+    at.button(key="up_ingest").click().run()
+    assert not at.exception and not at.error
+    expected = pd.read_excel(path, sheet_name="Orders", engine="openpyxl")
+    got = app_db.query_df("SELECT event_id, customer_id, event_value, timestamp FROM customer_events ORDER BY event_id")
+    assert got["event_id"].tolist() == expected["Order"].tolist()
+    assert got["customer_id"].tolist() == expected["Client"].astype(str).tolist()
+    assert got["event_value"].tolist() == expected["Amount"].astype(float).tolist()
+    assert (pd.to_datetime(got["timestamp"]).dt.tz_localize(None) == expected["Date"]).all()

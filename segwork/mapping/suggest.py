@@ -15,7 +15,8 @@ from segwork.mapping.spec import FieldSource, Mapping
 from segwork.schemas import columns
 
 SYNONYMS = {
-    "event_id": ["eventid", "id", "transactionid", "orderlineid", "lineid", "invoiceno", "invoice", "orderid", "ordernumber"],
+    "event_id": ["eventid", "id", "transactionid", "orderlineid", "lineid", "invoiceno", "invoice", "orderid", "ordernumber",
+                 "orderref", "order", "reference", "ref"],
     "customer_id": ["customerid", "custid", "customer", "clientid", "client", "userid", "user", "memberid", "accountid",
                     "customernumber", "customerno"],
     "event_type": ["eventtype", "type", "action", "event", "activity", "kind"],

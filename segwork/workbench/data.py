@@ -59,14 +59,15 @@ def _run(pool: ClientPool, name: str, kwargs: dict) -> Any:
         return QUERIES[name](client, **kwargs)
 
 
-def ingest(table: str, data: bytes, name: str, progress: Progress | None = None, mapping=None) -> IngestReport:
-    """Validate and load an uploaded file (through `mapping`, if given); cached results are
-    invalidated even if it fails half-way."""
+def ingest(table: str, data: bytes, name: str, progress: Progress | None = None, mapping=None,
+           dialect=None) -> IngestReport:
+    """Validate and load an uploaded file (written as `dialect` says; through `mapping`, if
+    given); cached results are invalidated even if it fails half-way."""
     pool = engine.pool()
     try:
         with pool.client() as client:
             return _ingest(client, table, data, settings=pool.settings.for_uploads(), progress=progress, source_name=name,
-                           mapping=mapping)
+                           mapping=mapping, dialect=dialect)
     finally:
         pool.data_changed()
 

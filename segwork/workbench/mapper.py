@@ -2,6 +2,7 @@
 the mapping as an editable table, and the first rows as the table would get them."""
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -10,6 +11,7 @@ import pandas as pd
 from segwork.config import Settings
 from segwork.errors import SegworkError
 from segwork.ingestion import read as readers
+from segwork.ingestion.dialect import Dialect
 from segwork.ingestion.mapped import merge_errors
 from segwork.ingestion.parse import parse_chunk
 from segwork.ingestion.validate import validate
@@ -35,29 +37,48 @@ class Sample:
     header: list[str]
     rows: pd.DataFrame  # record (line number) + the file's columns, as read
     types: pd.DataFrame  # column, looks like, first values
+    dialect: Dialect = dataclasses.field(default_factory=Dialect)  # as resolved: what was given and what was found
+    read_as: str = ""  # how the file is read, for people ("CSV: delimiter semicolon (detected), decimal comma")
+    sheets: tuple[str, ...] = ()  # a workbook's sheets
 
 
-def sample(data: bytes, name: str, settings: Settings, rows: int = 10) -> Sample:
-    """Read the first `rows` records of an upload with every column it has (InputFileError if unreadable)."""
-    header = _read(data, name, settings, [], rows).seen or []
-    chunk = _read(data, name, settings, header, rows)
+def sample(data: bytes, name: str, settings: Settings, rows: int = 10, dialect: Dialect | None = None) -> Sample:
+    """Read the first `rows` records of an upload with every column it has (InputFileError if
+    unreadable), written as `dialect` says (what it leaves open is found out)."""
+    header = _read(data, name, settings, [], rows, dialect)[0].seen or []
+    chunk, src = _read(data, name, settings, header, rows, dialect)
     frame = chunk.frame.head(rows).reset_index(drop=True)
     line = frame.pop("__row") if "__row" in frame.columns else pd.Series(range(chunk.first_row, chunk.first_row + len(frame)))
     shown = pd.concat([pd.DataFrame({"record": line.to_numpy()}), frame.reindex(columns=header)], axis=1)
-    fmt = readers.open_source(data, None, name, settings).format
     types = pd.DataFrame([{"column": c, "looks like": looks_like(frame[c]) if c in frame else "empty",
                            "first values": ", ".join(map(str, frame[c].dropna().astype(str).head(3))) if c in frame else ""}
                           for c in header])
-    return Sample(fmt, data[:2] == b"\x1f\x8b", header, shown, types)
+    read_as = f"{src.format.upper()}: {src.dialect.describe(src.detected)}"
+    read_as += f" (of {', '.join(map(repr, src.sheets))})" if len(src.sheets) > 1 else ""
+    return Sample(src.format, data[:2] == b"\x1f\x8b", header, shown, types, src.dialect, read_as, tuple(src.sheets))
 
 
-def _read(data: bytes, name: str, settings: Settings, wanted: list[str], rows: int):
-    src = readers.open_source(data, None, name, settings)
+def sheets(data: bytes, name: str, settings: Settings) -> tuple[str, ...]:
+    """A workbook's sheets (none for other formats; an unreadable file shows its error later)."""
+    if not name.lower().endswith((".xlsx", ".xlsm")):
+        return ()
     try:
-        chunk = next(iter(readers.read_chunks(src, wanted, rows)), None)
+        src = readers.open_source(data, None, name, settings)
+    except SegworkError:
+        return ()
+    src.close()
+    return tuple(src.sheets)
+
+
+def _read(data: bytes, name: str, settings: Settings, wanted: list[str], rows: int, dialect: Dialect | None):
+    src = readers.open_source(data, None, name, settings, dialect)
+    chunks = readers.read_chunks(src, wanted, rows)
+    try:
+        chunk = next(chunks, None)
     finally:
-        src.stream.close()
-    return chunk if chunk is not None else readers.RawChunk(pd.DataFrame(), 1, [], [])
+        chunks.close()
+        src.close()
+    return (chunk if chunk is not None else readers.RawChunk(pd.DataFrame(), 1, [], [])), src
 
 
 def looks_like(values: pd.Series) -> str:
@@ -134,8 +155,8 @@ def mapped_preview(mapping: Mapping, sample_: Sample) -> tuple[pd.DataFrame, int
     MappingError when the mapping does not fit the file."""
     compiled = mapping.check(sample_.header, "this file")
     frame = sample_.rows.drop(columns="record")
-    mapped = applying.apply(compiled, frame, sample_.rows["record"].to_numpy())
-    parsed = parse_chunk(mapping.table, mapped.frame)
+    mapped = applying.apply(compiled, frame, sample_.rows["record"].to_numpy(), sample_.dialect.decimal)
+    parsed = parse_chunk(mapping.table, mapped.frame, sample_.dialect.decimal)
     merge_errors(parsed, mapped.errors)
     failures = validate(mapping.table, parsed)
     shown = parsed.typed[[c for c in columns(mapping.table) if c in mapping.fields]].copy()
