@@ -1,6 +1,8 @@
 """SQL files: every placeholder is fed by its wrapper, and nothing else is."""
 from __future__ import annotations
 
+import re
+
 import pandas as pd
 import pytest
 
@@ -36,3 +38,15 @@ def test_wrapper_parameters_match_placeholders(client, monkeypatch, name):
 def test_every_query_file_has_a_purpose_header():
     for path in sqlfiles.SQL_DIR.rglob("*.sql"):
         assert path.read_text().startswith("--"), path
+
+
+def test_long_lists_are_matched_through_a_subquery():
+    """`x IN {ids:Array(String)}` against a filled table took 133-321 s for 100,000 values in this
+    chDB; `x IN (SELECT arrayJoin({ids:Array(String)}))` 0.7-1.5 s. Every lookup that
+    ingestion feeds with a list of ids or tokens (db.query_rows_in_parts) uses the second form."""
+    for name in ("stored_event_ids", "stored_profile_versions", "derived_profiles", "ingest_blocks_seen",
+                 "latest_profiles", "quarantine_tokens_seen", "ids_with_stored_hash"):
+        sql = "\n".join(line for line in sqlfiles.load(name).splitlines() if not line.lstrip().startswith("--"))
+        assert "arrayJoin({" in sql, name
+        for match in re.finditer(r"IN \{\w+:Array", sql):
+            raise AssertionError(f"{name}: {match.group(0)} (use IN (SELECT arrayJoin(...)))")

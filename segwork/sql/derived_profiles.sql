@@ -8,5 +8,5 @@ SELECT customer_id,
        round(sum(e.event_value), 2) AS lifetime_value,
        max(e.timestamp)             AS last_event
 FROM customer_events AS e
-WHERE customer_id IN {ids:Array(String)}
+WHERE customer_id IN (SELECT arrayJoin({ids:Array(String)}))
 GROUP BY customer_id

@@ -2,5 +2,5 @@
 -- writes buyers' next profile version from it).
 SELECT customer_id, name, email, age, gender, location, signup_date, lifetime_value, timestamp
 FROM customers FINAL
-WHERE customer_id IN {ids:Array(String)}
+WHERE customer_id IN (SELECT arrayJoin({ids:Array(String)}))
 ORDER BY customer_id
