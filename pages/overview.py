@@ -2,7 +2,8 @@
 import streamlit as st
 
 from segwork.ingestion import ingestlog
-from segwork.workbench import data, engine, figures, state, ui
+from segwork import charts
+from segwork.workbench import data, engine, state, ui
 
 LIVE = state.Field("ov_live", "live", False, "bool")
 ui.problems(state.init(LIVE))
@@ -37,7 +38,7 @@ def current_state():
                     data.load_demo()
                 st.rerun()
         else:
-            st.plotly_chart(figures.segment_heatmap(summary), key="ov_heatmap")
+            st.plotly_chart(charts.segment_heatmap(summary), key="ov_heatmap")
         st.caption(f"Engine: {data.engine_description()}. Checked {fresh['as_of']:%Y-%m-%d %H:%M:%S} UTC.")
 
 

@@ -5,10 +5,9 @@ from datetime import date, timedelta
 
 import pandas as pd
 
-from segwork.segments import DEFAULT_RULES, SegmentRules
+from segwork.segments import DEFAULT_RULES, SEPARATOR, SegmentRules
 
 AGE_RANGE = (0, 120)  # the slider's full range means "any age, unknown ages included"
-SEPARATOR = " · "
 
 
 def age_bounds(age: tuple[int, int]) -> tuple[int | None, int | None]:
