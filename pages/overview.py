@@ -1,8 +1,8 @@
 """Overview: what is in the database, how fresh it is, segment sizes, and a live mode."""
 import streamlit as st
 
-from segwork.ingestion import ingestlog
 from segwork import charts
+from segwork.ingestion import ingestlog
 from segwork.workbench import data, engine, state, ui
 
 LIVE = state.Field("ov_live", "live", False, "bool")
@@ -10,13 +10,16 @@ ui.problems(state.init(LIVE))
 interval = engine.settings().workbench_live_seconds
 
 st.title("Overview")
-ui.demo_note()
+ui.data_note()
 live = st.toggle(f"Live mode: refresh every {interval} s while events stream in", key="ov_live")
 state.mirror(LIVE)
 
 
 @st.fragment(run_every=interval if live else None)
 def current_state():
+    if live:
+        with ui.errors():
+            data.trickle_demo(2 * interval)  # the demo, and only the demo, moves while it is watched
     with ui.errors():
         counts = data.query("table_counts", fresh=live)
         fresh = data.query("freshness", fresh=live)
@@ -32,11 +35,7 @@ def current_state():
         ui.fact(c[3], "Latest ingest", ui.ago(fresh["latest_ingest"], fresh["as_of"]))
         summary = data.query("customer_segments_summary", fresh=live)
         if summary.empty:
-            st.info("No customers yet: load files on the Upload page, or load the demo data.", icon=":material/inbox:")
-            if st.button("Load demo data", key="ov_demo"):
-                with st.spinner("Generating and loading demo data..."):
-                    data.load_demo()
-                st.rerun()
+            st.info("No customers yet: load files on the Upload page, or load a sample above.", icon=":material/inbox:")
         else:
             st.plotly_chart(charts.segment_heatmap(summary), key="ov_heatmap")
         st.caption(f"Engine: {data.engine_description()}. Checked {fresh['as_of']:%Y-%m-%d %H:%M:%S} UTC.")

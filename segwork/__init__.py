@@ -6,8 +6,8 @@ from segwork.errors import (ConfigError, EngineBusyError, EngineError, InputFile
                             ParameterError, SchemaVersionError, SegworkError)
 from segwork.ingestion import IngestReport, ingest
 from segwork.queries import (customer_engagement_analysis, customer_event_count, customer_segment_lookup,
-                             customer_segments_summary, customer_timeline, event_types_present, events_over_time, find_customers,
-                             locations_present, segment_customers)
+                             customer_segments_summary, customer_timeline, event_types_present, events_over_time,
+                             find_customers, locations_present, segment_customers)
 from segwork.migrations import migrate
 from segwork.segments import DEFAULT_RULES, SegmentRules
 

@@ -12,16 +12,16 @@ import sys
 import pandas as pd
 from tqdm import tqdm
 
-from segwork import demo, exports, migrations, overview, queries
-from segwork.ingestion import ingestlog
+from segwork import demo, exports, mapping, migrations, overview, queries
 from segwork.config import Settings
 from segwork.db import connect, describe_engine
-from segwork.errors import SegworkError
+from segwork.errors import EngineBusyError, SegworkError
 from segwork.ingestion import ingest
 from segwork.schemas import TABLES
 from segwork.segments import SegmentRules
 
 QUERIES = ("customer_segment_lookup", "customer_engagement_analysis", "customer_segments_summary")
+RULES = ("high_value", "medium_value", "loyal_days", "regular_days")
 COMMANDS: dict = {}  # name -> (add_arguments, run); other modules (app, api) register here
 
 
@@ -86,7 +86,8 @@ run_demo.arguments = lambda p: (
 
 @command("ingest", "Validate and load files (CSV, NDJSON, JSON, Parquet; .gz too) into a table.")
 def run_ingest(args, settings: Settings) -> int:
-    client = connect(settings=settings)
+    remote = through_workbench(settings)
+    client = None if remote else connect(settings=settings)
     failed = 0
     for path in args.files:
         bar = tqdm(total=1000, unit="‰", desc=str(path)[-40:], file=sys.stderr, bar_format="{l_bar}{bar}| {postfix}")
@@ -97,10 +98,23 @@ def run_ingest(args, settings: Settings) -> int:
             bar.set_postfix_str(f"{rows:,} rows")
             bar.refresh()
 
+        def uploaded(sent: int, size: int, bar=bar) -> None:
+            done = sent * 1000 // max(size, 1)
+            if done != bar.n:
+                bar.set_postfix_str("sent; the workbench ingests it" if sent >= size else f"{sent / 1e6:,.1f} MB sent",
+                                    refresh=False)
+                bar.update(done - bar.n)
+
         try:
-            report = ingest(client, args.table, path, format=args.format, settings=settings, progress=progress)
+            if remote:
+                report = remote.ingest(args.table, path, ingest_options(args), progress=uploaded)
+            else:
+                report = ingest(client, args.table, path, format=args.format, settings=settings, progress=progress,
+                                mapping=args.mapping)
         except SegworkError as exc:
             bar.close()
+            if isinstance(exc, EngineBusyError):
+                raise  # the workbench stopped answering: the next file would fare no better
             print(f"segwork: error: {exc}", file=sys.stderr)
             failed += 1
             continue
@@ -110,22 +124,54 @@ def run_ingest(args, settings: Settings) -> int:
     return 1 if failed else 0
 
 
+def ingest_options(args) -> dict:
+    """The options of `ingest` that say how to read a file (all but the table, files and output
+    form), by their names: through a workbench they go to its API as query parameters."""
+    return {k: v for k, v in vars(args).items() if k not in ("command", "table", "files", "json")}
+
+
 run_ingest.arguments = lambda p: (
     p.add_argument("table", choices=list(TABLES)),
     p.add_argument("files", nargs="+"),
     p.add_argument("--format", choices=["csv", "ndjson", "json", "parquet"], help="default: from the name or content"),
     p.add_argument("--json", action="store_true", help="print each report as JSON"),
+    p.add_argument("--mapping", metavar="NAME", help="map the file's own columns with a saved or built-in mapping "
+                   "(list them with `python -m segwork mappings`)"),
+)
+
+
+@command("mappings", "List the saved and built-in column mappings, or print one as JSON.")
+def run_mappings(args, settings: Settings) -> int:
+    client = connect(settings=settings)
+    if args.show:
+        print(mapping.load(client, args.show).to_json())
+        return 0
+    builtin = mapping.builtins()
+    for name, m in mapping.saved(client).items():
+        print(f"{name:<24} {m.table:<16} {'built-in' if name in builtin else 'saved':<9} {m.description[:70]}")
+    return 0
+
+
+run_mappings.arguments = lambda p: (
+    p.add_argument("--show", metavar="NAME", help="print this mapping's JSON"),
 )
 
 
 @command("query", "Run one of the three queries and print the result.")
 def run_query(args, settings: Settings) -> int:
+    rules = SegmentRules(**{k: getattr(args, k) for k in RULES})
+    if args.name == "customer_segment_lookup" and not args.customer_id:
+        raise SegworkError("customer_segment_lookup needs --customer-id ID")
+    remote = through_workbench(settings)
+    if remote:  # the pipe of the same name takes the same parameters, the rules included
+        from segwork.api.pipes import PIPES
+
+        df = remote.query(args.name, {p: getattr(args, p) for p in PIPES[args.name].parameter_names})
+        _print_frame(df, args.format)
+        return 0
     client = connect(settings=settings)
-    rules = SegmentRules(**{k: getattr(args, k) for k in ("high_value", "medium_value", "loyal_days", "regular_days")})
     common = {"as_of": args.as_of, "rules": rules}
     if args.name == "customer_segment_lookup":
-        if not args.customer_id:
-            raise SegworkError("customer_segment_lookup needs --customer-id ID")
         df = queries.customer_segment_lookup(client, args.customer_id, **common)
     elif args.name == "customer_engagement_analysis":
         df = queries.customer_engagement_analysis(
@@ -172,17 +218,17 @@ def run_main(args, settings: Settings) -> int:
 
 @command("info", "Row counts, quarantine counts, data freshness and the engine in use.")
 def run_info(args, settings: Settings) -> int:
-    client = connect(settings=settings)
-    print(describe_engine(client))
-    for table, n in overview.table_counts(client).items():
+    remote = through_workbench(settings)
+    found = remote.info() if remote else overview.info(connect(settings=settings))
+    print(found["engine"])
+    for table, n in found["tables"].items():
         print(f"{table:<28}{n:>14,}")
-    fresh = overview.freshness(client)
-    print(f"{'latest event':<28}{fresh['latest_event'] or '-'}")
-    print(f"{'latest profile update':<28}{fresh['latest_profile'] or '-'}")
-    print(f"{'events in the last hour':<28}{fresh['events_last_hour']:>14,}")
-    print(f"{'events in the last day':<28}{fresh['events_last_day']:>14,}")
-    for _, row in ingestlog.incomplete(client).iterrows():
-        print(ingestlog.describe(row))
+    print(f"{'latest event':<28}{found['latest_event'] or '-'}")
+    print(f"{'latest profile update':<28}{found['latest_profile'] or '-'}")
+    print(f"{'events in the last hour':<28}{found['events_last_hour']:>14,}")
+    print(f"{'events in the last day':<28}{found['events_last_day']:>14,}")
+    for line in found["incomplete_ingests"]:
+        print(line)
     return 0
 
 
@@ -191,6 +237,17 @@ def run_migrate(args, settings: Settings) -> int:
     result = migrations.migrate(settings=settings, progress=lambda line: print(line, flush=True))
     print(result.summary())
     return 0
+
+
+def through_workbench(settings: Settings):
+    """The running workbench's API (segwork.api.remote) when a workbench holds the embedded database
+    this command would open, else None and the command opens the database itself."""
+    from segwork.api import remote
+
+    found = remote.find(settings)
+    if found is not None:
+        print(found.note, file=sys.stderr, flush=True)
+    return found
 
 
 def _print_frame(df: pd.DataFrame, fmt: str) -> None:

@@ -209,6 +209,17 @@ def query_rows(client: Client, name: str, parameters: dict[str, Any]) -> list[tu
         raise _refused(client, "query", name, parameters, exc) from exc
 
 
+PARAMETER_ROWS = 100_000  # values per query when a long list goes to the engine as a parameter
+
+
+def query_rows_in_parts(client: Client, name: str, parameter: str, values: list, **fixed) -> list[tuple]:
+    """query_rows for a long list parameter, asked PARAMETER_ROWS values at a time."""
+    rows: list[tuple] = []
+    for start in range(0, len(values), PARAMETER_ROWS):
+        rows += query_rows(client, name, {**fixed, parameter: values[start:start + PARAMETER_ROWS]})
+    return rows
+
+
 def command(client: Client, name: str, parameters: dict[str, Any] | None = None) -> Any:
     """Run a statement file (INSERT ... SELECT, OPTIMIZE, ...) with server-side parameters."""
     sql = sqlfiles.load(name)

@@ -59,3 +59,20 @@ def is_empty(client: Client) -> bool:
     """True when neither table has a row (first start)."""
     counts = table_counts(client)
     return counts["customers"] == 0 and counts["customer_events"] == 0
+
+
+def info(client: Client) -> dict:
+    """What `python -m segwork info` shows, JSON-ready (GET /v0/info sends the same): the engine,
+    rows per table and quarantine, freshness, and a line per incomplete ingest."""
+    from segwork.ingestion import ingestlog
+
+    fresh = freshness(client)
+    return {
+        "engine": db.describe_engine(client),
+        "tables": table_counts(client),
+        "latest_event": None if fresh["latest_event"] is None else str(fresh["latest_event"]),
+        "latest_profile": None if fresh["latest_profile"] is None else str(fresh["latest_profile"]),
+        "events_last_hour": fresh["events_last_hour"],
+        "events_last_day": fresh["events_last_day"],
+        "incomplete_ingests": [ingestlog.describe(row) for _, row in ingestlog.incomplete(client).iterrows()],
+    }

@@ -1,5 +1,7 @@
 """Map the real Online Retail transactions (UCI, CC BY 4.0) onto segwork's two tables.
 
+`load` ingests the file through the built-in mapping "online-retail" (the one the workbench
+offers); the pandas functions here compute the same independently, for notebooks and tests.
 Each line with a CustomerID becomes an event: "purchase", or "return" for a cancelled
 invoice (InvoiceNo starting with "C"); event_value = Quantity x UnitPrice; product_id =
 StockCode; timestamp = InvoiceDate (UTC). Each customer's profile derives from their events:
@@ -23,7 +25,7 @@ def read_lines(path: Path | str = RETAIL_CSV) -> pd.DataFrame:
     """All invoice lines as text columns plus typed Quantity, UnitPrice and InvoiceDate."""
     df = pd.read_csv(path, dtype={"InvoiceNo": "str", "StockCode": "str", "Description": "str", "CustomerID": "str", "Country": "str"},
                      parse_dates=["InvoiceDate"])
-    df["line"] = range(1, len(df) + 1)
+    df["line"] = range(2, len(df) + 2)  # the CSV's physical line (header = line 1), as ingestion numbers it
     return df
 
 
@@ -66,9 +68,9 @@ def load_frames(path: Path | str = RETAIL_CSV) -> tuple[pd.DataFrame, pd.DataFra
     return lines, events, to_customers(events, countries)
 
 
-def load(client: Client, path: Path | str = RETAIL_CSV) -> list[IngestReport]:
-    """Ingest the lines with a CustomerID as events, then the profiles derived from them."""
-    _, events, customers = load_frames(path)
-    name = Path(path).name
-    return [ingest(client, "customer_events", events, source_name=name),
-            ingest(client, "customers", customers, source_name=f"{name} (profiles derived from the events)")]
+def load(client: Client, path: Path | str = RETAIL_CSV, progress=None) -> list[IngestReport]:
+    """Ingest the file through the built-in "online-retail" mapping (segwork/mapping/builtin):
+    lines with a CustomerID as events (those without one are quarantined, so the counts add up
+    to the file's lines), then the profiles derived from them. [events report, profiles report]"""
+    report = ingest(client, "customer_events", path, mapping="online-retail", progress=progress)
+    return [report, report.profiles]

@@ -55,11 +55,19 @@ def customers(n: int, *, seed: int = 7, end: str = "2026-11-01", years: int = 4)
     return frame
 
 
-def events(n: int, customer_count: int, *, seed: int = 11, end: str = "2026-11-01", days: int = 730) -> pd.DataFrame:
-    """n events of customers c0000001..c{customer_count}: Pareto-skewed activity over `days`."""
+def events(n: int, customer_count: int, *, seed: int = 11, end: str = "2026-11-01", days: int = 730,
+           active_from: np.ndarray | None = None) -> pd.DataFrame:
+    """n events of customers c0000001..c{customer_count}: Pareto-skewed activity over `days`.
+
+    active_from (epoch seconds per customer, e.g. their signups): each customer's events fall
+    between it and `end`, and a customer active for part of the window gets that part of their share.
+    """
     rng = np.random.default_rng(seed)
     end_s = int(pd.Timestamp(end, tz="UTC").timestamp())
     weights = rng.pareto(1.2, customer_count) + 0.05
+    if active_from is not None:
+        start = np.maximum(np.asarray(active_from, dtype=np.int64), end_s - days * 86400)
+        weights = weights * np.clip(end_s - start, 0, None) / (days * 86400)
     # Events per customer drawn at once, then shuffled: the same distribution as drawing a
     # customer per event, without a binary search per event in a 1M-entry table.
     counts = rng.multinomial(n, weights / weights.sum())
@@ -69,22 +77,96 @@ def events(n: int, customer_count: int, *, seed: int = 11, end: str = "2026-11-0
     # instead of a binary search (weights are kept to 1/65,536).
     quantiles = np.searchsorted(np.cumsum(EVENT_WEIGHTS), (np.arange(65_536) + 0.5) / 65_536 * sum(EVENT_WEIGHTS), side="right")
     etype_idx = quantiles.clip(0, len(EVENT_TYPES) - 1)[rng.integers(0, 65_536, n)]
-    value = np.zeros(n)
-    for name, sign, mu in (("purchase", 1, 3.6), ("add_to_cart", 1, 3.6), ("return", -1, 3.4)):
+    value = _values(rng, etype_idx)
+    if active_from is None:
+        seconds = end_s - rng.integers(0, days * 86400, n)
+    else:
+        seconds = end_s - (rng.random(n) * (end_s - start[who - 1])).astype(np.int64)
+    return _events_frame(_ids("e", np.arange(1, n + 1), 10), who, etype_idx, value, seconds, rng)
+
+
+def shop(customer_count: int, event_count: int, *, seed: int = 7, end: str = "2026-11-01", years: int = 4,
+         days: int = 730) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Customers and their events, consistent with each other: each customer's events fall between
+    their signup and `end` (a recent customer gets fewer), and each lifetime value is what they
+    spent in the events (purchases less returns) plus, for a customer who signed up before the
+    events' `days`, their spend before, at their pace in the window. Profiles as of `end`."""
+    people = customers(customer_count, seed=seed, end=end, years=years)
+    end_ts = pd.Timestamp(end, tz="UTC")
+    end_s = int(end_ts.timestamp())
+    signup = ((people["signup_date"] - pd.Timestamp(0, tz="UTC")) // pd.Timedelta("1s")).to_numpy(np.int64)
+    acts = events(event_count, customer_count, seed=seed + EVENT_SEED_OFFSET, end=end, days=days, active_from=signup)
+    who = acts["customer_id"].str.slice(1).astype(np.int64).to_numpy() - 1
+    spent = np.bincount(who, weights=np.where(acts["event_type"].isin(SPEND), acts["event_value"], 0.0),
+                        minlength=customer_count)
+    window = end_s - days * 86400
+    before_days = np.clip(window - signup, 0, None) / 86400
+    active_days = np.maximum((end_s - np.maximum(signup, window)) / 86400, MIN_PACE_DAYS)
+    pace = np.bincount(who, minlength=customer_count) / active_days  # events a day
+    noise = np.random.default_rng(seed + 8).lognormal(-0.125, 0.5, customer_count)  # mean 1
+    history = pace * before_days * NET_PER_EVENT * noise
+    people["lifetime_value"] = np.round(np.maximum(spent + history, 0.0), 2)
+    people["timestamp"] = end_ts.floor("s")
+    return people, acts
+
+
+def live_events(first: int, last: int, customer_count: int, *, seed: int = 11, per_second: float = 2.0) -> pd.DataFrame:
+    """New events in the seconds first..last-1 (epoch seconds) for customers c0000001..c{customer_count},
+    as the demo's live trickle: a second's events are drawn from (seed, second) alone, with ids
+    "live-<second>-<k>", so asking for a second twice gives the same rows (duplicates, never new
+    ones). Customers are weighted as events(seed=seed) weights them: heavy ones stay heavy."""
+    weights = np.random.default_rng(seed).pareto(1.2, customer_count) + 0.05
+    cumulative = np.cumsum(weights) / weights.sum()
+    type_p = np.array(EVENT_WEIGHTS) / sum(EVENT_WEIGHTS)
+    parts = []
+    for second in range(int(first), int(last)):
+        rng = np.random.default_rng([seed, second])
+        k = int(rng.poisson(per_second))
+        if not k:
+            continue
+        who = np.minimum(np.searchsorted(cumulative, rng.random(k), side="right"), customer_count - 1) + 1
+        etype_idx = rng.choice(len(EVENT_TYPES), k, p=type_p)
+        ids = pa.array([f"live-{second}-{i}" for i in range(k)], pa.string())
+        parts.append(_events_frame(ids, who, etype_idx, _values(rng, etype_idx), np.full(k, second, np.int64), rng))
+    if not parts:
+        return _events_frame(pa.array([], pa.string()), np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0),
+                             np.zeros(0, np.int64), np.random.default_rng(seed))
+    return pd.concat(parts, ignore_index=True)
+
+
+EVENT_SEED_OFFSET = 4  # shop draws events(seed=seed + this); live_events with it weights customers alike
+VALUED = (("purchase", 1, 3.6), ("add_to_cart", 1, 3.6), ("return", -1, 3.4))  # type, sign, lognormal mu (sigma 0.9)
+SPEND = ("purchase", "return")  # the event types whose values add up to a lifetime value
+_P = dict(zip(EVENT_TYPES, np.array(EVENT_WEIGHTS) / sum(EVENT_WEIGHTS)))
+# The expected spend an event brings (a lognormal's mean is exp(mu + sigma^2 / 2)).
+NET_PER_EVENT = sum(_P[t] * sign * np.exp(mu + 0.9**2 / 2) for t, sign, mu in VALUED if t in SPEND)
+MIN_PACE_DAYS = 30  # a customer's pace is measured over at least this many days (one event in a day is no pace)
+
+
+def _values(rng: np.random.Generator, etype_idx: np.ndarray) -> np.ndarray:
+    """event_value by type: positive for purchases and carts, negative for returns, 0 otherwise."""
+    value = np.zeros(len(etype_idx))
+    for name, sign, mu in VALUED:
         mask = etype_idx == EVENT_TYPES.index(name)
         value[mask] = sign * np.round(rng.lognormal(mu, 0.9, int(mask.sum())), 2)
-    seconds = end_s - rng.integers(0, days * 86400, n)
+    return value
+
+
+def _events_frame(ids: pa.Array, who: np.ndarray, etype_idx: np.ndarray, value: np.ndarray, seconds: np.ndarray,
+                  rng: np.random.Generator) -> pd.DataFrame:
+    """customer_events rows; products and categories drawn here for the event types that have one."""
+    n = len(who)
     has_product = np.array([t in ("product_view", "add_to_cart", "purchase", "wishlist", "return") for t in EVENT_TYPES])[etype_idx]
-    product = pc.if_else(pa.array(has_product), _ids("p", rng.integers(1, 5000, n), 5), "")
-    category = pc.if_else(pa.array(has_product), _pick(CATEGORIES, rng.integers(0, len(CATEGORIES), n)), "")
+    product = pc.if_else(pa.array(has_product, pa.bool_()), _ids("p", rng.integers(1, 5000, n), 5), "")
+    category = pc.if_else(pa.array(has_product, pa.bool_()), _pick(CATEGORIES, rng.integers(0, len(CATEGORIES), n)), "")
     return pd.DataFrame({
-        "event_id": _ids("e", np.arange(1, n + 1), 10).to_pandas(),
+        "event_id": ids.to_pandas(),
         "customer_id": _ids("c", who, 7).to_pandas(),
         "event_type": _pick(EVENT_TYPES, etype_idx).to_pandas(),
         "event_value": value,
         "product_id": product.to_pandas(),
         "category": category.to_pandas(),
-        "timestamp": pd.Series(seconds.astype("datetime64[s]")).dt.tz_localize("UTC"),
+        "timestamp": pd.Series(np.asarray(seconds, np.int64).astype("datetime64[s]")).dt.tz_localize("UTC"),
     })
 
 

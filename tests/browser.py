@@ -38,16 +38,17 @@ def free_port() -> int:
 
 @contextmanager
 def workbench(data_dir: Path, *, customers: int = 500, events: int = 5000, log: Path | None = None,
-              demo: bool = True) -> Iterator[str]:
-    """`python -m segwork run` on its own embedded database in data_dir (`--no-demo` unless demo);
-    yields the URL it printed."""
+              demo: bool = True, args: tuple[str, ...] = ()) -> Iterator[str]:
+    """`python -m segwork run [args]` on its own embedded database in data_dir (`--no-demo` unless
+    demo); yields the URL it printed."""
     port = free_port()
     env = {**os.environ, "SEGWORK_DATA_DIR": str(data_dir), "SEGWORK_WORKBENCH_PORT": str(port),
            "SEGWORK_DEMO_CUSTOMERS": str(customers), "SEGWORK_DEMO_EVENTS": str(events)}
     env.pop("SEGWORK_DSN", None)
     env.pop("SEGWORK_DATABASE", None)
     out = open(log or data_dir / "workbench.log", "w+")
-    proc = subprocess.Popen([sys.executable, "-m", "segwork", "run", *([] if demo else ["--no-demo"])], cwd=PROJECT_DIR, env=env,
+    proc = subprocess.Popen([sys.executable, "-m", "segwork", "run", *([] if demo else ["--no-demo"]), *args],
+                            cwd=PROJECT_DIR, env=env,
                             stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
     try:
         url = _wait_ready(proc, out, port)

@@ -2,6 +2,7 @@
 checked against the library, errors shown as st.error. Each test has its own database."""
 from __future__ import annotations
 
+import json
 import tomllib
 import uuid
 
@@ -11,7 +12,7 @@ import streamlit as st
 from streamlit.testing.v1 import AppTest
 
 import segwork
-from segwork import overview, segments, synth
+from segwork import mapping as mappings, overview, retail, segments, synth
 from segwork.config import PROJECT_DIR
 from segwork.segments import SegmentRules
 
@@ -87,7 +88,8 @@ def metric(at: AppTest, label: str) -> str:
 
 
 TABLES = {  # AppTest does not expose a dataframe's key: tell them by a column only they have
-    "ov_history": "ingest_id", "up_columns": "preview values that parse", "up_preview": "record",
+    "ov_history": "ingest_id", "up_columns": "preview values that parse", "up_rows": "record", "up_types": "looks like",
+    "up_mapped": "problems",
     "up_quarantine": "reasons", "lk_events": "event_id", "en_table": "event_count",
     "sg_summary": "avg_lifetime_value", "sg_customers": "email",
 }
@@ -135,7 +137,7 @@ def test_overview_on_an_empty_database_offers_the_demo_and_says_it_is_demo(app_d
     at.button(key="ov_demo").click().run()
     assert not at.exception
     assert metric(at, "Customers") == f"{segwork.Settings.from_env().demo_customers:,}"
-    assert "generated demo data" in texts(at) and "--no-demo" in texts(at)
+    assert "generated demo data" in texts(at) and "first start" not in texts(at)
 
 
 def test_overview_live_mode_follows_the_link_and_lands_in_it(shop):
@@ -172,7 +174,8 @@ def test_upload_previews_ingests_reports_quarantine_and_does_not_duplicate(shop)
     at = upload(open_page("upload"), "customer_events", "events.csv", EVENTS_CSV.encode())
     columns = frame(at, "up_columns").set_index("column")
     assert columns.loc["event_value", "preview values that parse"] == "4 of 5"
-    assert columns.loc["event_id", "stored as"] == "String" and len(frame(at, "up_preview")) == 5
+    assert columns.loc["event_id", "stored as"] == "String" and len(frame(at, "up_rows")) == 5
+    assert at.selectbox(key="up_start").value.startswith("as is")
     at.button(key="up_ingest").click().run()
     assert not at.exception and not at.error
     assert (metric(at, "Rows read"), metric(at, "Inserted"), metric(at, "Quarantined")) == ("5", "3", "2")
@@ -193,13 +196,54 @@ def test_upload_previews_ingests_reports_quarantine_and_does_not_duplicate(shop)
     assert overview.table_counts(shop)["customer_events"] == 4003
 
 
-def test_upload_of_a_file_missing_required_columns_is_refused_with_the_reason(app_db):
+def test_upload_of_a_file_without_the_required_fields_says_why_once_and_cannot_be_ingested(app_db):
     at = upload(open_page("upload"), "customers", "people.csv", b"id,who\n1,Ann\n")
-    assert "Missing required column(s) for customers: customer_id, signup_date, timestamp" in texts(at)
-    at.button(key="up_ingest").click().run()
     assert not at.exception
-    assert len(at.error) == 1 and "missing required column(s) customer_id" in at.error[0].value
+    assert len(at.error) == 1
+    assert "gives no source for required field(s) customer_id, signup_date, timestamp of customers" in at.error[0].value
+    assert at.button(key="up_ingest").disabled
+    assert "Ingest is not possible yet" in texts(at)
     assert overview.table_counts(app_db)["customers"] == 0
+
+
+def test_upload_maps_an_online_retail_export_with_the_builtin_mapping(app_db):
+    lines = retail.read_lines().head(400)
+    payload = lines.drop(columns="line").to_csv(index=False, date_format="%Y-%m-%d %H:%M:%S").encode()
+    at = upload(open_page("upload"), "customer_events", "retail.csv", payload)
+    assert at.selectbox(key="up_start").value == "online-retail"
+    types = frame(at, "up_types").set_index("column")["looks like"]
+    assert (types["Quantity"], types["InvoiceDate"], types["Country"]) == ("whole number", "date/time", "text")
+    mapped = frame(at, "up_mapped")
+    assert list(mapped["event_type"][:3]) == ["purchase"] * 3 and mapped["customer_id"].iloc[0] == "17850"
+    at.button(key="up_ingest").click().run()
+    assert not at.exception and not at.error
+    expected = retail.to_events(lines)
+    assert metric(at, "Inserted") == f"{len(expected):,}"
+    assert metric(at, "Quarantined") == f"{lines['CustomerID'].isna().sum():,}"
+    assert overview.table_counts(app_db)["customers"] == expected["customer_id"].nunique()
+
+
+def test_upload_suggests_a_mapping_edited_as_json_and_saved(app_db):
+    payload = b"Order Ref;Client;Total;Order Date\nA1;c1;12.5;2024-03-01\nA2;c2;7;2024-03-02\n".replace(b";", b",")
+    at = upload(open_page("upload"), "customer_events", "orders.csv", payload)
+    assert at.selectbox(key="up_start").value == "suggested from the file's columns"
+    rows = frame(at, "up_mapped")
+    assert list(rows["customer_id"]) == ["c1", "c2"] and list(rows["event_value"]) == [12.5, 7.0]
+    spec = json.loads(at.text_area[0].value)
+    spec["fields"]["event_id"] = {"column": "Order Ref"}
+    spec["fields"]["event_type"] = {"cases": [{"when": "Total > 10", "value": "big_order"}], "otherwise": "order"}
+    at.text_area[0].set_value(json.dumps(spec))
+    at.button(key="up_json_apply").click().run()
+    assert list(frame(at, "up_mapped")["event_type"]) == ["big_order", "order"]
+    at.text_input(key="up_save_name").set_value("my-orders").run()
+    at.button(key="up_save").click().run()
+    assert not at.error and "my-orders" in mappings.saved(app_db)
+    at.button(key="up_ingest").click().run()
+    assert client_rows(app_db, "SELECT event_id, event_type FROM customer_events ORDER BY 1") == [("A1", "big_order"), ("A2", "order")]
+
+
+def client_rows(client, sql):
+    return client.query(sql).result_rows
 
 
 def test_upload_of_an_unreadable_file_is_an_error_not_a_traceback(app_db):

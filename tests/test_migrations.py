@@ -65,10 +65,10 @@ def v1(database):
 def test_connect_refuses_an_older_database_and_says_how_to_migrate(v1, database):
     before = layout(v1)
     with pytest.raises(SchemaVersionError, match=r"made by an older segwork: it has schema version 1, and this segwork "
-                                                 r"needs version 2\. Nothing was changed") as info:
+                                                 r"needs version 3\. Nothing was changed") as info:
         segwork.connect("chdb://memory", database=database)
     assert f"segwork.migrate('chdb://memory', database='{database}')" in str(info.value)
-    assert (info.value.found, info.value.expected) == (1, 2)
+    assert (info.value.found, info.value.expected) == (1, 3)
     assert layout(v1) == before  # no table made, no column added
 
 
@@ -88,9 +88,9 @@ def test_migrate_upgrades_in_place_and_keeps_every_row(v1, database):
     rows_before = counts(v1)
     steps = []
     result = segwork.migrate("chdb://memory", database, progress=steps.append)
-    assert (result.before, result.after, len(result.steps)) == (1, 2, 6)
-    assert steps[0].startswith(f"migrating database '{database}'") and steps[1].startswith("  [1/6] 002_01")
-    assert "now at schema version 2 (was 1; 6 steps)" in result.summary()
+    assert (result.before, result.after, len(result.steps)) == (1, 3, 7)
+    assert steps[0].startswith(f"migrating database '{database}'") and steps[1].startswith("  [1/7] 002_01")
+    assert "now at schema version 3 (was 1; 7 steps)" in result.summary()
     after = counts(v1)
     assert {t: after[t] for t in rows_before} == rows_before
     new = segwork.connect("chdb://memory", database=f"{database}_new")
@@ -103,7 +103,7 @@ def test_migrate_upgrades_in_place_and_keeps_every_row(v1, database):
     log = v1.query("SELECT status, error, updated_at = started_at FROM ingest_log").result_rows
     assert log == [("finished", "", True)]
     assert v1.query("SELECT c__token FROM customers_quarantine").result_rows == [("",)]
-    assert v1.query("SELECT version, how FROM segwork_meta").result_rows == [(2, "migrated from version 1")]
+    assert v1.query("SELECT version, how FROM segwork_meta").result_rows == [(3, "migrated from version 1")]
 
     migrated = segwork.connect("chdb://memory", database=database)
     report = segwork.ingest(migrated, "customer_events", EVENTS)
@@ -117,8 +117,8 @@ def test_migrate_upgrades_in_place_and_keeps_every_row(v1, database):
 def test_migrating_an_up_to_date_database_does_nothing_and_says_so(v1, database):
     segwork.migrate("chdb://memory", database)
     again = segwork.migrate("chdb://memory", database)
-    assert (again.before, again.after, again.steps) == (2, 2, [])
-    assert again.summary().endswith("is at schema version 2 already: nothing to do")
+    assert (again.before, again.after, again.steps) == (3, 3, [])
+    assert again.summary().endswith("is at schema version 3 already: nothing to do")
     assert v1.query("SELECT count() FROM segwork_meta").result_rows == [(1,)]
 
 
@@ -134,12 +134,13 @@ def test_cli_migrate_prints_its_steps(v1, database, monkeypatch, capsys):
     monkeypatch.setenv("SEGWORK_DATABASE", database)
     assert cli.main(["migrate"]) == 0
     out = capsys.readouterr().out.splitlines()
-    assert [line.split(":")[0].strip() for line in out[1:7]] == [
-        "[1/6] 002_01_customers_quarantine_token", "[2/6] 002_02_customer_events_quarantine_token",
-        "[3/6] 002_03_ingest_log_states", "[4/6] 002_04_event_ids", "[5/6] 002_05_event_ids_mv", "[6/6] 002_06_event_ids_fill"]
-    assert out[-1].endswith("is now at schema version 2 (was 1; 6 steps)")
+    assert [line.split(":")[0].strip() for line in out[1:8]] == [
+        "[1/7] 002_01_customers_quarantine_token", "[2/7] 002_02_customer_events_quarantine_token",
+        "[3/7] 002_03_ingest_log_states", "[4/7] 002_04_event_ids", "[5/7] 002_05_event_ids_mv", "[6/7] 002_06_event_ids_fill",
+        "[7/7] 003_01_mappings"]
+    assert out[-1].endswith("is now at schema version 3 (was 1; 7 steps)")
     assert cli.main(["migrate"]) == 0
-    assert capsys.readouterr().out.strip().endswith("is at schema version 2 already: nothing to do")
+    assert capsys.readouterr().out.strip().endswith("is at schema version 3 already: nothing to do")
 
 
 def test_cli_says_what_to_do_with_an_older_database(v1, database, monkeypatch, capsys):
@@ -156,10 +157,10 @@ def test_a_new_database_is_made_at_the_current_version(client):
 
 
 def test_a_database_from_a_newer_segwork_is_refused(client):
-    client.command("INSERT INTO segwork_meta SELECT 3, now64(6), 'created'")
-    with pytest.raises(SchemaVersionError, match="made by a newer segwork: it has schema version 3") as info:
+    client.command("INSERT INTO segwork_meta SELECT 4, now64(6), 'created'")
+    with pytest.raises(SchemaVersionError, match="made by a newer segwork: it has schema version 4") as info:
         segwork.connect("chdb://memory", database=client.database)
-    assert (info.value.found, info.value.expected) == (3, 2)
+    assert (info.value.found, info.value.expected) == (4, 3)
     with pytest.raises(SchemaVersionError, match="cannot be migrated back"):
         segwork.migrate("chdb://memory", client.database)
 
@@ -176,16 +177,19 @@ def test_a_creation_cut_short_is_finished(database):
     raw.command(f"DROP DATABASE `{database}`")
 
 
-def test_the_current_layout_made_before_versions_is_recorded_not_refused(database):
+def test_the_version_2_layout_made_before_versions_is_recognised_and_migrates(database):
     raw = clickhouse_connect.get_client(dsn="chdb://memory")
     raw.command(f"CREATE DATABASE `{database}`")
     raw.database = database
     for name in sqlfiles.ddl_names():
-        if name != "00_segwork_meta":
+        if name not in ("00_segwork_meta", "14_mappings"):  # version 3 added mappings
             raw.command(sqlfiles.ddl_statement(name))
     assert migrations.found(raw, database) == migrations.Found(True, 2, False)
+    with pytest.raises(SchemaVersionError, match="schema version 2, and this segwork needs version 3"):
+        segwork.connect("chdb://memory", database=database)
+    assert segwork.migrate("chdb://memory", database).steps == ["migrations/003_01_mappings"]
     segwork.connect("chdb://memory", database=database)
-    assert raw.query("SELECT version FROM segwork_meta").result_rows == [(2,)]
+    assert raw.query("SELECT max(version) FROM segwork_meta").result_rows == [(3,)]
     raw.command(f"DROP DATABASE `{database}`")
 
 

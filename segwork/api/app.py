@@ -20,7 +20,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from segwork import db
+from segwork import db, overview
 from segwork.ingestion import read as readers
 from segwork.api import body, pipes, responses, tokens
 from segwork.api.accesslog import AccessLog
@@ -35,6 +35,8 @@ from segwork.schemas import TABLES, columns
 log = logging.getLogger("segwork.api")
 METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
 CORS = {"Access-Control-Allow-Origin": "*"}  # tokens are bearer tokens, never cookies
+UPLOAD_OPTIONS = ("format", "mapping")  # ingest options POST /v0/datasources applies (query parameters of these names)
+OPTIONS_HEADER = "X-Segwork-Options"  # the ingest options segwork's CLI sends: refused unless applied
 
 
 def routes(settings: Settings) -> list[BaseRoute]:
@@ -79,6 +81,7 @@ class Api:
             Route("/v0/tokens", _guard(self.list_tokens), methods=["GET"]),
             Route("/v0/tokens", _guard(self.create_token), methods=["POST"]),
             Route("/v0/tokens/{name}", _guard(self.revoke_token), methods=["DELETE"]),
+            Route("/v0/info", _guard(self.info), methods=["GET"]),
             Route("/v0/{rest:path}", _guard(self.elsewhere), methods=METHODS),
         ]
 
@@ -126,6 +129,11 @@ class Api:
             raise ApiError(403, f"token '{token.name}' may not append to {table}; it needs the scope {tokens.APPEND}:{table}")
         headers = self._limit(token)
         fmt = request.query_params.get("format")
+        mapping = request.query_params.get("mapping") or None  # a saved or built-in mapping, by name
+        unknown = [o for o in request.headers.get(OPTIONS_HEADER, "").split(",") if o.strip() and o.strip() not in UPLOAD_OPTIONS]
+        if unknown:  # sent by segwork's CLI through a workbench: an option this API would ignore must not be
+            raise ApiError(400, f"this segwork's API does not apply the ingest option(s) {', '.join(unknown)} to uploads; "
+                                "stop the workbench and run the command again to ingest the file directly")
         file, filename, field = await body.upload(request, self.settings.api_max_upload_bytes)
         try:
             async with _departure(request) as gone:
@@ -134,7 +142,7 @@ class Api:
                 fmt = fmt or (field if field in readers.FORMATS else None)
                 name = filename or f"POST /v0/datasources ({token.name})"
                 report = await self._run(lambda client: ingest(client, table, file, format=fmt, settings=self.settings.for_uploads(),
-                                                               source_name=name))
+                                                               source_name=name, mapping=mapping))
         finally:
             file.close()
         return JSONResponse({
@@ -143,6 +151,7 @@ class Api:
             "quarantine_rows": report.quarantined,
             "quarantine_reasons": [{"reason": r, "rows": n} for r, n in report.reasons],
             "ignored_columns": report.ignored_columns, "elapsed": round(report.elapsed_s, 3),
+            "report": report.as_dict(),  # the whole report, as `python -m segwork ingest` prints it
         }, headers=headers)
 
     async def datasources(self, request: Request) -> Response:
@@ -216,6 +225,11 @@ class Api:
         self.tokens.invalidate()
         return JSONResponse(token.as_dict(), headers=headers)
 
+    async def info(self, request: Request) -> Response:
+        """GET /v0/info (ADMIN): what `python -m segwork info` shows (segwork.overview.info)."""
+        headers = await self._admin(request, "reading the database's overview")
+        return JSONResponse(await self._run(overview.info), headers=headers)
+
     async def elsewhere(self, request: Request) -> Response:
         """Any other /v0/ request: CORS preflight, wrong method, or unknown path (JSON, not Streamlit's page)."""
         if request.method == "OPTIONS":
@@ -244,10 +258,10 @@ class Api:
                                 "`python -m segwork token create NAME --scope SCOPE`")
         return token
 
-    async def _admin(self, request: Request) -> dict[str, str]:
+    async def _admin(self, request: Request, what: str = "managing tokens") -> dict[str, str]:
         token = await self._authenticate(request)
         if not token.is_admin:
-            raise ApiError(403, f"token '{token.name}' is not an {tokens.ADMIN} token; managing tokens needs one")
+            raise ApiError(403, f"token '{token.name}' is not an {tokens.ADMIN} token; {what} needs one")
         return self._limit(token)
 
     def _limit(self, token: tokens.Token) -> dict[str, str]:

@@ -6,7 +6,7 @@ import sys
 
 from segwork.api import pipes, tokens
 from segwork.api.app import create_app, parse_fixed_params
-from segwork.cli import command
+from segwork.cli import command, through_workbench
 from segwork.config import Settings
 from segwork.db import connect, describe_engine, is_embedded
 
@@ -24,15 +24,18 @@ printed once, on the last line):
 
 @command("token", "Create, list or revoke HTTP API tokens (stored hashed; a new token is printed once).")
 def run_token(args, settings: Settings) -> int:
-    client = connect(settings=settings)
+    remote = through_workbench(settings)
+    client = None if remote else connect(settings=settings)
     if args.action == "create":
-        secret, token = tokens.create(client, args.name, args.scope or [], parse_fixed_params(args.fixed_param or []), pipes.PIPES)
+        fixed = parse_fixed_params(args.fixed_param or [])
+        secret, token = (remote.create_token(args.name, args.scope or [], fixed) if remote
+                         else tokens.create(client, args.name, args.scope or [], fixed, pipes.PIPES))
         pins = ", ".join(f"{k}={v}" for k, v in token.fixed_params.items())
         print(f"created token '{token.name}' with scopes {', '.join(token.scopes)}" + (f", pinned {pins}" if pins else ""))
         print("store it now: it is shown only this once (segwork keeps only its SHA-256):")
         print(secret)
     elif args.action == "list":
-        found = tokens.list_all(client)
+        found = remote.list_tokens() if remote else tokens.list_all(client)
         if not found:
             print("(no tokens; create one with: python -m segwork token create admin --scope ADMIN)")
         for t in found:
@@ -41,7 +44,7 @@ def run_token(args, settings: Settings) -> int:
             created = f"{t.created_at:%Y-%m-%d %H:%M:%S}" if t.created_at else "-"
             print(f"{t.name:<24}{state:<9}{created:<21}{' '.join(t.scopes)}" + (f"  pinned: {pins}" if pins else ""))
     else:
-        token = tokens.revoke(client, args.name)
+        token = remote.revoke_token(args.name) if remote else tokens.revoke(client, args.name)
         print(f"revoked token '{token.name}' (a running API in another process stops accepting it within "
               f"{tokens.CACHE_SECONDS:.0f} s)")
     return 0

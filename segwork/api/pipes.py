@@ -8,6 +8,7 @@ use. Parameters are typed as in the seed's pipes (`String`, `Int32`, `DateTime`,
 from __future__ import annotations
 
 import json
+import math
 import re
 from dataclasses import dataclass
 from typing import Callable
@@ -18,6 +19,7 @@ from starlette.datastructures import QueryParams
 from segwork import db, exports, queries
 from segwork.api.responses import ApiError
 from segwork.errors import ParameterError
+from segwork.segments import SegmentRules
 
 # ClickHouse's own output formats, as the seed's system answers: `.json` is the JSON envelope
 # (meta, data, rows, rows_before_limit_at_least, statistics).
@@ -70,10 +72,17 @@ class Pipe:
 
 
 AS_OF = Param("as_of", "DateTime", "reference time for segments and default dates (default now, UTC)")
+_D = SegmentRules()
+RULES = (  # the segment rules, as the workbench's Segment rules page and the CLI's options change them
+    Param("high_value", "Float64", "High Value from this lifetime value", default=_D.high_value),
+    Param("medium_value", "Float64", "Medium Value from this lifetime value", default=_D.medium_value),
+    Param("loyal_days", "Int32", "Loyal after more days since signup than this", default=_D.loyal_days),
+    Param("regular_days", "Int32", "Regular after more days since signup than this", default=_D.regular_days),
+)
 PIPES = {p.name: p for p in (
     Pipe("customer_segment_lookup", "A customer's latest profile with its value and loyalty segment",
-         (Param("customer_id", "String", "the customer to look up", required=True), AS_OF),
-         lambda c, v: queries.customer_segment_lookup(c, v["customer_id"], as_of=v["as_of"])),
+         (Param("customer_id", "String", "the customer to look up", required=True), AS_OF, *RULES),
+         lambda c, v: queries.customer_segment_lookup(c, v["customer_id"], as_of=v["as_of"], rules=_rules(v))),
     Pipe("customer_engagement_analysis", "Events and event value per customer in a period, most engaged first",
          (Param("start_date", "DateTime", "first moment counted, YYYY-MM-DD[ HH:MM:SS] UTC (default end_date - 30 days)"),
           Param("end_date", "DateTime", "last moment counted; a bare date includes the whole day (default now)"),
@@ -82,16 +91,17 @@ PIPES = {p.name: p for p in (
           Param("location", "String", "only customers of this location"),
           Param("order_by", "String", "event_count or total_value", default="event_count"),
           Param("include_inactive", "Boolean", "also list profiled customers without events", default=False),
-          AS_OF),
+          AS_OF, *RULES),
          lambda c, v: queries.customer_engagement_analysis(
              c, v["start_date"], v["end_date"], v["event_type"], v["limit"], location=v["location"],
-             include_inactive=v["include_inactive"], order_by=v["order_by"], as_of=v["as_of"])),
+             include_inactive=v["include_inactive"], order_by=v["order_by"], as_of=v["as_of"], rules=_rules(v))),
     Pipe("customer_segments_summary", "Customers and average lifetime value per segment, highest first",
          (Param("location", "String", "only customers of this location"),
           Param("min_age", "Int32", "youngest age included (customers of unknown age are left out)"),
           Param("max_age", "Int32", "oldest age included (customers of unknown age are left out)"),
-          AS_OF),
-         lambda c, v: queries.customer_segments_summary(c, v["location"], v["min_age"], v["max_age"], as_of=v["as_of"])),
+          AS_OF, *RULES),
+         lambda c, v: queries.customer_segments_summary(c, v["location"], v["min_age"], v["max_age"], as_of=v["as_of"],
+                                                        rules=_rules(v))),
 )}
 
 
@@ -147,6 +157,10 @@ def run(pipe: Pipe, client: Client, values: dict, fmt: str) -> bytes:
     return out.body
 
 
+def _rules(values: dict) -> SegmentRules:
+    return SegmentRules(*(values[p.name] for p in RULES))
+
+
 def _typed(param: Param, raw: list[str]):
     if param.type == "Array(String)":
         return [item.strip() for value in raw for item in value.split(",") if item.strip()]
@@ -155,6 +169,14 @@ def _typed(param: Param, raw: list[str]):
         if not _INT.match(value.strip()) or not -2**31 <= int(value) < 2**31:
             raise ParameterError(param.name, f"Error validating '{value[:40]}' to type Int32 ({param.description})")
         return int(value)
+    if param.type == "Float64":
+        try:
+            number = float(value)
+        except ValueError:
+            number = float("nan")
+        if not math.isfinite(number):
+            raise ParameterError(param.name, f"Error validating '{value[:40]}' to type Float64 ({param.description})")
+        return number
     if param.type == "Boolean":
         if value.lower() in _TRUE:
             return True

@@ -141,6 +141,11 @@ def list_all(client: Client) -> list[Token]:
     return [_token(r) for r in _rows(client)]
 
 
+def find(client: Client, secret: str) -> Token | None:
+    """The active token whose secret is `secret`, or None (compared in constant time)."""
+    return _match([(bytes.fromhex(r["token_hash"]), _token(r)) for r in _rows(client) if not r["revoked"]], digest(secret))
+
+
 class TokenCache:
     """Active tokens of one database in memory, refreshed every CACHE_SECONDS; an unknown
     token forces a refresh at most every MISS_SECONDS. Lookups compare against every stored hash

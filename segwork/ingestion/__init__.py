@@ -1,6 +1,7 @@
 """Ingestion, stage by stage: everything a record goes through on its way into a table.
 
     read        bytes -> raw chunks (CSV, NDJSON, JSON, Parquet; gzip): read.open_source, read.read_chunks
+    mapped      a file's own columns -> the table's fields, by a column mapping (segwork.mapping)
     parse       raw chunk -> typed frame + what failed to parse: parse.parse_chunk
     validate    typed frame -> failures per row (pandera); good rows -> Arrow: validate.validate, validate.to_arrow
     quarantine  bad records -> quarantine rows with reasons and tokens: quarantine.quarantine_rows

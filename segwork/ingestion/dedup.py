@@ -26,7 +26,6 @@ from clickhouse_connect.driver.client import Client
 from segwork import db, embedded, sqlfiles
 from segwork.schemas import later_repeats
 
-PARAMETER_ROWS = 100_000  # values per query when a list goes to the engine as a parameter
 
 _locks: dict[tuple, threading.Lock] = {}
 _locks_guard = threading.Lock()
@@ -142,19 +141,11 @@ def _stored(client: Client, ids: pa.Array, positions: np.ndarray, n: int, *, has
     """True at positions whose id is stored, compared as text in customer_events. hashed=False
     (a server, no index in memory): the ids whose hash event_ids holds are found first."""
     values = ids.to_pylist()
-    maybe = values if hashed else [r[0] for r in _query_in_parts(client, "ids_with_stored_hash", "ids", values)]
-    found = {r[0] for r in _query_in_parts(client, "stored_event_ids", "ids", maybe)}
+    maybe = values if hashed else [r[0] for r in db.query_rows_in_parts(client, "ids_with_stored_hash", "ids", values)]
+    found = {r[0] for r in db.query_rows_in_parts(client, "stored_event_ids", "ids", maybe)}
     out = np.zeros(n, dtype=bool)
     out[positions] = [v in found for v in values]
     return out
-
-
-def _query_in_parts(client: Client, name: str, parameter: str, values: list, **fixed) -> list[tuple]:
-    """Rows of sql/<name>.sql for a long list parameter, asked PARAMETER_ROWS values at a time."""
-    rows: list[tuple] = []
-    for start in range(0, len(values), PARAMETER_ROWS):
-        rows += db.query_rows(client, name, {**fixed, parameter: values[start:start + PARAMETER_ROWS]})
-    return rows
 
 
 def _first_of_repeats(ids: pa.Array) -> np.ndarray:
@@ -167,7 +158,7 @@ def new_profiles(client: Client, block: pa.Table) -> pa.Table:
     first of repeats within the block)."""
     keys = pd.DataFrame({"customer_id": block.column("customer_id").to_pandas(),
                          "timestamp": block.column("timestamp").cast(pa.int64()).to_numpy()})
-    stored = pd.DataFrame(_query_in_parts(client, "stored_profile_versions", "ids", keys["customer_id"].unique().tolist()),
+    stored = pd.DataFrame(db.query_rows_in_parts(client, "stored_profile_versions", "ids", keys["customer_id"].unique().tolist()),
                           columns=["customer_id", "timestamp"]).astype({"timestamp": "int64"})
     known = pd.MultiIndex.from_frame(keys).isin(pd.MultiIndex.from_frame(stored)) if len(stored) else np.zeros(len(keys), bool)
     keep = ~known & ~keys.duplicated().to_numpy()
@@ -188,5 +179,5 @@ def record_tokens(table: str, texts: list[tuple], occurrences: dict[str, int]) -
 
 def quarantined_before(client: Client, table: str, tokens: list[str]) -> set[str]:
     """The tokens already in `table`'s quarantine."""
-    return {r[0] for r in _query_in_parts(client, "quarantine_tokens_seen", "tokens", tokens,
+    return {r[0] for r in db.query_rows_in_parts(client, "quarantine_tokens_seen", "tokens", tokens,
                                           quarantine_table=f"{table}_quarantine")}

@@ -11,13 +11,14 @@ import time
 import uuid
 from collections import Counter
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa_arrow
 from clickhouse_connect.driver.client import Client
 
 from segwork.config import Settings
 from segwork.errors import InputFileError, SegworkError
-from segwork.ingestion import ingestlog, read as readers
+from segwork.ingestion import ingestlog, mapped, read as readers
 from segwork.ingestion.parse import parse_chunk
 from segwork.ingestion.quarantine import quarantine_rows
 from segwork.ingestion.report import IngestReport, Progress
@@ -27,13 +28,16 @@ from segwork.schemas import TABLES, columns
 
 
 def ingest(client: Client, table: str, source, *, format: str | None = None, settings: Settings | None = None,
-           progress: Progress | None = None, source_name: str | None = None) -> IngestReport:
-    """Validate and load a path, file-like object, bytes or DataFrame into `table`."""
+           progress: Progress | None = None, source_name: str | None = None, mapping=None) -> IngestReport:
+    """Validate and load a path, file-like object, bytes or DataFrame into `table`; with a
+    `mapping` (a segwork.mapping.Mapping or the name of a saved one) the file's own columns
+    are mapped onto the table first, and its profiles derived when the mapping says so."""
     if table not in TABLES:
         raise SegworkError(f"unknown table {table!r}; use one of: {', '.join(TABLES)}")
     settings = settings or Settings.from_env()
     started = time.perf_counter()
-    wanted = columns(table)
+    mapping = mapped.resolve(client, mapping, table)
+    wanted = mapping.source_columns() if mapping else columns(table)
     if isinstance(source, pd.DataFrame):
         src, chunks = None, readers.frame_chunks(source, settings.chunk_rows)
         report = IngestReport(uuid.uuid4().hex, table, source_name or "<DataFrame>", "dataframe")
@@ -43,14 +47,18 @@ def ingest(client: Client, table: str, source, *, format: str | None = None, set
         chunks = readers.rechunk(readers.read_chunks(src, wanted, settings.chunk_rows), settings.chunk_rows)
         report = IngestReport(uuid.uuid4().hex, table, src.name, src.format)
         header = None
+    report.mapping = mapping.name if mapping else None
     reasons: Counter = Counter()
     inserter = Inserter()
     gathered = _Gathered(client, table, report, inserter, settings.insert_rows)
+    step = None
     try:
         for i, chunk in enumerate(chunks):
-            if i == 0:
+            if i == 0 and mapping:
+                step = mapped.Step(mapping, report.source, header if header is not None else _present(chunk), decimal=".")
+            elif i == 0:
                 report.ignored_columns = _check_columns(table, report.source, header, chunk, src)
-            _load_chunk(table, chunk, report, reasons, gathered)
+            _load_chunk(table, chunk, report, reasons, gathered, step)
             if progress:
                 done = readers.bytes_done(src) if src else None
                 fraction = min(done / src.size, 1.0) if src and src.size and done is not None else (
@@ -71,6 +79,9 @@ def ingest(client: Client, table: str, source, *, format: str | None = None, set
     report.reasons = reasons.most_common(10)
     report.elapsed_s = time.perf_counter() - started
     ingestlog.log(client, report, "finished")
+    if step is not None and step.profiles is not None:
+        report.profiles = ingest(client, "customers", step.profiles.frame(client, settings), settings=settings,
+                                 source_name=f"{report.source} (profiles derived from its events)")
     return report
 
 
@@ -102,9 +113,12 @@ def _explained(exc: BaseException, report: IngestReport) -> BaseException:
     )
 
 
+def _present(chunk: readers.RawChunk) -> list[str]:
+    return [c for c in (chunk.seen if chunk.seen is not None else list(chunk.frame.columns)) if c != "__row"]
+
+
 def _check_columns(table: str, name: str, header, chunk: readers.RawChunk, src) -> list[str]:
-    present = header if header is not None else (chunk.seen if chunk.seen is not None else list(chunk.frame.columns))
-    present = [c for c in present if c != "__row"]
+    present = [c for c in header if c != "__row"] if header is not None else _present(chunk)
     if src is not None and src.format in ("ndjson", "json") and not present and chunk.bad:
         return []  # every record broken: each is quarantined with its reason
     missing = [c for c in TABLES[table]["required"] if c not in present]
@@ -184,18 +198,25 @@ class _Gathered:
 
 
 def _load_chunk(table: str, chunk: readers.RawChunk, report: IngestReport, reasons: Counter,
-                gathered: _Gathered) -> None:
+                gathered: _Gathered, step: "mapped.Step | None" = None) -> None:
     frame = chunk.frame
     rows = frame.pop("__row").to_numpy() if "__row" in frame.columns else None
     n = len(frame)
     report.rows_read += n + len(chunk.bad)
-    row_numbers = rows if rows is not None else range(chunk.first_row, chunk.first_row + n)
+    row_numbers = rows if rows is not None else np.arange(chunk.first_row, chunk.first_row + n)
+    if step is not None:
+        frame, mapping_errors, originals = step.apply(frame, row_numbers)
     parsed = parse_chunk(table, frame)
+    if step is not None:
+        mapped.merge_errors(parsed, mapping_errors)
     failures = validate(table, parsed)
     bad_pos = sorted(failures)
     good = parsed.typed.drop(index=bad_pos) if bad_pos else parsed.typed
     block = to_arrow(table, good) if len(good) else None
-    quarantine = quarantine_rows(table, parsed, failures, bad_pos, row_numbers, chunk.bad, report, gathered.occurrences)
+    if step is not None:
+        step.keep_good(good.index.to_numpy(), good)
+    quarantine = quarantine_rows(table, parsed, failures, bad_pos, row_numbers, chunk.bad, report, gathered.occurrences,
+                                 originals=originals if step is not None else None)
     gathered.add(block, quarantine)
     for pos in bad_pos:
         for _, reason, _ in failures[pos]:

@@ -11,8 +11,9 @@ from segwork.schemas import columns
 
 
 def quarantine_rows(table, parsed: Parsed, failures, bad_pos, row_numbers, bad_records, report,
-                     occurrences: dict[str, int]) -> pa_arrow.Table | None:
-    """The quarantine rows of one chunk (None when it has none), each with its recognition token."""
+                     occurrences: dict[str, int], originals=None) -> pa_arrow.Table | None:
+    """The quarantine rows of one chunk (None when it has none), each with its recognition token.
+    `originals(positions)` gives mapped rows' source records as text (kept as the raw record)."""
     if not bad_pos and not bad_records:
         return None
     cols = columns(table)
@@ -25,7 +26,7 @@ def quarantine_rows(table, parsed: Parsed, failures, bad_pos, row_numbers, bad_r
     data["c__import_id"] = [report.ingest_id] * total
     data["c__source"] = [report.source] * total
     data["c__row"] = [int(row_numbers[p]) for p in bad_pos] + [r.row for r in bad_records]
-    data["c__raw"] = [None] * len(bad_pos) + [r.text for r in bad_records]
+    data["c__raw"] = (originals(bad_pos) if originals and bad_pos else [None] * len(bad_pos)) + [r.text for r in bad_records]
     data["c__token"] = dedup.record_tokens(table, list(zip(*(data[c] for c in cols), data["c__raw"])), occurrences)
     data["insertion_date"] = [now] * total
     schema = pa_arrow.schema(

@@ -93,14 +93,20 @@ def _parquet_chunks(src: Source, columns: list[str], chunk_rows: int) -> Iterato
         first += batch.num_rows
 
 
+def open_file(source: str | Path) -> tuple[str, BinaryIO]:
+    """(the name a report gives the file, the file opened for reading bytes); InputFileError
+    when there is no such file or it is a folder."""
+    path = Path(source)
+    if not path.exists():
+        raise InputFileError(f"{path}: no such file; check the path")
+    if path.is_dir():
+        raise InputFileError(f"{path}: is a folder, not a file")
+    return path.name, open(path, "rb")
+
+
 def _binary_stream(source) -> tuple[str, BinaryIO]:
     if isinstance(source, (str, Path)):
-        path = Path(source)
-        if not path.exists():
-            raise InputFileError(f"{path}: no such file; check the path")
-        if path.is_dir():
-            raise InputFileError(f"{path}: is a folder, not a file")
-        return path.name, open(path, "rb")
+        return open_file(source)
     if isinstance(source, (bytes, bytearray, memoryview)):
         return "<bytes>", io.BytesIO(bytes(source))
     if hasattr(source, "read"):

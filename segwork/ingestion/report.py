@@ -25,6 +25,8 @@ class IngestReport:
     ignored_columns: list[str] = field(default_factory=list)
     elapsed_s: float = 0.0
     started_at: datetime = field(default_factory=lambda: datetime.now(timezone.utc))
+    mapping: str | None = None  # the name of the mapping the file went through, if any
+    profiles: "IngestReport | None" = None  # customers derived from these events by the mapping
 
     @property
     def accepted(self) -> int:
@@ -35,8 +37,18 @@ class IngestReport:
         """JSON-ready form (for the API and `--format json`)."""
         d = asdict(self)
         d["started_at"] = self.started_at.isoformat()
+        d["profiles"] = self.profiles.as_dict() if self.profiles else None
         d["reasons"] = [{"reason": r, "rows": n} for r, n in self.reasons]
         return d
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "IngestReport":
+        """The report `as_dict` gave (e.g. in an API answer), as a report again."""
+        d = dict(d)
+        d["reasons"] = [(r["reason"], int(r["rows"])) for r in d.get("reasons", [])]
+        d["started_at"] = datetime.fromisoformat(d["started_at"])
+        d["profiles"] = cls.from_dict(d["profiles"]) if d.get("profiles") else None
+        return cls(**d)
 
     def _known_bad_words(self) -> str:
         return f"; {self.known_bad:,} of them bad rows already quarantined" if self.known_bad else ""
@@ -52,4 +64,6 @@ class IngestReport:
             lines.append(f"  {n:>8,}  {reason}")
         if self.ignored_columns:
             lines.append(f"  ignored columns not in {self.table}: {', '.join(self.ignored_columns)}")
+        if self.profiles is not None:
+            lines.append(self.profiles.summary())
         return "\n".join(lines)

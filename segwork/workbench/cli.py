@@ -10,6 +10,7 @@ import socket
 import sys
 
 from segwork import demo, overview
+from segwork.api import local
 from segwork.cli import command
 from segwork.config import PROJECT_DIR, Settings
 from segwork.db import connect, describe_engine
@@ -27,8 +28,17 @@ def run_workbench(args, settings: Settings) -> int:
     if not args.no_demo and overview.is_empty(client):
         load_demo(client, settings)
     print(describe_engine(client))
-    print(f"segwork workbench: {local_url(address, port)}  (Ctrl-C stops it)", flush=True)
-    serve(address, port)
+    url = local_url(address, port)
+    admin = local.ensure_admin_token(client, settings, renew=args.new_admin_token)
+    local.publish(settings, url)
+    try:
+        print(f"segwork API: {url}/v0/  admin token in {admin.path} (readable only by you; {admin.story})\n"
+              "  the workbench's API page shows how to call it; while this runs, `python -m segwork info`, `query`, "
+              "`token` and `ingest` go through it")
+        print(f"segwork workbench: {url}  (Ctrl-C stops it)", flush=True)
+        serve(address, port)
+    finally:
+        local.withdraw(settings)
     return 0
 
 
@@ -36,6 +46,8 @@ def _arguments(p) -> None:
     p.add_argument("--address", help="address to listen on (default SEGWORK_WORKBENCH_ADDRESS or 127.0.0.1)")
     p.add_argument("--port", type=int, help="port (default SEGWORK_WORKBENCH_PORT or 8501)")
     p.add_argument("--no-demo", action="store_true", help="do not load demo data into an empty database")
+    p.add_argument("--new-admin-token", action="store_true",
+                   help="replace the API's admin token (revoking the one kept in the data folder) instead of reusing it")
 
 
 run_workbench.arguments = _arguments

@@ -14,8 +14,9 @@ from typing import Any, Callable
 import pandas as pd
 import streamlit as st
 
-from segwork import demo, exports, overview, queries
+from segwork import demo, exports, origins, overview, queries, reset, retail
 from segwork.ingestion import IngestReport, Progress, ingest as _ingest
+from segwork.mapping import store as mapping_store
 from segwork.workbench import engine, filters, state
 from segwork.workbench.engine import ClientPool
 
@@ -25,7 +26,7 @@ QUERIES: dict[str, Callable] = {f.__name__: f for f in (
     queries.events_over_time,
     queries.event_types_present, queries.locations_present,
     overview.table_counts, overview.freshness, overview.quarantine, overview.ingest_history,
-    overview.incomplete_ingests,
+    overview.incomplete_ingests, origins.contents,
 )}
 _TAKES_RULES = {name for name, f in QUERIES.items() if "rules" in inspect.signature(f).parameters}
 EXPORT_LIMIT = queries.MAX_LIMIT
@@ -59,18 +60,32 @@ def _run(pool: ClientPool, name: str, kwargs: dict) -> Any:
         return QUERIES[name](client, **kwargs)
 
 
-def ingest(table: str, data: bytes, name: str, progress: Progress | None = None) -> IngestReport:
-    """Validate and load an uploaded file; cached results are invalidated even if it fails half-way."""
+def ingest(table: str, data: bytes, name: str, progress: Progress | None = None, mapping=None) -> IngestReport:
+    """Validate and load an uploaded file (through `mapping`, if given); cached results are
+    invalidated even if it fails half-way."""
     pool = engine.pool()
     try:
         with pool.client() as client:
-            return _ingest(client, table, data, settings=pool.settings.for_uploads(), progress=progress, source_name=name)
+            return _ingest(client, table, data, settings=pool.settings.for_uploads(), progress=progress, source_name=name,
+                           mapping=mapping)
     finally:
         pool.data_changed()
 
 
+def mappings() -> dict:
+    """Built-in and saved column mappings, by name."""
+    with engine.pool().client() as client:
+        return mapping_store.saved(client)
+
+
+def save_mapping(mapping, name: str):
+    """Save a column mapping under `name` (MappingError for a bad or built-in name)."""
+    with engine.pool().client() as client:
+        return mapping_store.save(client, mapping, name)
+
+
 def load_demo(progress: Callable[[int], None] | None = None) -> list[IngestReport]:
-    """Load the generated demo data (the sizes of SEGWORK_DEMO_CUSTOMERS / _EVENTS)."""
+    """Load the generated demo data (the sizes of SEGWORK_DEMO_CUSTOMERS / _EVENTS), events up to now."""
     pool = engine.pool()
     s = pool.settings
     try:
@@ -80,16 +95,43 @@ def load_demo(progress: Callable[[int], None] | None = None) -> list[IngestRepor
         pool.data_changed()
 
 
+def load_sample() -> list[IngestReport]:
+    """Load the Online Retail sample (datasets/online-retail) onto both tables."""
+    pool = engine.pool()
+    try:
+        with pool.client() as client:
+            return retail.load(client)
+    finally:
+        pool.data_changed()
+
+
+def empty_database() -> dict[str, int]:
+    """Remove all data (segwork.reset; the API tokens stay); returns the row counts before."""
+    pool = engine.pool()
+    try:
+        with pool.client() as client:
+            return reset.empty(client)
+    finally:
+        pool.data_changed()
+
+
+def trickle_demo(seconds: int) -> list[IngestReport]:
+    """New demo events for live mode (segwork.demo.trickle: only while the demo is the only data),
+    for at most the last `seconds`."""
+    if not query("contents").demo_only:  # the cached answer spares the check on anyone's own data
+        return []
+    pool = engine.pool()
+    with pool.client() as client:
+        reports = demo.trickle(client, seconds=seconds, settings=pool.settings)
+    if reports:
+        pool.data_changed()
+    return reports
+
+
 def locations() -> tuple[str, ...]:
     """Known customer locations, for filter choices (none on an empty database)."""
     frame = query("locations_present")
     return tuple(frame["location"]) if len(frame) else ()
-
-
-def demo_loaded() -> bool:
-    """True when the generated demo data was loaded into this database."""
-    history = query("ingest_history", limit=10_000)
-    return bool(len(history)) and bool(history["source"].astype(str).str.startswith(demo.DEMO_SOURCE).any())
 
 
 def engine_description() -> str:

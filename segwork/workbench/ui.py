@@ -13,16 +13,10 @@ from segwork import exports
 from segwork.errors import SegworkError
 from segwork.ingestion import IngestReport
 from segwork.segments import DEFAULT_RULES
-from segwork.workbench import data, filters, state, upload
+from segwork.workbench import data, dataset, filters, state, upload
 
 FAVICON = Path(__file__).resolve().parent / "favicon.png"  # shipped: a material icon is fetched from the internet
 _MARKDOWN_PUNCTUATION = re.compile(r"([\\`*_{}\[\]()<>#+\-.!|~:$])")
-DEMO_NOTE = (
-    "**This is generated demo data**, loaded on first start because the database was empty. "
-    "To work on your own data, upload CSV, NDJSON, JSON or Parquet files on the **Upload** page "
-    "(or run `python -m segwork ingest customers my_customers.csv`). To start without the demo, "
-    "point segwork at an empty folder: `SEGWORK_DATA_DIR=/path/to/folder .venv/bin/python -m segwork run --no-demo`."
-)
 
 
 @contextmanager
@@ -55,15 +49,14 @@ def sidebar() -> None:
         if state.rules_problem():
             st.warning(state.rules_problem())
         with errors():
-            if data.demo_loaded():
-                st.caption(":material/info: Demo data: see the Overview for how to load your own.")
+            st.caption(f"**Data:** {dataset.short(dataset.contents())}. The Overview says more, and loads or removes data.")
 
 
-def demo_note() -> None:
-    """Say plainly when the database holds the generated demo data, and how to load one's own."""
+def data_note() -> None:
+    """Say plainly which data the database holds (every state), with the actions that change it."""
     with errors():
-        if data.demo_loaded():
-            st.info(DEMO_NOTE, icon=":material/science:")
+        dataset.note()
+        dataset.actions()
 
 
 def plain(text: str) -> str:

@@ -1,0 +1,34 @@
+"""Emptying the database, to start on one's own data: every customer, event and quarantined
+row, the ingest log and the indexes that recognise rows seen before go; the API tokens, the
+schema version and saved column mappings stay."""
+from __future__ import annotations
+
+from clickhouse_connect.driver.client import Client
+
+from segwork import db, overview
+from segwork.ingestion import dedup
+
+# In this order: the block and id indexes before the rows they index (a run cut short leaves
+# rows to re-check, never an index that skips rows no longer stored), the ingest log last.
+EMPTIED = ("ingest_blocks", "customer_events", "event_ids", "event_types", "customers",
+           "customers_quarantine", "customer_events_quarantine", "ingest_log")
+KEPT = ("segwork_meta", "api_tokens", "mappings")
+ALSO = ("the ingest log, and the record of what was loaded before (so the same files loaded again "
+        "go in again)")
+STAYS = "The API tokens and saved column mappings stay."
+
+
+def empty(client: Client) -> dict[str, int]:
+    """Remove all data (EMPTIED; the API tokens stay); returns the row counts before.
+
+    Writers of this process wait (each table's one writer), and the embedded engine's
+    in-memory index of event ids is dropped, so the same rows loaded again go in again.
+    A run cut short is simply run again."""
+    before = overview.table_counts(client)
+    with dedup.writer(client, "customers"), dedup.writer(client, "customer_events"):
+        try:
+            for table in EMPTIED:
+                db.command(client, "empty_table", {"table": table})
+        finally:
+            dedup.forget(client)
+    return before

@@ -1,0 +1,165 @@
+"""Column mappings: an analyst's own file onto the tables, checked against independent pandas."""
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import segwork
+from segwork import mapping as mappings, retail
+from segwork.mapping import FieldSource, Mapping, MappingError
+from segwork.mapping.expressions import ExpressionError, compile_expression
+
+SLICE = 20_000
+
+
+@pytest.fixture(scope="module")
+def retail_slice(tmp_path_factory):
+    """The first lines of the real Online Retail file, as the file's own CSV text, and as pandas reads them."""
+    lines = retail.read_lines().head(SLICE)
+    path = tmp_path_factory.mktemp("retail") / "slice.csv"
+    lines.drop(columns="line").to_csv(path, index=False, date_format="%Y-%m-%d %H:%M:%S")
+    return path, lines
+
+
+def test_online_retail_builtin_mapping_matches_the_pandas_mapping(client, retail_slice):
+    path, lines = retail_slice
+    report = segwork.ingest(client, "customer_events", path, mapping="online-retail")
+    expected = retail.to_events(lines)
+    assert report.rows_read == SLICE
+    assert report.inserted == len(expected) and report.quarantined == SLICE - len(expected)
+    stored = client.query_df("SELECT * FROM customer_events ORDER BY event_id")
+    expected = expected.sort_values("event_id").reset_index(drop=True)
+    assert stored["event_id"].tolist() == expected["event_id"].tolist()
+    for column in ("customer_id", "event_type", "product_id", "category"):
+        assert stored[column].astype(str).tolist() == expected[column].astype(str).tolist(), column
+    assert np.allclose(stored["event_value"], expected["event_value"], atol=1e-4)
+    assert (pd.to_datetime(stored["timestamp"], utc=True) == expected["timestamp"]).all()
+
+    profiles = client.query_df("SELECT * FROM customers FINAL ORDER BY customer_id")
+    oracle = retail.to_customers(retail.to_events(lines), lines.loc[lines["CustomerID"].notna(), "Country"])
+    oracle = oracle.sort_values("customer_id").reset_index(drop=True)
+    assert report.profiles.inserted == len(oracle) == len(profiles)
+    assert profiles["customer_id"].tolist() == oracle["customer_id"].tolist()
+    assert profiles["location"].tolist() == oracle["location"].tolist()
+    assert np.allclose(profiles["lifetime_value"], oracle["lifetime_value"], atol=0.011)
+    assert (pd.to_datetime(profiles["signup_date"], utc=True) == oracle["signup_date"]).all()
+
+
+def test_quarantined_mapped_rows_keep_their_source_record_and_line(client, tmp_path):
+    path = tmp_path / "orders.csv"
+    path.write_text("Order,Client,Qty,Price,When\nA1,c1,2,1.5,2024-03-01 10:00\nA2,c2,two,1.5,2024-03-02 10:00\n"
+                    "A3,,1,1,2024-03-03 10:00\nA4,c4,1,2,yesterday\n", encoding="utf-8")
+    mapping = Mapping.from_dict({"table": "customer_events", "fields": {
+        "event_id": {"column": "Order"}, "customer_id": {"column": "Client"}, "event_type": {"constant": "purchase"},
+        "event_value": {"expression": "Qty * Price"}, "timestamp": {"column": "When", "format": "%Y-%m-%d %H:%M"}}})
+    report = segwork.ingest(client, "customer_events", path, mapping=mapping)
+    assert (report.rows_read, report.inserted, report.quarantined) == (4, 1, 3)
+    rows = client.query("SELECT c__row, c__error, c__raw FROM customer_events_quarantine ORDER BY c__row").result_rows
+    assert [r[0] for r in rows] == [3, 4, 5]
+    assert rows[0][1] == ["event_value: Qty is not a number (got 'two')"]
+    assert json.loads(rows[0][2]) == {"Order": "A2", "Client": "c2", "Qty": "two", "Price": "1.5", "When": "2024-03-02 10:00"}
+    assert rows[1][1] == ["customer_id: is required but missing"]
+    assert rows[2][1] == ["timestamp: does not match the time format %Y-%m-%d %H:%M (got 'yesterday')"]
+    assert client.query("SELECT event_value FROM customer_events").result_rows == [(3.0,)]
+
+
+def test_times_in_a_format_and_zone_become_utc(client, tmp_path):
+    path = tmp_path / "t.csv"
+    path.write_text("id,who,at\n1,a,01/07/2024 12:30\n2,b,15/01/2024 12:30\n", encoding="utf-8")
+    mapping = Mapping.from_dict({"table": "customer_events", "fields": {
+        "event_id": {"column": "id"}, "customer_id": {"column": "who"}, "event_type": {"constant": "visit"},
+        "timestamp": {"column": "at", "format": "%d/%m/%Y %H:%M", "timezone": "Europe/London"}}})
+    segwork.ingest(client, "customer_events", path, mapping=mapping)
+    got = client.query_df("SELECT event_id, timestamp FROM customer_events ORDER BY event_id")
+    expected = (pd.to_datetime(pd.Series(["01/07/2024 12:30", "15/01/2024 12:30"]), format="%d/%m/%Y %H:%M")
+                .dt.tz_localize("Europe/London").dt.tz_convert("UTC"))
+    assert (pd.to_datetime(got["timestamp"], utc=True) == expected).all()  # 11:30 in summer, 12:30 in winter
+
+
+def test_value_maps_cases_templates_and_line_numbers(client, tmp_path):
+    path = tmp_path / "acts.csv"
+    path.write_text("user,action,amount,day\nu1,BUY,10,2024-01-01\nu2,view,,2024-01-02\nu1,refund,-4,2024-01-03\n"
+                    "u3,other,0,2024-01-04\n", encoding="utf-8")
+    mapping = Mapping.from_dict({"table": "customer_events", "fields": {
+        "event_id": {"template": "{user}-{_line}"}, "customer_id": {"column": "user"},
+        "event_type": {"column": "action", "values": {"BUY": "purchase", "view": "page_view"}},
+        "event_value": {"cases": [{"when": "amount < 0", "value": "-1"}, {"when": "amount > 0", "value": "1"}], "otherwise": "0"},
+        "timestamp": {"column": "day"}}})
+    segwork.ingest(client, "customer_events", path, mapping=mapping)
+    got = client.query("SELECT event_id, event_type, event_value FROM customer_events ORDER BY event_id").result_rows
+    assert got == [("u1-2", "purchase", 1.0), ("u1-4", "refund", -1.0), ("u2-3", "page_view", 0.0), ("u3-5", "other", 0.0)]
+
+
+def test_a_mapping_reading_a_missing_column_is_refused_with_the_file_columns(client, tmp_path):
+    path = tmp_path / "x.csv"
+    path.write_text("a,b\n1,2\n", encoding="utf-8")
+    with pytest.raises(MappingError, match=r"reads column\(s\) InvoiceNo, CustomerID, .*its columns: a, b"):
+        segwork.ingest(client, "customer_events", path, mapping="online-retail")
+    with pytest.raises(segwork.SegworkError, match="maps files onto customer_events, not customers"):
+        segwork.ingest(client, "customers", path, mapping="online-retail")
+
+
+def test_saved_mappings_round_trip_and_reingest_is_exact(client, tmp_path):
+    path = tmp_path / "o.csv"
+    path.write_text("ref,cust,total,at,country\nr1,c1,5,2024-01-01,FR\nr2,c1,7,2024-01-05,DE\nr3,c2,1,2024-01-02,DE\n"
+                    "r4,c1,1,2024-01-06,FR\n", encoding="utf-8")
+    mine = Mapping.from_dict({"table": "customer_events", "fields": {
+        "event_id": {"column": "ref"}, "customer_id": {"column": "cust"}, "event_type": {"constant": "purchase"},
+        "event_value": {"column": "total"}, "timestamp": {"column": "at"}}, "profiles": {"location": {"column": "country"}}})
+    mappings.save(client, mine, "my-shop")
+    assert Mapping.from_json(mine.to_json()) == mine
+    assert set(mappings.saved(client)) == {"online-retail", "my-shop"}
+    first = segwork.ingest(client, "customer_events", path, mapping="my-shop")
+    again = segwork.ingest(client, "customer_events", path, mapping="my-shop")
+    assert (first.inserted, again.inserted, again.duplicates) == (4, 0, 4)
+    assert (first.profiles.inserted, again.profiles.inserted, again.profiles.duplicates) == (2, 0, 2)
+    got = client.query("SELECT customer_id, location, lifetime_value, signup_date FROM customers FINAL ORDER BY 1").result_rows
+    assert [(c, loc, v) for c, loc, v, _ in got] == [("c1", "FR", 13.0), ("c2", "DE", 1.0)]
+    with pytest.raises(MappingError, match="built-in"):
+        mappings.save(client, mine, "online-retail")
+    with pytest.raises(MappingError, match="lower-case letters"):
+        mappings.save(client, mine, "My Shop!")
+    mappings.remove(client, "my-shop")
+    assert set(mappings.saved(client)) == {"online-retail"}
+
+
+@pytest.mark.parametrize("text, message", [
+    ("Quantity.to_csv('x')", "this call is not allowed"),
+    ("__import__('os')", "this call is not allowed"),
+    ("Quantity.__class__", "attribute .__class__"),
+    ("Country.str.contains('a')", "regex=False"),
+    ("lambda: 1", "lambda is not allowed"),
+    ("Quantity if 1 else 2", "ifexp is not allowed"),
+    ("Nope + 1", "no column 'Nope'"),
+    ("Quantity *", "is not valid"),
+    ("(" * 300 + "1" + ")" * 300, "at most 500"),
+])
+def test_expressions_outside_the_whitelist_are_refused(text, message):
+    with pytest.raises(ExpressionError, match=message):
+        compile_expression(text, ["Quantity", "Unit Price", "Country"])
+
+
+def test_expressions_compute_like_pandas():
+    frame = pd.DataFrame({"Quantity": [1.0, -2.0, 3.0], "Unit Price": [2.5, 3.0, 0.5], "Country": ["UK", "FR", "UK"]})
+    for text, expected in [
+        ("Quantity * `Unit Price`", frame["Quantity"] * frame["Unit Price"]),
+        ("abs(Quantity) + 1", frame["Quantity"].abs() + 1),
+        ("Country == 'UK' and Quantity > 0", (frame["Country"] == "UK") & (frame["Quantity"] > 0)),
+        ("Country.str.startswith('F') or Quantity >= 3", frame["Country"].str.startswith("F") | (frame["Quantity"] >= 3)),
+    ]:
+        expression = compile_expression(text, list(frame.columns))
+        values = {c: frame[c] for c in expression.columns}
+        assert expression.evaluate(values, len(frame)).tolist() == expected.tolist(), text
+
+
+def test_field_sources_are_checked():
+    with pytest.raises(MappingError, match="no field"):
+        Mapping.from_dict({"table": "customer_events", "fields": {"nope": {"column": "a"}}})
+    with pytest.raises(MappingError, match="unknown time zone"):
+        Mapping.from_dict({"table": "customer_events", "fields": {"timestamp": {"column": "a", "timezone": "Mars/Base"}},
+                           }).check(["a"], "f.csv")
+    with pytest.raises(MappingError, match="required field"):
+        Mapping(table="customer_events", fields={"event_id": FieldSource(column="a")}).check(["a"], "f.csv")
