@@ -1,8 +1,9 @@
 """Overview: what is in the database, how fresh it is, segment sizes, and a live mode."""
 import streamlit as st
 
+from segwork import charts
 from segwork.ingestion import ingestlog
-from segwork.workbench import data, engine, figures, state, ui
+from segwork.workbench import data, engine, state, ui
 
 LIVE = state.Field("ov_live", "live", False, "bool")
 ui.problems(state.init(LIVE))
@@ -36,7 +37,7 @@ def current_state():
         if summary.empty:
             st.info("No customers yet: load files on the Upload page, or load a sample above.", icon=":material/inbox:")
         else:
-            st.plotly_chart(figures.segment_heatmap(summary), key="ov_heatmap")
+            st.plotly_chart(charts.segment_heatmap(summary), key="ov_heatmap")
         st.caption(f"Engine: {data.engine_description()}. Checked {fresh['as_of']:%Y-%m-%d %H:%M:%S} UTC.")
 
 

@@ -1,7 +1,8 @@
 """Segments: customers and lifetime value per value x loyalty segment; a segment's customers, paged."""
 import streamlit as st
 
-from segwork.workbench import data, figures, filters, state, ui
+from segwork import charts, segments
+from segwork.workbench import data, filters, state, ui
 
 PAGE_SIZE = 50
 
@@ -29,17 +30,17 @@ with ui.errors():
     where = {"location": v["location"] or None, "min_age": min_age, "max_age": max_age}
     st.caption(filters.caption(location=v["location"], age=v["age"], rules=state.rules()))
 
-    summary = data.query("customer_segments_summary", **where)
+    summary = segments.in_segment_order(data.query("customer_segments_summary", **where))
     if summary.empty:
         st.info("No customers match these filters.", icon=":material/filter_alt_off:")
         state.mirror(*FILTERS)
     else:
         ui.table(summary, key="sg_summary")
         c = st.columns(2)
-        c[0].plotly_chart(figures.segment_bars(summary, "customer_count"), key="sg_counts")
-        c[1].plotly_chart(figures.segment_bars(summary, "avg_lifetime_value"), key="sg_values")
+        c[0].plotly_chart(charts.segment_bars(summary, "customer_count"), key="sg_counts")
+        c[1].plotly_chart(charts.segment_bars(summary, "avg_lifetime_value"), key="sg_values")
 
-        labels = tuple(figures.segment_labels(summary))
+        labels = tuple(segments.segment_labels(summary))
         PICK = (state.Field("sg_segment", "segment", None, options=labels + (None,)),
                 state.Field("sg_page", "page", 1, "int", minimum=1))
         ui.problems(state.init(*PICK))

@@ -1,10 +1,17 @@
-"""Plotly figures for the notebooks' analyses: segment mixes compared side by side, monthly
-activity, RFM segments, a cohort retention heatmap, one customer's timeline.
+"""Every plotly figure segwork draws (workbench pages and notebooks alike), and their fixed colours.
+
+One colour per segment and per event type everywhere, and one segment order (segwork.segments:
+High to Low value, Loyal to New), so a colour or a position means the same thing on every chart.
+Event types outside EVENT_TYPE_COLORS get a colour of OTHER_EVENT_COLORS chosen by a stable
+hash of their name: the same in every chart, process and run, whatever else is shown.
 
 Each builder takes the DataFrame a segwork function returns and gives a
 `plotly.graph_objects.Figure`; an empty frame gives an empty figure that says so.
 """
 from __future__ import annotations
+
+import zlib
+from typing import Iterable
 
 import pandas as pd
 import plotly.express as px
@@ -12,10 +19,71 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from segwork.analysis import RFM_SEGMENTS
-from segwork.segments import LOYALTY_SEGMENTS, VALUE_SEGMENTS
+from segwork.segments import LOYALTY_SEGMENTS, VALUE_SEGMENTS, in_segment_order, segment_labels
 
-SEGMENT_COLORS = {"High Value": "#1b6ca8", "Medium Value": "#5aa0d6", "Low Value": "#b9d6ee",
-                  "Loyal": "#2e7d32", "Regular": "#81c784", "New": "#c8e6c9"}
+SEGMENT_COLORS = {"High Value": "#1b6ca8", "Medium Value": "#5aa0d6", "Low Value": "#9ec5e6",
+                  "Loyal": "#2e7d32", "Regular": "#81c784", "New": "#a5d6a7", "no profile": "#999999"}
+EVENT_TYPE_COLORS = {  # the demo's and the Online Retail data's types, in the order legends list them
+    "page_view": "#4c78a8", "product_view": "#72b7b2", "search": "#b279a2", "add_to_cart": "#f58518",
+    "wishlist": "#ff9da6", "purchase": "#54a24b", "return": "#e45756", "login": "#9d755d"}
+OTHER_EVENT_COLORS = ("#eeca3b", "#1b9e77", "#d95f02", "#7570b3", "#e7298a", "#66a61e", "#a6761d", "#666666",
+                      "#17becf", "#bcbd22", "#393b79", "#bab0ac")
+SEQUENTIAL = px.colors.sequential.Blues[3:]  # for bars: its lightest colour still stands out on white
+MEASURE_LABELS = {"customer_count": "customers", "avg_lifetime_value": "average lifetime value",
+                  "total_lifetime_value": "total lifetime value", "event_count": "events", "total_value": "event value"}
+
+
+def event_type_color(event_type: str) -> str:
+    """The fixed colour of an event type (known ones by name, others by a stable hash of it)."""
+    known = EVENT_TYPE_COLORS.get(event_type)
+    return known or OTHER_EVENT_COLORS[zlib.crc32(str(event_type).encode()) % len(OTHER_EVENT_COLORS)]
+
+
+def event_type_order(event_types: Iterable[str]) -> list[str]:
+    """Event types in legend order: the known ones as in EVENT_TYPE_COLORS, then the rest by name."""
+    present = set(event_types)
+    return [t for t in EVENT_TYPE_COLORS if t in present] + sorted(present - set(EVENT_TYPE_COLORS))
+
+
+def _event_colors(event_types: Iterable[str]) -> dict:
+    order = event_type_order(event_types)
+    return {"color_discrete_map": {t: event_type_color(t) for t in order}, "category_orders": {"event_type": order}}
+
+
+def segment_heatmap(summary: pd.DataFrame, measure: str = "customer_count") -> go.Figure:
+    """Value (rows) x loyalty (columns) grid of one measure of customer_segments_summary."""
+    if summary.empty:
+        return _empty("no customers match")
+    grid = (summary.pivot_table(index="value_segment", columns="loyalty_segment", values=measure, aggfunc="sum")
+            .reindex(index=list(VALUE_SEGMENTS), columns=list(LOYALTY_SEGMENTS)))
+    if measure == "customer_count":
+        grid = grid.fillna(0)
+    text = grid.map(lambda v: "" if pd.isna(v) else (f"{v:,.0f}" if measure == "customer_count" else f"{v:,.2f}"))
+    fig = go.Figure(go.Heatmap(
+        z=grid.to_numpy(), x=list(grid.columns), y=list(grid.index), text=text.to_numpy(), texttemplate="%{text}",
+        colorscale="Blues", colorbar={"title": MEASURE_LABELS.get(measure, measure)},
+        hovertemplate="%{y} / %{x}: %{text}<extra></extra>",
+    ))
+    fig.update_layout(title=f"{MEASURE_LABELS.get(measure, measure).capitalize()} by value and loyalty segment",
+                      xaxis_title="loyalty segment", yaxis_title="value segment", yaxis_autorange="reversed")
+    return _tidy(fig)
+
+
+def segment_bars(summary: pd.DataFrame, measure: str = "customer_count") -> go.Figure:
+    """One horizontal bar per (value, loyalty) segment, in the fixed segment order (High Value · Loyal on top)."""
+    if summary.empty:
+        return _empty("no customers match")
+    frame = in_segment_order(summary)
+    frame = frame.assign(segment=segment_labels(frame))
+    label = MEASURE_LABELS.get(measure, measure)
+    fig = px.bar(frame, x=measure, y="segment", orientation="h", color="value_segment", color_discrete_map=SEGMENT_COLORS,
+                 category_orders={"value_segment": list(VALUE_SEGMENTS)},
+                 labels={measure: label, "segment": "", "value_segment": "value segment"},
+                 hover_data={"customer_count": ":,", "avg_lifetime_value": ":,.2f"},
+                 title=f"{label.capitalize()} per segment")
+    fig.update_yaxes(categoryorder="array", categoryarray=list(frame["segment"])[::-1])
+    fig.update_layout(height=max(300, 34 * len(frame) + 120), showlegend=False)
+    return _tidy(fig)
 
 
 def segment_mix(summaries: pd.DataFrame | dict[str, pd.DataFrame], *, by: str = "value_segment",
@@ -52,19 +120,44 @@ def segment_mix(summaries: pd.DataFrame | dict[str, pd.DataFrame], *, by: str = 
     return _tidy(fig)
 
 
-def top_customers(engagement: pd.DataFrame, measure: str = "total_value", *, title: str | None = None) -> go.Figure:
-    """Horizontal bars of customer_engagement_analysis rows, first row on top, coloured by value segment."""
+def top_customers(engagement: pd.DataFrame, measure: str = "total_value", *, top: int | None = None,
+                  title: str | None = None) -> go.Figure:
+    """Horizontal bars of the first `top` (all) customer_engagement_analysis rows, first on top, coloured by value segment."""
+    engagement = engagement if top is None else engagement.head(top)
     if engagement.empty:
         return _empty("no events in the selection")
-    label = {"total_value": "event value", "event_count": "events"}.get(measure, measure)
+    label = MEASURE_LABELS.get(measure, measure)
     frame = engagement.assign(value_segment=engagement["value_segment"].replace("", "no profile"))
     fig = px.bar(frame, x=measure, y="customer_id", orientation="h", color="value_segment",
-                 color_discrete_map={**SEGMENT_COLORS, "no profile": "#999999"}, category_orders={"value_segment": list(VALUE_SEGMENTS)},
+                 color_discrete_map=SEGMENT_COLORS, category_orders={"value_segment": [*VALUE_SEGMENTS, "no profile"]},
                  hover_data={"event_count": ":,", "total_value": ":,.2f", "location": True},
                  labels={measure: label, "customer_id": "customer", "value_segment": "value segment"},
                  title=title or f"Top {len(frame)} customers by {label}")
     fig.update_yaxes(categoryorder="array", categoryarray=list(frame["customer_id"])[::-1], type="category")
     fig.update_layout(height=max(320, 22 * len(frame) + 120))
+    return _tidy(fig)
+
+
+def events_over_time(daily: pd.DataFrame, measure: str = "event_count") -> go.Figure:
+    """Stacked daily bars per event type, from events_over_time."""
+    if daily.empty:
+        return _empty("no events in the selection")
+    label = MEASURE_LABELS.get(measure, measure)
+    fig = px.bar(daily, x="day", y=measure, color="event_type", **_event_colors(daily["event_type"]),
+                 labels={measure: label, "day": "day (UTC)", "event_type": "event type"},
+                 title=f"{label.capitalize()} per day")
+    fig.update_layout(barmode="stack", bargap=0.05)
+    return _tidy(fig)
+
+
+def customer_timeline(timeline: pd.DataFrame, *, title: str = "Events of one customer") -> go.Figure:
+    """One dot per event (time x event type), from segwork.customer_timeline."""
+    if timeline.empty:
+        return _empty("no events for this customer")
+    fig = px.strip(timeline, x="timestamp", y="event_type", color="event_type", **_event_colors(timeline["event_type"]),
+                   hover_data={"event_value": ":,.2f", "product_id": True, "event_type": False},
+                   labels={"timestamp": "time (UTC)", "event_type": "event type"}, title=title)
+    fig.update_layout(showlegend=False)
     return _tidy(fig)
 
 
@@ -84,11 +177,12 @@ def monthly_activity(monthly: pd.DataFrame, *, title: str = "Engagement month by
 
 
 def rfm_segments(summary: pd.DataFrame, *, title: str = "RFM segments") -> go.Figure:
-    """Customers (bars) and share of net value (text) per RFM segment, from analysis.rfm_segment_summary."""
+    """Customers (bars, darker for a higher average monetary) and share of net value (text) per RFM
+    segment, from analysis.rfm_segment_summary."""
     if summary.empty:
         return _empty("no purchasing customers")
     frame = summary.reset_index()
-    fig = px.bar(frame, x="rfm_segment", y="customers", color="avg_monetary", color_continuous_scale="Blues",
+    fig = px.bar(frame, x="rfm_segment", y="customers", color="avg_monetary", color_continuous_scale=SEQUENTIAL,
                  text=frame["value_share"].map(lambda v: f"{v:.0%} of value" if abs(v) >= 0.01 else f"{v:.1%} of value"),
                  category_orders={"rfm_segment": [s for s in RFM_SEGMENTS if s in set(frame["rfm_segment"])]},
                  labels={"rfm_segment": "RFM segment", "customers": "customers", "avg_monetary": "avg monetary"},
@@ -110,17 +204,6 @@ def retention_heatmap(matrix: pd.DataFrame, *, title: str = "Share of each signu
     return _tidy(fig)
 
 
-def customer_timeline(timeline: pd.DataFrame, *, title: str = "Events of one customer") -> go.Figure:
-    """One dot per event (time x event type), from segwork.customer_timeline."""
-    if timeline.empty:
-        return _empty("no events for this customer")
-    fig = px.strip(timeline, x="timestamp", y="event_type", color="event_type",
-                   hover_data={"event_value": ":,.2f", "product_id": True, "event_type": False},
-                   labels={"timestamp": "time (UTC)", "event_type": "event type"}, title=title)
-    fig.update_layout(showlegend=False)
-    return _tidy(fig)
-
-
 def _empty(message: str) -> go.Figure:
     fig = go.Figure()
     fig.add_annotation(text=message, showarrow=False, x=0.5, y=0.5, xref="paper", yref="paper", font_size=16)
@@ -130,5 +213,5 @@ def _empty(message: str) -> go.Figure:
 
 
 def _tidy(fig: go.Figure) -> go.Figure:
-    fig.update_layout(template="plotly_white", margin={"l": 40, "r": 20, "t": 60, "b": 40})
+    fig.update_layout(template="plotly_white", margin={"l": 10, "r": 10, "t": 60, "b": 10})
     return fig

@@ -76,11 +76,34 @@ def find_customers(client: Client, text: str, *, limit: int = 20) -> pd.DataFram
     return db.query_df(client, "find_customers", p, utc=True)
 
 
-def customer_timeline(client: Client, customer_id: str, *, limit: int = 10_000) -> pd.DataFrame:
-    """One customer's events, newest first."""
-    customer_id = params.text("customer_id", customer_id, required=True)
-    p = {"customer_id": customer_id, "limit": params.integer("limit", limit, minimum=1, maximum=MAX_LIMIT)}
+def customer_timeline(client: Client, customer_id: str, *, event_types=None, start_date=None, end_date=None,
+                      limit: int = 10_000, offset: int = 0) -> pd.DataFrame:
+    """One customer's events, newest first: `limit` of them after skipping `offset`.
+
+    Only event_types (list or comma-separated text; empty = all) in [start_date, end_date]
+    (either may be None = open; a bare end date includes that whole day). customer_event_count
+    counts the same events. Columns: customer_id, event_id, event_type, event_value,
+    product_id, category, timestamp.
+    """
+    p = _timeline_filters(customer_id, event_types, start_date, end_date)
+    p["limit"] = params.integer("limit", limit, minimum=1, maximum=MAX_LIMIT)
+    p["offset"] = params.integer("offset", offset, default=0, minimum=0)
     return db.query_df(client, "customer_timeline", p, utc=True)
+
+
+def customer_event_count(client: Client, customer_id: str, *, event_types=None, start_date=None, end_date=None) -> int:
+    """How many events customer_timeline lists for these filters without a limit."""
+    p = _timeline_filters(customer_id, event_types, start_date, end_date)
+    return int(db.query_df(client, "customer_event_count", p)["events"].iloc[0])
+
+
+def _timeline_filters(customer_id, event_types, start_date, end_date) -> dict:
+    start = params.timestamp("start_date", start_date)
+    end = params.timestamp("end_date", end_date, end_of_day=True)
+    if start is not None and end is not None and start > end:
+        raise params.ParameterError("start_date", f"{start:%Y-%m-%d %H:%M:%S} is after end_date {end:%Y-%m-%d %H:%M:%S}; swap them")
+    return {"customer_id": params.text("customer_id", customer_id, required=True),
+            "event_types": params.event_types("event_type", event_types), "start_date": start, "end_date": end}
 
 
 def events_over_time(client: Client, start_date=None, end_date=None, event_types=None, *, location=None, as_of=None) -> pd.DataFrame:

@@ -1,13 +1,32 @@
-"""Segment rules: thresholds and labels, one definition for SQL, UI and notebooks."""
+"""Segment rules: thresholds, labels and their one order, one definition for SQL, UI and notebooks."""
 from __future__ import annotations
 
 import math
 from dataclasses import asdict, dataclass, replace
 
+import pandas as pd
+
 from segwork.errors import ConfigError
 
-VALUE_SEGMENTS = ("High Value", "Medium Value", "Low Value")
-LOYALTY_SEGMENTS = ("Loyal", "Regular", "New")
+VALUE_SEGMENTS = ("High Value", "Medium Value", "Low Value")  # the order everywhere: high to low
+LOYALTY_SEGMENTS = ("Loyal", "Regular", "New")  # loyal to new
+SEPARATOR = " · "
+SEGMENTS = tuple(f"{v}{SEPARATOR}{loyal}" for v in VALUE_SEGMENTS for loyal in LOYALTY_SEGMENTS)  # 'High Value · Loyal', ...
+
+
+def segment_labels(frame: pd.DataFrame) -> pd.Series:
+    """'High Value · Loyal' for each row of a frame with value_segment and loyalty_segment."""
+    return frame["value_segment"].astype(str) + SEPARATOR + frame["loyalty_segment"].astype(str)
+
+
+def in_segment_order(frame: pd.DataFrame) -> pd.DataFrame:
+    """The rows in the fixed segment order (High to Low value, then Loyal to New), not by any measure.
+
+    Rows of segments outside the known labels come last, in their own order.
+    """
+    rank = {label: i for i, label in enumerate(SEGMENTS)}
+    keys = segment_labels(frame).map(rank).fillna(len(SEGMENTS))
+    return frame.iloc[keys.reset_index(drop=True).sort_values(kind="stable").index].reset_index(drop=True)
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,4 @@
-"""The workbench's library side (segwork/workbench): figures, filters, URL state, upload preview,
+"""The workbench's library side (segwork/workbench): filters, URL state, upload preview,
 the client pool and result cache, extra routes and the `run` command."""
 from __future__ import annotations
 
@@ -19,7 +19,7 @@ from segwork import cli, synth
 from segwork.config import PROJECT_DIR
 from segwork.errors import ConfigError, InputFileError
 from segwork.segments import SegmentRules
-from segwork.workbench import data, engine, figures, filters, server, state, upload
+from segwork.workbench import data, engine, filters, server, state, upload
 
 EVENTS_CSV = (
     "event_id,customer_id,event_type,event_value,timestamp,extra\n"
@@ -36,47 +36,6 @@ def fresh_caches():
     yield
     st.cache_data.clear()
     st.cache_resource.clear()
-
-
-@pytest.fixture
-def summary(client):
-    segwork.ingest(client, "customers", synth.customers(400, seed=2))
-    return segwork.customer_segments_summary(client)
-
-
-def test_heatmap_puts_each_segment_in_its_cell(summary):
-    fig = figures.segment_heatmap(summary)
-    heat = fig.data[0]
-    assert list(heat.y) == ["High Value", "Medium Value", "Low Value"] and list(heat.x) == ["Loyal", "Regular", "New"]
-    for row in summary.itertuples():
-        assert heat.z[list(heat.y).index(row.value_segment)][list(heat.x).index(row.loyalty_segment)] == row.customer_count
-    assert sum(sum(r) for r in heat.z) == 400
-
-
-def test_segment_bars_follow_the_summary_order(summary):
-    fig = figures.segment_bars(summary, "avg_lifetime_value")
-    assert list(fig.layout.yaxis.categoryarray) == list(figures.segment_labels(summary))[::-1]
-    shown = {label: x for trace in fig.data for label, x in zip(trace.y, trace.x)}
-    assert shown == dict(zip(figures.segment_labels(summary), summary["avg_lifetime_value"]))
-
-
-def test_figures_of_empty_results_say_so():
-    for fig in (figures.segment_heatmap(pd.DataFrame()), figures.segment_bars(pd.DataFrame()),
-                figures.top_customers(pd.DataFrame()), figures.events_over_time(pd.DataFrame())):
-        assert not fig.data and fig.layout.annotations[0].text.startswith("no ")
-
-
-def test_top_customers_and_events_over_time(client):
-    segwork.ingest(client, "customers", synth.customers(50, seed=1))
-    segwork.ingest(client, "customer_events", synth.events(2000, 50, seed=1))
-    top = segwork.customer_engagement_analysis(client, "2024-11-01", "2026-11-01", limit=40)
-    fig = figures.top_customers(top, top=25)
-    bars = {y: x for trace in fig.data for y, x in zip(trace.y, trace.x)}
-    assert list(fig.layout.yaxis.categoryarray)[::-1] == list(top["customer_id"][:25])
-    assert [bars[c] for c in top["customer_id"][:25]] == list(top["event_count"][:25])
-    daily = segwork.events_over_time(client, "2024-11-01", "2026-11-01")
-    fig = figures.events_over_time(daily)
-    assert sum(sum(t.y) for t in fig.data) == 2000
 
 
 def test_filters_in_words_and_numbers():

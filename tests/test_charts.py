@@ -1,11 +1,14 @@
-"""Figure builders: the numbers they are given end up in the traces, empty input says so."""
+"""Figure builders (segwork.charts, the one home of figures for pages and notebooks): the numbers
+they are given end up in the traces, empty input says so, and every segment and event type has
+one colour and one place in the order, whichever chart shows it and whatever else it shows."""
 from __future__ import annotations
 
 import pandas as pd
 import plotly.graph_objects as go
 import pytest
 
-from segwork import analysis, charts
+import segwork
+from segwork import analysis, charts, segments, synth
 
 SUMMARY = pd.DataFrame({
     "value_segment": ["High Value", "High Value", "Low Value", "Medium Value"],
@@ -94,3 +97,120 @@ def test_customer_timeline_one_dot_per_event():
 def test_empty_input_gives_a_figure_that_says_so(build):
     fig = build()
     assert not fig.data and fig.layout.annotations[0].text.startswith("no ")
+
+
+# --- the workbench's figures, on query results -------------------------------------------
+
+@pytest.fixture
+def summary(client):
+    segwork.ingest(client, "customers", synth.customers(400, seed=2))
+    return segwork.customer_segments_summary(client)
+
+
+def test_heatmap_puts_each_segment_in_its_cell(summary):
+    fig = charts.segment_heatmap(summary)
+    heat = fig.data[0]
+    assert list(heat.y) == ["High Value", "Medium Value", "Low Value"] and list(heat.x) == ["Loyal", "Regular", "New"]
+    for row in summary.itertuples():
+        assert heat.z[list(heat.y).index(row.value_segment)][list(heat.x).index(row.loyalty_segment)] == row.customer_count
+    assert sum(sum(r) for r in heat.z) == 400
+
+
+def test_segment_bars_follow_the_fixed_segment_order_not_the_measure(summary):
+    fig = charts.segment_bars(summary, "avg_lifetime_value")
+    present = set(segments.segment_labels(summary))
+    assert list(fig.layout.yaxis.categoryarray)[::-1] == [s for s in segments.SEGMENTS if s in present]
+    shown = {label: x for trace in fig.data for label, x in zip(trace.y, trace.x)}
+    assert shown == dict(zip(segments.segment_labels(summary), summary["avg_lifetime_value"]))
+
+
+def test_figures_of_empty_results_say_so():
+    for fig in (charts.segment_heatmap(pd.DataFrame()), charts.segment_bars(pd.DataFrame()),
+                charts.top_customers(pd.DataFrame()), charts.events_over_time(pd.DataFrame())):
+        assert not fig.data and fig.layout.annotations[0].text.startswith("no ")
+
+
+def test_top_customers_and_events_over_time(client):
+    segwork.ingest(client, "customers", synth.customers(50, seed=1))
+    segwork.ingest(client, "customer_events", synth.events(2000, 50, seed=1))
+    top = segwork.customer_engagement_analysis(client, "2024-11-01", "2026-11-01", limit=40)
+    fig = charts.top_customers(top, "event_count", top=25)
+    bars = {y: x for trace in fig.data for y, x in zip(trace.y, trace.x)}
+    assert list(fig.layout.yaxis.categoryarray)[::-1] == list(top["customer_id"][:25])
+    assert [bars[c] for c in top["customer_id"][:25]] == list(top["event_count"][:25])
+    daily = segwork.events_over_time(client, "2024-11-01", "2026-11-01")
+    fig = charts.events_over_time(daily)
+    assert sum(sum(t.y) for t in fig.data) == 2000
+
+
+# --- one colour per event type and per segment, one segment order -------------------------
+
+def colors(fig: go.Figure) -> dict[str, str]:
+    """{trace name: its colour} of a figure with one trace per category."""
+    return {t.name: t.marker.color for t in fig.data}
+
+
+def test_an_event_type_has_one_colour_whatever_else_is_shown():
+    timeline = pd.DataFrame({"event_type": ["teleport", "login", "purchase", "zap"], "event_value": 0.0, "product_id": "",
+                             "timestamp": pd.to_datetime(["2024-01-01", "2024-01-02", "2024-01-03", "2024-01-04"], utc=True)})
+    daily = pd.DataFrame({"day": pd.to_datetime(["2024-01-01"] * 4), "event_type": ["purchase", "page_view", "zap", "return"],
+                          "event_count": [1, 2, 3, 4], "total_value": 0.0})
+    in_timeline, in_daily = colors(charts.customer_timeline(timeline)), colors(charts.events_over_time(daily))
+    assert in_timeline["purchase"] == in_daily["purchase"] == charts.EVENT_TYPE_COLORS["purchase"]
+    assert in_timeline["zap"] == in_daily["zap"] == charts.event_type_color("zap")  # unknown: by its name, not its place
+    assert in_timeline["teleport"] == charts.event_type_color("teleport") not in charts.EVENT_TYPE_COLORS.values()
+    assert len(set(in_daily.values())) == 4
+    assert charts.event_type_order(["zap", "return", "teleport", "purchase"]) == ["purchase", "return", "teleport", "zap"]
+    assert [t.name for t in charts.events_over_time(daily).data] == ["page_view", "purchase", "return", "zap"]
+
+
+def test_unknown_event_type_colours_are_the_same_in_every_process():
+    import subprocess
+    import sys
+
+    code = "from segwork import charts; print([charts.event_type_color(t) for t in ('teleport', 'zap', 'x1')])"
+    runs = {subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                           env={**__import__("os").environ, "PYTHONHASHSEED": seed}).stdout for seed in ("1", "2")}
+    assert runs == {f"{[charts.event_type_color(t) for t in ('teleport', 'zap', 'x1')]}\n"}
+
+
+def test_a_segment_has_one_colour_and_one_place_in_every_chart():
+    shuffled = SUMMARY.sample(frac=1, random_state=3)
+    bars = charts.segment_bars(shuffled, "avg_lifetime_value")
+    assert list(bars.layout.yaxis.categoryarray)[::-1] == ["High Value · Loyal", "High Value · New", "Medium Value · New",
+                                                           "Low Value · Loyal"]
+    engagement = pd.DataFrame({"customer_id": ["a", "b", "c"], "location": "", "event_count": [3, 2, 1],
+                               "total_value": [1.0, 2.0, 3.0], "value_segment": ["Low Value", "", "High Value"]})
+    for fig in (bars, charts.segment_mix(SUMMARY), charts.top_customers(engagement)):
+        for name, color in colors(fig).items():
+            assert color == charts.SEGMENT_COLORS[name], (name, color)
+    assert [t.name for t in charts.segment_mix({"x": shuffled}).data] == ["High Value", "Medium Value", "Low Value"]
+    assert [t.name for t in charts.top_customers(engagement).data] == ["High Value", "Low Value", "no profile"]
+
+
+def test_every_figure_is_drawn_in_segwork_charts():
+    from segwork.config import PROJECT_DIR
+
+    for path in [*(PROJECT_DIR / "segwork").rglob("*.py"), *(PROJECT_DIR / "pages").glob("*.py"),
+                 *(PROJECT_DIR / "notebooks").glob("*.ipynb")]:
+        if path.name != "charts.py":
+            text = path.read_text()
+            assert "import plotly" not in text and "from plotly" not in text, path
+
+
+def contrast_with_white(color: str) -> float:
+    """WCAG 2 contrast ratio of '#rrggbb' or 'rgb(r,g,b)' against white (1 = invisible, 21 = black)."""
+    rgb = ([int(color[i:i + 2], 16) for i in (1, 3, 5)] if color.startswith("#")
+           else [int(v) for v in color[color.index("(") + 1:-1].split(",")])
+    linear = [c / 255 / 12.92 if c / 255 <= 0.03928 else ((c / 255 + 0.055) / 1.055) ** 2.4 for c in rgb]
+    return 1.05 / (0.2126 * linear[0] + 0.7152 * linear[1] + 0.0722 * linear[2] + 0.05)
+
+
+def test_no_bar_or_dot_is_white_on_white():
+    """Notebook 3's RFM bars of low average monetary were near-white (Blues starts at rgb(247,251,255))."""
+    summary = pd.DataFrame({"rfm_segment": ["Champions", "Hibernating"], "customers": [5, 50], "value_share": [0.99, 0.01],
+                            "avg_recency_days": [3.0, 300.0], "avg_frequency": [9.0, 1.0], "avg_monetary": [5000.0, 1.0]})
+    scale = [color for _, color in charts.rfm_segments(summary).layout.coloraxis.colorscale]
+    for color in [*scale, *charts.SEGMENT_COLORS.values(), *charts.EVENT_TYPE_COLORS.values(), *charts.OTHER_EVENT_COLORS]:
+        assert contrast_with_white(color) >= 1.5, color
+    assert contrast_with_white("#ffffff") == 1 and contrast_with_white("rgb(247,251,255)") < 1.1  # the check itself

@@ -95,3 +95,14 @@ def test_rule_parameters_are_what_the_sql_expects():
     names = set(SegmentRules().sql_parameters())
     for query in ("customer_segment_lookup", "customer_segments_summary", "customer_engagement_analysis", "segment_customers"):
         assert names <= set(sqlfiles.placeholders(query)), query
+
+
+def test_segments_have_one_order_high_to_low_then_loyal_to_new():
+    from segwork.segments import SEGMENTS, in_segment_order, segment_labels
+
+    assert SEGMENTS[:4] == ("High Value · Loyal", "High Value · Regular", "High Value · New", "Medium Value · Loyal")
+    frame = pd.DataFrame({"value_segment": ["Low Value", "Odd", "High Value", "Low Value", "High Value"],
+                          "loyalty_segment": ["New", "Loyal", "New", "Loyal", "Loyal"], "customer_count": [5, 4, 3, 2, 1]})
+    assert list(segment_labels(in_segment_order(frame))) == [
+        "High Value · Loyal", "High Value · New", "Low Value · Loyal", "Low Value · New", "Odd · Loyal"]
+    assert in_segment_order(frame.iloc[0:0]).empty

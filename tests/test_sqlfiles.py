@@ -16,6 +16,7 @@ CALLS = {
     "segment_customers": lambda c: queries.segment_customers(c, "High Value"),
     "find_customers": lambda c: queries.find_customers(c, "a"),
     "customer_timeline": lambda c: queries.customer_timeline(c, "a"),
+    "customer_event_count": lambda c: pd.DataFrame({"events": [queries.customer_event_count(c, "a")]}),
     "events_over_time": lambda c: queries.events_over_time(c),
 }
 

@@ -1,4 +1,4 @@
-"""The Streamlit workbench's library side: engine sharing, cached queries, figures, URL state.
+"""The Streamlit workbench's library side: engine sharing, cached queries, URL state.
 
 Importing this package registers `python -m segwork run` (segwork.workbench.cli); the rest is
 imported by app.py and pages/ and needs Streamlit.

@@ -17,12 +17,13 @@ import streamlit as st
 from segwork import demo, exports, origins, overview, queries, reset, retail
 from segwork.ingestion import IngestReport, Progress, ingest as _ingest
 from segwork.mapping import store as mapping_store
-from segwork.workbench import engine, state
+from segwork.workbench import engine, filters, state
 from segwork.workbench.engine import ClientPool
 
 QUERIES: dict[str, Callable] = {f.__name__: f for f in (
     queries.customer_segment_lookup, queries.customer_engagement_analysis, queries.customer_segments_summary,
-    queries.segment_customers, queries.find_customers, queries.customer_timeline, queries.events_over_time,
+    queries.segment_customers, queries.find_customers, queries.customer_timeline, queries.customer_event_count,
+    queries.events_over_time,
     queries.event_types_present, queries.locations_present,
     overview.table_counts, overview.freshness, overview.quarantine, overview.ingest_history,
     overview.incomplete_ingests, origins.contents,
@@ -161,6 +162,34 @@ def segment_export(*, rules=None, **filters) -> Callable[[], bytes]:
         with pool.client() as client:
             frame = queries.segment_customers(client, **filters, limit=EXPORT_LIMIT, offset=0, rules=rules)
         return csv_bytes(frame.drop(columns=["total_rows"]))
+
+    return build
+
+
+def export_limit() -> int:
+    """Most rows one download may hold: the row cap of every read (SEGWORK_QUERY_MAX_ROWS)."""
+    return min(engine.pool().settings.query_max_rows, EXPORT_LIMIT)
+
+
+def timeline_page(customer_id: str, where: dict, *, page: int, page_size: int) -> tuple[pd.DataFrame, int, int]:
+    """One page of a customer's events, newest first: (rows, events matching `where`, page actually shown).
+
+    `where`: event_types, start_date, end_date of segwork.customer_timeline. A page past the
+    end (a stale link, narrower filters) shows the last page instead.
+    """
+    total = query("customer_event_count", customer_id=customer_id, **where)
+    page = min(max(int(page), 1), filters.page_count(total, page_size))
+    rows = query("customer_timeline", customer_id=customer_id, **where, limit=page_size, offset=(page - 1) * page_size)
+    return rows, total, page
+
+
+def timeline_export(customer_id: str, where: dict) -> Callable[[], bytes]:
+    """A deferred CSV of every event of the customer matching `where` (not just the page shown)."""
+    pool, limit = engine.pool(), export_limit()
+
+    def build() -> bytes:
+        with pool.client() as client:
+            return csv_bytes(queries.customer_timeline(client, customer_id, **where, limit=limit))
 
     return build
 

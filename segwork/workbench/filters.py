@@ -1,14 +1,15 @@
 """Form values turned into query arguments, and a caption of the filter in words."""
 from __future__ import annotations
 
+import re
 from datetime import date, timedelta
 
 import pandas as pd
 
-from segwork.segments import DEFAULT_RULES, SegmentRules
+from segwork.segments import DEFAULT_RULES, SEPARATOR, SegmentRules
 
 AGE_RANGE = (0, 120)  # the slider's full range means "any age, unknown ages included"
-SEPARATOR = " · "
+EARLIEST, LATEST = date(1970, 1, 1), date(2105, 12, 31)  # the dates a query takes (segwork.params.timestamp)
 
 
 def age_bounds(age: tuple[int, int]) -> tuple[int | None, int | None]:
@@ -60,3 +61,31 @@ def customer_labels(matches: pd.DataFrame) -> dict[str, str]:
     """customer_id -> 'id · name · email' for a chooser, in the order found (exact id first)."""
     return {row.customer_id: " · ".join(str(v) for v in (row.customer_id, row.name, row.email) if v)
             for row in matches.itertuples(index=False)}
+
+
+def timeline_words(event_types: list[str] | None = None, start_date: date | None = None, end_date: date | None = None) -> str:
+    """' of type purchase, return from 2026-01-01 to 2026-06-30' for a timeline's filters ('' for none)."""
+    words = f" of type {', '.join(event_types)}" if event_types else ""
+    words += f" from {start_date:%Y-%m-%d}" if start_date else ""
+    return words + (f" to {end_date:%Y-%m-%d}" if end_date else "")
+
+
+def timeline_title(total: int, offset: int, shown: int, **where) -> str:
+    """What a page of a customer's events covers: 'Latest 5,000 of 12,002 events, newest first'."""
+    if offset == 0 and shown >= total:
+        span = f"All {total:,} events" if total != 1 else "The one event"
+    elif offset == 0:
+        span = f"Latest {shown:,} of {total:,} events"
+    else:
+        span = f"Events {offset + 1:,}–{offset + shown:,} of {total:,} (older ones)"
+    return span + timeline_words(**where) + ", newest first"
+
+
+def timeline_file_name(customer_id: str, total: int, first: int | None = None, last: int | None = None, **where) -> str:
+    """A download's file name saying what it holds: 'c42_events_purchase_from_2026-01-01_1-5000_of_12002.csv'."""
+    parts = [re.sub(r"[^A-Za-z0-9.-]+", "-", customer_id).strip("-.") or "customer", "events"]
+    parts += ["-".join(where.get("event_types") or [])] if where.get("event_types") else []
+    parts += [f"from_{where['start_date']:%Y-%m-%d}"] if where.get("start_date") else []
+    parts += [f"to_{where['end_date']:%Y-%m-%d}"] if where.get("end_date") else []
+    parts.append(f"{first}-{last}_of_{total}" if first is not None else f"all_{total}")
+    return "_".join(parts) + ".csv"

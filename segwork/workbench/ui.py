@@ -13,7 +13,7 @@ from segwork import exports
 from segwork.errors import SegworkError
 from segwork.ingestion import IngestReport
 from segwork.segments import DEFAULT_RULES
-from segwork.workbench import data, dataset, state, upload
+from segwork.workbench import data, dataset, filters, state, upload
 
 FAVICON = Path(__file__).resolve().parent / "favicon.png"  # shipped: a material icon is fetched from the internet
 _MARKDOWN_PUNCTUATION = re.compile(r"([\\`*_{}\[\]()<>#+\-.!|~:$])")
@@ -73,6 +73,24 @@ def download_csv(label: str, payload: bytes | Callable[[], bytes], file_name: st
     """A CSV download button; a callable payload is built only when clicked."""
     st.download_button(label, data=payload, file_name=file_name, mime="text/csv", key=key, on_click="ignore",
                        icon=":material/download:")
+
+
+def timeline_downloads(customer_id: str, where: dict, events: pd.DataFrame, total: int, offset: int, limit: int) -> None:
+    """Downloads of a customer's events: the page shown, and all `total` events matching `where`
+    when one download may hold them (`limit` rows); each label and file name says what it holds."""
+    if len(events) < total:
+        first, last = offset + 1, offset + len(events)
+        download_csv(f"Download events {first:,}–{last:,} of {total:,} (CSV)", data.csv_bytes(events),
+                     filters.timeline_file_name(customer_id, total, first, last, **where), key="lk_csv_page")
+    matching = filters.timeline_words(**where)
+    if total <= limit:
+        whole = data.csv_bytes(events) if len(events) == total else data.timeline_export(customer_id, where)
+        download_csv(f"Download all {total:,} events{matching} (CSV)", whole,
+                     filters.timeline_file_name(customer_id, total, **where), key="lk_csv")
+    else:
+        st.caption(f"All {total:,} events{matching} are more than one download may hold ({limit:,} rows, "
+                   "SEGWORK_QUERY_MAX_ROWS): choose fewer event types or a shorter period to download them whole, "
+                   "or download them a page at a time.")
 
 
 def ago(ts: pd.Timestamp | None, now: pd.Timestamp) -> str:
