@@ -203,13 +203,24 @@ def test_a_missing_file_fails_alone(shop, tmp_path):
 def test_an_option_the_api_does_not_apply_is_refused_not_ignored(shop):
     secret = (shop["held"] / "api-admin-token").read_text().strip()
     request = urllib.request.Request(
-        f"{shop['url']}/v0/datasources?name=customer_events&mode=append&delimiter=%3B", method="POST",
-        data=b"event_id;customer_id;event_type;timestamp\nx1;c1;login;2024-01-01 00:00:00\n",
-        headers={"Authorization": f"Bearer {secret}", "X-Segwork-Options": "delimiter"})
-    with pytest.raises(urllib.error.HTTPError) as refused:
+        f"{shop['url']}/v0/datasources?name=customer_events&mode=append&quote=%27", method="POST",
+        data=b"event_id,customer_id,event_type,timestamp\nx1,c1,login,2024-01-01 00:00:00\n",
+        headers={"Authorization": f"Bearer {secret}", "X-Segwork-Options": "delimiter,quote"})
+    with pytest.raises(urllib.error.HTTPError) as refused:  # (delimiter is applied; quote is no option of ours)
         urllib.request.urlopen(request)
     assert refused.value.code == 400
-    assert "does not apply the ingest option(s) delimiter" in json.loads(refused.value.read())["error"]
+    assert "does not apply the ingest option(s) quote" in json.loads(refused.value.read())["error"]
+
+
+def test_dialect_options_go_through_the_workbench(shop, tmp_path):
+    path = tmp_path / "kunden.csv"
+    path.write_bytes("customer_id;name;signup_date;lifetime_value;timestamp\nq1;Zoë;2024-01-05;1.234,56;2024-06-01 10:00:00\n"
+                     .encode("cp1252"))
+    reports = []
+    for proc in both(shop, "ingest", "customers", str(path), "--decimal", ",", "--encoding", "cp1252", "--json"):
+        report = json.loads(ok(proc).strip().splitlines()[-1])
+        reports.append((report["inserted"], report["quarantined"]))
+    assert reports == [(1, 0), (1, 0)]
 
 
 def test_a_workbench_that_does_not_answer_or_lost_its_token_file(shop):
