@@ -9,6 +9,7 @@ import pytest
 
 import segwork
 from segwork import mapping as mappings, retail
+from segwork.mapping import suggest
 from segwork.mapping import FieldSource, Mapping, MappingError
 from segwork.mapping.expressions import ExpressionError, compile_expression
 
@@ -163,3 +164,26 @@ def test_field_sources_are_checked():
                            }).check(["a"], "f.csv")
     with pytest.raises(MappingError, match="required field"):
         Mapping(table="customer_events", fields={"event_id": FieldSource(column="a")}).check(["a"], "f.csv")
+
+
+@pytest.mark.parametrize("customer, when", [("CustomerID", "InvoiceDate"), ("Customer ID", "order_date"),
+                                            ("cust_id", "Order Date"), ("Kundennr", "Bestelldatum")])
+def test_suggestions_find_the_usual_names(customer, when):
+    sample = pd.DataFrame({"InvoiceNo": ["536365", "536365"], customer: ["17850.0", "13047.0"],
+                           "Quantity": ["6", "2"], "UnitPrice": ["2.55", "3.39"], when: ["2010-12-01 08:26", "2010-12-02 09:00"],
+                           "Country": ["United Kingdom", "France"]})
+    got = suggest.suggest("customer_events", sample)
+    assert got.fields["customer_id"] == FieldSource(expression=f"{suggest._ref(customer)}.str.removesuffix(\".0\")")
+    assert got.fields["timestamp"] == FieldSource(column=when)
+    assert got.fields["event_value"] == FieldSource(expression="Quantity * UnitPrice")
+    assert got.fields["event_id"] == FieldSource(template="{InvoiceNo}-{_line}")  # an invoice has several lines
+    assert got.profiles == {"location": FieldSource(column="Country")}
+    got.check(list(sample.columns), "sample")  # it compiles against the file
+
+
+@pytest.mark.parametrize("values, expected", [(["05/01/2024", "06/01/2024"], "%d/%m/%Y"), (["12/31/2024 10:00"], "%m/%d/%Y %H:%M"),
+                                              (["31.12.2024 10:00:05"], "%d.%m.%Y %H:%M:%S"), (["2024-01-05"], None)])
+def test_day_month_year_formats_are_told_apart(values, expected):
+    assert suggest.date_format(pd.Series(values)) == expected
+    if expected:
+        assert pd.to_datetime(pd.Series(values), format=expected).notna().all()

@@ -154,7 +154,8 @@ class Mapping:
         compiled = {f: _compile(f, s, header, kinds[f]) for f, s in self.fields.items()}
         unmapped = [c for c in TABLES[self.table]["required"] if c not in self.fields]
         if unmapped:
-            raise MappingError(f"{where}: the mapping gives no source for required field(s) {', '.join(unmapped)} of {self.table}")
+            raise MappingError(f"{where}: the mapping gives no source for required field(s) {', '.join(unmapped)} of "
+                               f"{self.table}; give each one (a column of the file, a constant, an expression...)")
         profiles = None if self.profiles is None else {a: _compile(a, s, header, "text") for a, s in self.profiles.items()}
         return Compiled(self, compiled, profiles)
 

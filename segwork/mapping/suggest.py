@@ -18,13 +18,15 @@ SYNONYMS = {
     "event_id": ["eventid", "id", "transactionid", "orderlineid", "lineid", "invoiceno", "invoice", "orderid", "ordernumber",
                  "orderref", "order", "reference", "ref"],
     "customer_id": ["customerid", "custid", "customer", "clientid", "client", "userid", "user", "memberid", "accountid",
-                    "customernumber", "customerno"],
+                    "customernumber", "customerno", "kundennr", "kundennummer", "kunde", "idclient", "numeroclient"],
     "event_type": ["eventtype", "type", "action", "event", "activity", "kind"],
-    "event_value": ["eventvalue", "value", "amount", "revenue", "total", "sales", "price", "totalprice", "spend"],
-    "product_id": ["productid", "stockcode", "sku", "itemid", "product", "item", "articleid"],
+    "event_value": ["eventvalue", "value", "amount", "revenue", "total", "sales", "price", "totalprice", "spend",
+                    "umsatz", "betrag", "montant"],
+    "product_id": ["productid", "stockcode", "sku", "itemid", "product", "item", "articleid", "artikelnr", "artikel",
+                   "produkt"],
     "category": ["category", "productcategory", "department", "group"],
     "timestamp": ["timestamp", "eventtime", "invoicedate", "orderdate", "date", "datetime", "time", "createdat",
-                  "occurredat", "purchasedate", "updatedat"],
+                  "occurredat", "purchasedate", "updatedat", "bestelldatum", "datum", "date de commande"],
     "name": ["name", "fullname", "customername", "clientname"],
     "email": ["email", "emailaddress", "mail"],
     "age": ["age"],
@@ -62,18 +64,34 @@ def suggest(table: str, sample: pd.DataFrame) -> Mapping:
             fields["event_id"] = FieldSource(template="{_line}")
         if "event_type" not in fields:
             fields["event_type"] = FieldSource(constant="purchase")
-        if "timestamp" not in fields and (dated := _dated_column(sample, taken)):
-            fields["timestamp"] = FieldSource(column=dated)
+    if "timestamp" in columns(table) and "timestamp" not in fields and (dated := _dated_column(sample, taken)):
+        fields["timestamp"] = FieldSource(column=dated, format=date_format(sample[dated]))
     profiles = None
     if table == "customer_events" and (place := _first(by_name, SYNONYMS["location"])):
         profiles = {"location": FieldSource(column=place)}
     return Mapping(table=table, fields=fields, profiles=profiles)
 
 
+def date_format(values: pd.Series) -> str | None:
+    """The strftime format of day/month/year text (05/01/2024, 31.12.2024 10:00), told apart from
+    month/day/year by a part above 12; None for ISO 8601 or when nothing tells (then day first)."""
+    text = values.dropna().astype(str).str.strip()
+    parts = text.str.extract(r"^(\d{1,2})([/.-])(\d{1,2})[/.-](\d{4})(?:[ T](\d{1,2}:\d{2})(:\d{2})?)?$")
+    if text.empty or parts[0].isna().any():
+        return None
+    first, second = parts[0].astype(int), parts[2].astype(int)
+    sep = parts[1].iloc[0]
+    order = "%m{0}%d{0}%Y" if (second > 12).any() and not (first > 12).any() else "%d{0}%m{0}%Y"
+    clock = "" if parts[4].isna().all() else (" %H:%M:%S" if parts[5].notna().any() else " %H:%M")
+    return order.format(sep) + clock
+
+
 def _source(field: str, column: str, values: pd.Series) -> FieldSource:
     text = values.dropna().astype(str).str.strip()
     if field == "event_id" and text.duplicated().any():  # an order number shared by its lines
         return FieldSource(template=f"{{{column}}}-{{_line}}")
+    if field in ("timestamp", "signup_date") and (fmt := date_format(values)):
+        return FieldSource(column=column, format=fmt)
     if field.endswith("_id") and len(text) and text.str.fullmatch(r"\d+\.0").all():
         return FieldSource(expression=f'{_ref(column)}.str.removesuffix(".0")')  # ids exported as floats
     return FieldSource(column=column)
@@ -88,11 +106,12 @@ def _ref(column: str) -> str:
 
 
 def _dated_column(sample: pd.DataFrame, taken: set[str]) -> str | None:
-    """The first untaken column whose values all read as dates (ISO 8601)."""
+    """The first untaken column whose values all read as dates (ISO 8601, or day/month/year)."""
     for column in sample.columns:
         values = sample[column].dropna().astype(str)
-        if column in taken or values.empty or not values.str.contains(r"\d{4}-\d{2}-\d{2}").all():
+        if column in taken or values.empty:
             continue
-        if pd.to_datetime(values, errors="coerce", format="ISO8601").notna().all():
+        if date_format(values) or (values.str.contains(r"\d{4}-\d{2}-\d{2}").all()
+                                   and pd.to_datetime(values, errors="coerce", format="ISO8601").notna().all()):
             return column
     return None

@@ -13,7 +13,7 @@ from segwork.errors import SegworkError
 from segwork.ingestion import read as readers
 from segwork.ingestion.dialect import Dialect
 from segwork.ingestion.mapped import merge_errors
-from segwork.ingestion.parse import parse_chunk
+from segwork.ingestion.parse import numbers_from_text, parse_chunk
 from segwork.ingestion.validate import validate
 from segwork.mapping import apply as applying
 from segwork.mapping.spec import SOURCE_KINDS, FieldSource, Mapping
@@ -50,7 +50,7 @@ def sample(data: bytes, name: str, settings: Settings, rows: int = 10, dialect: 
     frame = chunk.frame.head(rows).reset_index(drop=True)
     line = frame.pop("__row") if "__row" in frame.columns else pd.Series(range(chunk.first_row, chunk.first_row + len(frame)))
     shown = pd.concat([pd.DataFrame({"record": line.to_numpy()}), frame.reindex(columns=header)], axis=1)
-    types = pd.DataFrame([{"column": c, "looks like": looks_like(frame[c]) if c in frame else "empty",
+    types = pd.DataFrame([{"column": c, "looks like": looks_like(frame[c], src.dialect.decimal) if c in frame else "empty",
                            "first values": ", ".join(map(str, frame[c].dropna().astype(str).head(3))) if c in frame else ""}
                           for c in header])
     read_as = f"{src.format.upper()}: {src.dialect.describe(src.detected)}"
@@ -81,16 +81,17 @@ def _read(data: bytes, name: str, settings: Settings, wanted: list[str], rows: i
     return (chunk if chunk is not None else readers.RawChunk(pd.DataFrame(), 1, [], [])), src
 
 
-def looks_like(values: pd.Series) -> str:
+def looks_like(values: pd.Series, decimal: str = ".") -> str:
     """What a column's first values read as: number, whole number, date/time, text or empty."""
     text = values.dropna().astype(str).str.strip()
     text = text[text != ""]
     if text.empty:
         return "empty"
-    numbers = pd.to_numeric(text, errors="coerce")
-    if numbers.notna().all():
-        return "whole number" if (numbers == np.floor(numbers)).all() and not text.str.contains(r"\.").any() else "number"
-    if text.str.contains(r"\d").all() and pd.to_datetime(text, errors="coerce", format="mixed").notna().all():
+    numbers, bad = numbers_from_text(text.reset_index(drop=True), decimal)
+    if not bad.any() and numbers.notna().all():
+        return "whole number" if (numbers == np.floor(numbers)).all() and not text.str.contains(r"[.,]").any() else "number"
+    if text.str.contains(r"\d{1,4}[-/.]\d{1,2}[-/.]\d{1,4}").all() and pd.to_datetime(
+            text, errors="coerce", format="mixed").notna().all():
         return "date/time"
     return "text"
 
