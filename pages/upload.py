@@ -31,7 +31,7 @@ if file is not None:
         step, sample = upload_steps.Step(blocked="The file cannot be read (see above)."), None
     if sample is not None:
         upload_steps.your_file(file.name, sample)
-        step = upload_steps.mapping_step(file, table, sample)
+        step = upload_steps.mapping_step(file, table, sample, dialect)
     if step.blocked:
         st.caption(f"Ingest is not possible yet: {step.blocked}")
     if st.button(f"Ingest {file.name} into {table}", key="up_ingest", type="primary", disabled=bool(step.blocked)):

@@ -187,3 +187,18 @@ def test_day_month_year_formats_are_told_apart(values, expected):
     assert suggest.date_format(pd.Series(values)) == expected
     if expected:
         assert pd.to_datetime(pd.Series(values), format=expected).notna().all()
+
+
+def test_a_saved_mapping_remembers_how_its_files_are_written(client, tmp_path):
+    path = tmp_path / "umsatz.csv"
+    path.write_bytes("Nr;Kunde;Betrag;Datum\nA1;k1;1.234,56;05/01/2024\nA2;k2;12,5;31/01/2024\n".encode("cp1252"))
+    mine = Mapping.from_dict({"table": "customer_events", "read": {"decimal": ","}, "fields": {
+        "event_id": {"column": "Nr"}, "customer_id": {"column": "Kunde"}, "event_type": {"constant": "purchase"},
+        "event_value": {"column": "Betrag"}, "timestamp": {"column": "Datum", "format": "%d/%m/%Y"}}})
+    mappings.save(client, mine, "umsatz")
+    report = segwork.ingest(client, "customer_events", path, mapping="umsatz")  # no dialect given: the mapping's
+    assert (report.inserted, report.quarantined) == (2, 0) and "decimal comma" in report.dialect
+    expected = pd.read_csv(path, sep=";", decimal=",", thousands=".", encoding="cp1252")
+    got = client.query_df("SELECT event_id, event_value, timestamp FROM customer_events ORDER BY event_id")
+    assert got["event_value"].tolist() == expected["Betrag"].tolist() == [1234.56, 12.5]
+    assert (pd.to_datetime(got["timestamp"]).dt.strftime("%d/%m/%Y") == expected["Datum"]).all()

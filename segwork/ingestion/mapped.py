@@ -7,6 +7,7 @@ import pandas as pd
 from clickhouse_connect.driver.client import Client
 
 from segwork.errors import SegworkError
+from segwork.ingestion.dialect import Dialect
 from segwork.ingestion.parse import Parsed
 from segwork.mapping import apply as applying, store
 from segwork.mapping.profiles import ProfileSink
@@ -25,6 +26,15 @@ def resolve(client: Client, mapping, table: str) -> Mapping | None:
         raise SegworkError(f"mapping {mapping.name or ''!s}: it maps files onto {mapping.table}, not {table}; "
                            f"ingest into {mapping.table} or choose another mapping")
     return mapping
+
+
+def dialect_of(mapping: Mapping) -> Dialect:
+    """The Dialect a mapping's `read` gives (delimiter, decimal, encoding, sheet)."""
+    unknown = set(mapping.read) - {"delimiter", "decimal", "encoding", "sheet"}
+    if unknown:
+        raise SegworkError(f"mapping {mapping.name or ''}: read takes delimiter, decimal, encoding and sheet; "
+                           f"not {', '.join(sorted(unknown))}")
+    return Dialect(**mapping.read)
 
 
 class Step:

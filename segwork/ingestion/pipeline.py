@@ -36,13 +36,15 @@ def ingest(client: Client, table: str, source, *, format: str | None = None, set
     `mapping` (a segwork.mapping.Mapping or the name of a saved one) the file's own columns
     are mapped onto the table first, and its profiles derived when the mapping says so.
     `dialect` gives what is known of the file's writing (delimiter, decimal mark, encoding,
-    sheet); the rest is found out (segwork.ingestion.dialect)."""
+    sheet; default: what the mapping's `read` says); the rest is found out (segwork.ingestion.dialect)."""
     if table not in TABLES:
         raise SegworkError(f"unknown table {table!r}; use one of: {', '.join(TABLES)}")
     settings = settings or Settings.from_env()
     started = time.perf_counter()
     mapping = mapped.resolve(client, mapping, table)
     wanted = mapping.source_columns() if mapping else columns(table)
+    if dialect is None and mapping is not None and mapping.read:  # a saved mapping remembers how its files are written
+        dialect = mapped.dialect_of(mapping)
     decimal = (dialect or Dialect()).decimal
     if isinstance(source, pd.DataFrame):
         check_applies(replace(dialect or Dialect(), decimal="."), "dataframe", source_name or "<DataFrame>")

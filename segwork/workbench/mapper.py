@@ -183,3 +183,11 @@ def saved_table(saved: dict[str, Mapping], builtin: set[str]) -> pd.DataFrame:
     return pd.DataFrame([{"name": n, "table": m.table, "kind": "built-in" if n in builtin else "saved",
                           "reads columns": ", ".join(m.source_columns()), "description": m.description}
                          for n, m in saved.items()], columns=["name", "table", "kind", "reads columns", "description"])
+
+
+def with_read(mapping: Mapping, chosen: Dialect | None) -> Mapping:
+    """The mapping remembering what was chosen of its files' writing (what was found out is found again)."""
+    if chosen is None:
+        return mapping
+    read = {k: getattr(chosen, k) for k in ("delimiter", "decimal", "encoding", "sheet")}
+    return replace(mapping, read={k: v for k, v in read.items() if v is not None and not (k == "decimal" and v == ".")})

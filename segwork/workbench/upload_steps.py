@@ -49,7 +49,7 @@ def your_file(name: str, sample: mapper.Sample) -> None:
     st.dataframe(sample.rows, hide_index=True, key="up_rows")
 
 
-def mapping_step(file, table: str, sample: mapper.Sample) -> Step:
+def mapping_step(file, table: str, sample: mapper.Sample, chosen: Dialect | None = None) -> Step:
     """Choose a starting mapping, edit it (table, profiles, JSON), see what the table gets, save it."""
     st.subheader(f"Map it onto {table}")
     points = mapper.starting_points(table, sample, data.mappings())
@@ -94,7 +94,7 @@ def mapping_step(file, table: str, sample: mapper.Sample) -> Step:
     except SegworkError as exc:
         st.error(str(exc), icon=":material/error:")
         step.blocked = "The mapping does not fit this file yet (see above)."
-    _save(step, table)
+    _save(step, table, chosen)
     return step
 
 
@@ -109,12 +109,12 @@ def _json_editor(file, table: str, start: str, mapping: Mapping, digest: str) ->
                 st.error(str(exc), icon=":material/error:")
 
 
-def _save(step: Step, table: str) -> None:
+def _save(step: Step, table: str, chosen: Dialect | None) -> None:
     name_col, save_col = st.columns([3, 1], vertical_alignment="bottom")
     save_as = name_col.text_input("Save this mapping as", key="up_save_name", placeholder="my-shop-export")
     if save_col.button("Save mapping", key="up_save", disabled=bool(step.blocked) or not save_as):
         try:
-            data.save_mapping(step.mapping, save_as)
+            data.save_mapping(mapper.with_read(step.mapping, chosen), save_as)
             st.success(f"Saved as {save_as!r}: pick it under 'Start from', or "
                        f"`python -m segwork ingest {table} FILE --mapping {save_as}`.", icon=":material/check:")
         except SegworkError as exc:
