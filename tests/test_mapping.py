@@ -202,3 +202,15 @@ def test_a_saved_mapping_remembers_how_its_files_are_written(client, tmp_path):
     got = client.query_df("SELECT event_id, event_value, timestamp FROM customer_events ORDER BY event_id")
     assert got["event_value"].tolist() == expected["Betrag"].tolist() == [1234.56, 12.5]
     assert (pd.to_datetime(got["timestamp"]).dt.strftime("%d/%m/%Y") == expected["Datum"]).all()
+
+
+def test_source_records_keep_line_breaks_and_unicode_in_the_quarantine(client, tmp_path):
+    path = tmp_path / "odd.csv"
+    path.write_text('id,who,note,at\n1,,"two\nlines \u2028 ü",2024-01-01\n2,b,ok,2024-01-02\n', encoding="utf-8")
+    mapping = Mapping.from_dict({"table": "customer_events", "fields": {
+        "event_id": {"column": "id"}, "customer_id": {"column": "who"}, "event_type": {"constant": "note"},
+        "category": {"column": "note"}, "timestamp": {"column": "at"}}})
+    report = segwork.ingest(client, "customer_events", path, mapping=mapping)
+    assert (report.inserted, report.quarantined) == (1, 1)
+    raw, = client.query("SELECT c__raw FROM customer_events_quarantine").result_rows[0]
+    assert json.loads(raw) == {"id": "1", "who": None, "note": "two\nlines \u2028 ü", "at": "2024-01-01"}
