@@ -149,13 +149,16 @@ run_ingest.arguments = lambda p: (
 
 @command("mappings", "List the saved and built-in column mappings, or print one as JSON.")
 def run_mappings(args, settings: Settings) -> int:
-    client = connect(settings=settings)
+    remote = through_workbench(settings)
+    found = remote.mappings() if remote else mapping.store.described(connect(settings=settings))
     if args.show:
-        print(mapping.load(client, args.show).to_json())
+        picked = [m for m in found if m["name"] == args.show]
+        if not picked:
+            raise mapping.MappingError(f"no mapping named {args.show!r}; known: {', '.join(m['name'] for m in found)}")
+        print(json.dumps(picked[0]["mapping"], indent=2, ensure_ascii=False))
         return 0
-    builtin = mapping.builtins()
-    for name, m in mapping.saved(client).items():
-        print(f"{name:<24} {m.table:<16} {'built-in' if name in builtin else 'saved':<9} {m.description[:70]}")
+    for m in found:
+        print(f"{m['name']:<24} {m['table']:<16} {m['kind']:<9} {m['description'][:70]}")
     return 0
 
 

@@ -283,3 +283,10 @@ def test_ingest_with_a_mapping_through_the_workbench_reports_events_and_profiles
     expected = retail.to_events(lines)
     assert reports[0] == reports[1] == ("online-retail", len(expected), lines["CustomerID"].isna().sum(),
                                         expected["customer_id"].nunique())
+
+
+def test_mappings_are_listed_through_the_workbench(shop):
+    direct, through = both(shop, "mappings")
+    assert ok(through) == ok(direct) and ok(direct).startswith("online-retail ")
+    direct, through = both(shop, "mappings", "--show", "online-retail")
+    assert json.loads(ok(through)) == json.loads(ok(direct)) and json.loads(ok(direct))["table"] == "customer_events"

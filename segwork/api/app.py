@@ -30,6 +30,7 @@ from segwork.api.responses import ApiError
 from segwork.config import Settings
 from segwork.errors import SegworkError
 from segwork.ingestion import Dialect, ingest, ingestlog
+from segwork.mapping import store as mapping_store
 from segwork.schemas import TABLES, columns
 
 log = logging.getLogger("segwork.api")
@@ -82,6 +83,7 @@ class Api:
             Route("/v0/tokens", _guard(self.create_token), methods=["POST"]),
             Route("/v0/tokens/{name}", _guard(self.revoke_token), methods=["DELETE"]),
             Route("/v0/info", _guard(self.info), methods=["GET"]),
+            Route("/v0/mappings", _guard(self.mappings), methods=["GET"]),
             Route("/v0/{rest:path}", _guard(self.elsewhere), methods=METHODS),
         ]
 
@@ -232,6 +234,11 @@ class Api:
         """GET /v0/info (ADMIN): what `python -m segwork info` shows (segwork.overview.info)."""
         headers = await self._admin(request, "reading the database's overview")
         return JSONResponse(await self._run(overview.info), headers=headers)
+
+    async def mappings(self, request: Request) -> Response:
+        """GET /v0/mappings (ADMIN): the built-in and saved column mappings, as `python -m segwork mappings` lists them."""
+        headers = await self._admin(request, "reading the column mappings")
+        return JSONResponse({"mappings": await self._run(mapping_store.described)}, headers=headers)
 
     async def elsewhere(self, request: Request) -> Response:
         """Any other /v0/ request: CORS preflight, wrong method, or unknown path (JSON, not Streamlit's page)."""

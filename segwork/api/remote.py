@@ -88,6 +88,10 @@ class Remote:
         """What `info` prints (segwork.overview.info), from GET /v0/info."""
         return json.loads(self._call("GET", "info"))
 
+    def mappings(self) -> list[dict]:
+        """The column mappings `mappings` lists (segwork.mapping.store.described), from GET /v0/mappings."""
+        return json.loads(self._call("GET", "mappings"))["mappings"]
+
     def query(self, pipe: str, values: dict) -> pd.DataFrame:
         """A pipe's answer as the library's query returns it: Parquet keeps the column types."""
         body = self._call("GET", f"pipes/{pipe}.parquet", _query(values), timeout=self.settings.query_timeout_seconds + 60)

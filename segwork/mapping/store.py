@@ -60,3 +60,10 @@ def remove(client: Client, name: str) -> None:
     if name not in saved(client):
         raise MappingError(f"no saved mapping named {name!r}")
     db.command(client, "mapping_save", {"name": name, "spec": "", "removed": True})
+
+
+def described(client: Client) -> list[dict]:
+    """Every usable mapping for people and the API: name, table, built-in or saved, description, its JSON."""
+    builtin = builtins()
+    return [{"name": n, "table": m.table, "kind": "built-in" if n in builtin else "saved", "description": m.description,
+             "mapping": m.as_dict()} for n, m in saved(client).items()]
