@@ -25,7 +25,7 @@ def test_online_retail_through_the_mapping_ui_gives_the_readme_facts(tmp_path):
         settle(page)
         ARTIFACTS.mkdir(exist_ok=True)
         page.screenshot(path=str(ARTIFACTS / "e2e_retail_mapping.png"), full_page=True)
-        start = page.get_by_test_id("stSelectbox").first
+        start = page.get_by_test_id("stSelectbox").filter(has_text="Start from")
         assert "online-retail" in start.inner_text() + start.locator("input").first.input_value()  # built-in: it fits
         page.get_by_role("button", name=f"Ingest {name} into customer_events").click()
         page.get_by_text(f"Report: {name} → customer_events").wait_for(timeout=600_000)
