@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import inspect
 import time
-from typing import Any, Callable
+from contextlib import contextmanager
+from typing import Any, Callable, Iterator
 
 import pandas as pd
 import streamlit as st
+from clickhouse_connect.driver.client import Client
 
 from segwork import demo, exports, origins, overview, queries, reset, retail
 from segwork.ingestion import IngestReport, Progress, ingest as _ingest
@@ -60,17 +62,23 @@ def _run(pool: ClientPool, name: str, kwargs: dict) -> Any:
         return QUERIES[name](client, **kwargs)
 
 
-def ingest(table: str, data: bytes, name: str, progress: Progress | None = None, mapping=None,
-           dialect=None) -> IngestReport:
-    """Validate and load an uploaded file (written as `dialect` says; through `mapping`, if
-    given); cached results are invalidated even if it fails half-way."""
+@contextmanager
+def _changing() -> Iterator[Client]:
+    """A client for a change to the data; cached results are dropped after it, even if it fails half-way."""
     pool = engine.pool()
     try:
         with pool.client() as client:
-            return _ingest(client, table, data, settings=pool.settings.for_uploads(), progress=progress, source_name=name,
-                           mapping=mapping, dialect=dialect)
+            yield client
     finally:
         pool.data_changed()
+
+
+def ingest(table: str, data: bytes, name: str, progress: Progress | None = None, mapping=None,
+           dialect=None) -> IngestReport:
+    """Validate and load an uploaded file (written as `dialect` says; through `mapping`, if given)."""
+    with _changing() as client:
+        return _ingest(client, table, data, settings=engine.pool().settings.for_uploads(), progress=progress, source_name=name,
+                       mapping=mapping, dialect=dialect)
 
 
 def mappings() -> dict:
@@ -93,33 +101,21 @@ def save_mapping(mapping, name: str):
 
 def load_demo(progress: Callable[[int], None] | None = None) -> list[IngestReport]:
     """Load the generated demo data (the sizes of SEGWORK_DEMO_CUSTOMERS / _EVENTS), events up to now."""
-    pool = engine.pool()
-    s = pool.settings
-    try:
-        with pool.client() as client:
-            return demo.load(client, customers=s.demo_customers, events=s.demo_events, settings=s, progress=progress)
-    finally:
-        pool.data_changed()
+    s = engine.pool().settings
+    with _changing() as client:
+        return demo.load(client, customers=s.demo_customers, events=s.demo_events, settings=s, progress=progress)
 
 
 def load_sample() -> list[IngestReport]:
     """Load the Online Retail sample (datasets/online-retail) onto both tables."""
-    pool = engine.pool()
-    try:
-        with pool.client() as client:
-            return retail.load(client)
-    finally:
-        pool.data_changed()
+    with _changing() as client:
+        return retail.load(client)
 
 
 def empty_database() -> dict[str, int]:
-    """Remove all data (segwork.reset; the API tokens stay); returns the row counts before."""
-    pool = engine.pool()
-    try:
-        with pool.client() as client:
-            return reset.empty(client)
-    finally:
-        pool.data_changed()
+    """Remove all data (segwork.reset; the API tokens and saved mappings stay); returns the row counts before."""
+    with _changing() as client:
+        return reset.empty(client)
 
 
 def trickle_demo(seconds: int) -> list[IngestReport]:
