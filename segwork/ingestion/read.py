@@ -89,6 +89,17 @@ def read_chunks(src: Source, columns: list[str], chunk_rows: int) -> Iterator[Ra
         ) from exc
 
 
+def first_chunk(source, name: str, settings: Settings, dialect: Dialect | None, columns: list[str], rows: int):
+    """(the first chunk of at most `rows` records of `columns`, or None; the opened Source) — for previews."""
+    src = open_source(source, None, name, settings, dialect)
+    chunks = read_chunks(src, columns, rows)
+    try:
+        return next(chunks, None), src
+    finally:
+        chunks.close()
+        src.close()
+
+
 def frame_chunks(df: pd.DataFrame, chunk_rows: int) -> Iterator[RawChunk]:
     """Chunks of an in-memory DataFrame, as they are: pandas' convention holds, NaN is missing."""
     for start in range(0, len(df), chunk_rows):

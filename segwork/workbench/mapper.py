@@ -71,13 +71,7 @@ def sheets(data: bytes, name: str, settings: Settings) -> tuple[str, ...]:
 
 
 def _read(data: bytes, name: str, settings: Settings, wanted: list[str], rows: int, dialect: Dialect | None):
-    src = readers.open_source(data, None, name, settings, dialect)
-    chunks = readers.read_chunks(src, wanted, rows)
-    try:
-        chunk = next(chunks, None)
-    finally:
-        chunks.close()
-        src.close()
+    chunk, src = readers.first_chunk(data, name, settings, dialect, wanted, rows)
     return (chunk if chunk is not None else readers.RawChunk(pd.DataFrame(), 1, [], [])), src
 
 

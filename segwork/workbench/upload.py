@@ -45,13 +45,7 @@ def preview(data: bytes, name: str, table: str, rows: int = 10, settings: Settin
     """Read only the first `rows` records of an uploaded file (InputFileError if unreadable),
     with the limits of `settings` for uploads (default: the process's) and what `dialect` says
     of its writing (the rest is found out, and the Preview says what was found)."""
-    src = readers.open_source(data, None, name, (settings or engine.settings()).for_uploads(), dialect)
-    chunks = readers.read_chunks(src, columns(table), rows)
-    try:
-        chunk = next(chunks, None)
-    finally:
-        chunks.close()
-        src.close()
+    chunk, src = readers.first_chunk(data, name, (settings or engine.settings()).for_uploads(), dialect, columns(table), rows)
     compressed = data[:2] == b"\x1f\x8b"
     found = {"dialect": src.dialect, "detected": src.detected, "sheets": src.sheets}
     if chunk is None:
