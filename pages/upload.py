@@ -2,7 +2,7 @@
 import streamlit as st
 
 from segwork.errors import SegworkError
-from segwork.workbench import data, engine, mapper, state, ui, upload, upload_steps
+from segwork.workbench import data, state, ui, upload, upload_steps
 
 TABLES = ("customer_events", "customers")
 TABLE = state.Field("up_table", "table", "customer_events", options=TABLES)
@@ -23,9 +23,9 @@ file = st.file_uploader("File", type=upload.FILE_TYPES, key="up_file")
 step = upload_steps.Step(blocked="Choose a file first.")
 
 if file is not None:
-    dialect = upload_steps.file_options(mapper.sheets(file.getvalue(), file.name, engine.settings().for_uploads()))
+    dialect = upload_steps.file_options(upload_steps.sheets(file.getvalue(), file.name))
     try:
-        sample = mapper.sample(file.getvalue(), file.name, engine.settings().for_uploads(), dialect=dialect)
+        sample = upload_steps.read_sample(file.getvalue(), file.name, dialect)
     except SegworkError as exc:
         st.error(str(exc), icon=":material/error:")
         step, sample = upload_steps.Step(blocked="The file cannot be read (see above)."), None

@@ -10,11 +10,23 @@ import streamlit as st
 from segwork.errors import SegworkError
 from segwork.ingestion.dialect import Dialect
 from segwork.mapping import Mapping, builtins
-from segwork.workbench import data, mapper, upload
+from segwork.workbench import data, engine, mapper, upload
 
 AUTO = "find out"
 DELIMITERS = {AUTO: None, "comma ,": ",", "semicolon ;": ";", "tab": "\t", "pipe |": "|"}
 ENCODINGS = {AUTO: None, "UTF-8": "utf-8", "Latin-1 (ISO-8859-1)": "latin-1", "Windows-1252": "cp1252"}
+
+
+@st.cache_data(max_entries=8, show_spinner=False)
+def read_sample(data: bytes, name: str, dialect: Dialect) -> mapper.Sample:
+    """The upload's first records (mapper.sample), read once per file and choice, not on every rerun."""
+    return mapper.sample(data, name, engine.settings().for_uploads(), dialect=dialect)
+
+
+@st.cache_data(max_entries=8, show_spinner=False)
+def sheets(data: bytes, name: str) -> tuple[str, ...]:
+    """A workbook's sheets, read once per file (a workbook is opened whole)."""
+    return mapper.sheets(data, name, engine.settings().for_uploads())
 
 
 @dataclass
