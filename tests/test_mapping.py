@@ -214,3 +214,21 @@ def test_source_records_keep_line_breaks_and_unicode_in_the_quarantine(client, t
     assert (report.inserted, report.quarantined) == (1, 1)
     raw, = client.query("SELECT c__raw FROM customer_events_quarantine").result_rows[0]
     assert json.loads(raw) == {"id": "1", "who": None, "note": "two\nlines \u2028 ü", "at": "2024-01-01"}
+
+
+def test_numbers_of_a_dataframe_read_as_text_for_templates(client):
+    frame = pd.DataFrame({"order": [17850.0, 1.5, np.inf], "who": ["a", "b", "c"], "day": ["2024-01-01"] * 3})
+    mapping = Mapping.from_dict({"table": "customer_events", "fields": {
+        "event_id": {"template": "{order}-{_line}"}, "customer_id": {"column": "who"}, "event_type": {"constant": "x"},
+        "timestamp": {"column": "day"}}})
+    segwork.ingest(client, "customer_events", frame, mapping=mapping)  # an infinite float crashed int() before
+    got = client.query("SELECT event_id FROM customer_events ORDER BY customer_id").result_rows
+    assert got == [("17850-1",), ("1.5-2",), ("inf-3",)]
+
+
+def test_what_a_column_looks_like_follows_the_decimal_mark():
+    from segwork.workbench.mapper import looks_like
+    money = pd.Series(["1.234,56", "12,5"])
+    assert (looks_like(money), looks_like(money, ",")) == ("text", "number")  # not a date/time (it said so before)
+    assert looks_like(pd.Series(["05/01/2024", "2010-12-01 08:26:00"])) == "date/time"
+    assert looks_like(pd.Series(["6", "17850"])) == "whole number" and looks_like(pd.Series(["", None])) == "empty"

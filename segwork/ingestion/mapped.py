@@ -44,21 +44,19 @@ class Step:
         self.compiled = mapping.check(header, where)
         self.decimal = decimal
         self.profiles = ProfileSink(self.compiled) if mapping.profiles is not None else None
-        self._last: tuple[applying.Mapped, np.ndarray] | None = None
+        self._last: applying.Mapped | None = None
 
     def apply(self, frame: pd.DataFrame, lines) -> tuple[pd.DataFrame, applying.Errors, callable]:
         """(the table's fields, per-row mapping errors, source records by position for the quarantine)."""
         mapped = applying.apply(self.compiled, frame, lines, self.decimal)
-        self._last = (mapped, np.asarray(lines))
+        self._last = mapped
         return mapped.frame, mapped.errors, mapped.originals
 
     def keep_good(self, positions: np.ndarray, good: pd.DataFrame) -> None:
         """The chunk's good rows (after validation): their customers feed the derived profiles."""
         if self.profiles is None or self._last is None:
             return
-        mapped, lines = self._last
-        values = applying.SourceValues(mapped.source, lines, self.decimal)
-        attributes = {a: applying.evaluate(a, s, values, {}, "text").iloc[positions]
+        attributes = {a: applying.evaluate(a, s, self._last.values, {}, "text").iloc[positions]
                       for a, s in self.profiles.attributes.items()}
         self.profiles.add(good["customer_id"], attributes)
 

@@ -31,7 +31,8 @@ class Mapped:
 
     frame: pd.DataFrame  # the table's mapped fields
     errors: Errors
-    source: pd.DataFrame  # the source columns read (for the quarantine and derived profiles)
+    source: pd.DataFrame  # the source columns read (for the quarantine)
+    values: "SourceValues"  # the same as text and numbers, computed once (derived profiles read them again)
 
     def originals(self, positions: list[int]) -> list[str]:
         """The source records at `positions` as JSON objects of their text (the quarantine's raw record)."""
@@ -51,7 +52,7 @@ def apply(compiled: Compiled, frame: pd.DataFrame, lines, decimal: str = ".") ->
     kinds = TABLES[compiled.mapping.table]["kinds"]
     errors: Errors = {}
     out = {f: evaluate(f, s, values, errors, kinds[f]) for f, s in compiled.fields.items()}
-    return Mapped(pd.DataFrame(out, index=range(n)), errors, frame.reset_index(drop=True))
+    return Mapped(pd.DataFrame(out, index=range(n)), errors, values.frame, values)
 
 
 def evaluate(target: str, compiled: CompiledSource, values: "SourceValues", errors: Errors, kind: str) -> pd.Series:
@@ -149,9 +150,7 @@ class SourceValues:
         if column not in self._text:
             values = self.raw(column)
             if pd.api.types.is_float_dtype(values):
-                whole = values.notna() & (values == np.floor(values.fillna(0)))
-                text = values.astype(object).map(lambda v: str(int(v)) if v == v and v == int(v) else str(v), na_action="ignore")
-                text = text.where(values.notna(), None) if not whole.all() else text
+                text = values.astype(object).map(lambda v: str(int(v)) if float(v).is_integer() else str(v), na_action="ignore")
             elif pd.api.types.is_numeric_dtype(values) or pd.api.types.is_datetime64_any_dtype(values):
                 text = values.astype(object).map(str, na_action="ignore")
             elif isinstance(values.dtype, pd.StringDtype):
