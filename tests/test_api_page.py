@@ -2,21 +2,15 @@
 from __future__ import annotations
 
 import pytest
-import streamlit as st
 from streamlit.testing.v1 import AppTest
 
 from segwork.api import local, pipes, tokens
 from segwork.config import PROJECT_DIR, Settings
+from tests.test_app import fresh_caches  # noqa: F401 (autouse fixture: Streamlit's caches cleared per test)
 
 APP = str(PROJECT_DIR / "tests" / "apptest_entry.py")
 
 
-@pytest.fixture(autouse=True)
-def fresh_caches():
-    st.cache_data.clear()
-    st.cache_resource.clear()
-    yield
-    st.cache_resource.clear()
 
 
 @pytest.fixture

@@ -20,6 +20,7 @@ from segwork.config import PROJECT_DIR
 from segwork.errors import ConfigError, InputFileError
 from segwork.segments import SegmentRules
 from segwork.workbench import data, engine, filters, server, state, upload
+from tests.test_app import fresh_caches  # noqa: F401 (autouse fixture: Streamlit's caches cleared per test)
 
 EVENTS_CSV = (
     "event_id,customer_id,event_type,event_value,timestamp,extra\n"
@@ -29,13 +30,6 @@ EVENTS_CSV = (
 )
 
 
-@pytest.fixture(autouse=True)
-def fresh_caches():
-    st.cache_data.clear()
-    st.cache_resource.clear()
-    yield
-    st.cache_data.clear()
-    st.cache_resource.clear()
 
 
 def test_filters_in_words_and_numbers():
