@@ -155,14 +155,16 @@ def thread_client(dsn: str | None = None, *, database: str | None = None, settin
     return clients[key]
 
 
-def query_df(client: Client, name: str, parameters: dict[str, Any], *, utc: bool = False) -> pd.DataFrame:
+def query_df(client: Client, name: str, parameters: dict[str, Any], *, utc: bool = False,
+             answer: bool = True) -> pd.DataFrame:
     """Run sql/<name>.sql with server-side parameters; engine errors become EngineError.
 
     utc=True returns datetime columns UTC-aware. The embedded engine answers through Arrow
-    (segwork.embedded: the same frame, without rebuilding it in Python).
+    (segwork.embedded: the same frame, without rebuilding it in Python). answer=False: a
+    query that only prepares the answer (never the one query_output keeps).
     """
     sql = sqlfiles.load(name)
-    out = _output.get()
+    out = _output.get() if answer else None
     limits = read_settings(client)
     try:
         if out is not None:

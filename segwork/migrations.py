@@ -20,7 +20,7 @@ from segwork import db, sqlfiles
 from segwork.config import Settings
 from segwork.errors import EngineError, SchemaVersionError
 
-CURRENT = 3
+CURRENT = 4
 # Tables every segwork database has had since version 1: one of them means segwork made it.
 SEGWORK_TABLES = frozenset({"customers", "customer_events", "customers_quarantine", "customer_events_quarantine",
                             "event_types", "ingest_blocks", "ingest_log", "api_tokens"})

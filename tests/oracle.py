@@ -6,10 +6,16 @@ import pandas as pd
 from segwork.segments import SegmentRules
 
 
-def latest_profiles(customers: pd.DataFrame) -> pd.DataFrame:
-    """The newest version (max timestamp) of each customer."""
+def latest_profiles(customers: pd.DataFrame, as_of: pd.Timestamp | None = None) -> pd.DataFrame:
+    """The newest version (max timestamp) of each customer; with as_of, the newest version with
+    timestamp <= as_of. A customer whose newest version is a deletion (is_deleted = 1) is left out."""
+    if as_of is not None:
+        customers = customers[customers["timestamp"] <= as_of]
     ordered = customers.sort_values(["customer_id", "timestamp"], kind="stable")
-    return ordered.groupby("customer_id", as_index=False).tail(1).reset_index(drop=True)
+    latest = ordered.groupby("customer_id", as_index=False).tail(1)
+    if "is_deleted" in latest:
+        latest = latest[latest["is_deleted"] == 0]
+    return latest.reset_index(drop=True)
 
 
 def days_between(start: pd.Series, as_of: pd.Timestamp) -> pd.Series:
@@ -18,8 +24,8 @@ def days_between(start: pd.Series, as_of: pd.Timestamp) -> pd.Series:
 
 
 def segmented(customers: pd.DataFrame, as_of: pd.Timestamp, rules: SegmentRules) -> pd.DataFrame:
-    """Latest profiles with value/loyalty segments, by Python rules applied row by row."""
-    p = latest_profiles(customers).copy()
+    """The profiles at as_of with value/loyalty segments, by Python rules applied row by row."""
+    p = latest_profiles(customers, as_of).copy()
     p["days_since_signup"] = days_between(p["signup_date"], as_of)
     p["value_segment"] = [rules.value_segment(v) for v in p["lifetime_value"]]
     p["loyalty_segment"] = [rules.loyalty_segment(d) for d in p["days_since_signup"]]
@@ -42,13 +48,16 @@ def summary(customers, as_of, rules, location=None, min_age=None, max_age=None) 
     return out.sort_values(["avg_lifetime_value", "value_segment", "loyalty_segment"], ascending=[False, True, True]).reset_index(drop=True)
 
 
-def engagement(events, customers, start, end, event_types=None, limit=100, location=None) -> pd.DataFrame:
-    """customer_engagement_analysis (active customers only) computed in pandas."""
+def engagement(events, customers, start, end, event_types=None, limit=100, location=None, as_of=None) -> pd.DataFrame:
+    """customer_engagement_analysis (active customers only) computed in pandas; with as_of, no
+    event after it and the location of each customer's profile at as_of."""
+    if as_of is not None:
+        end = min(end, as_of)
     e = events[(events["timestamp"] >= start) & (events["timestamp"] <= end)]
     if event_types:
         e = e[e["event_type"].isin(event_types)]
     if location is not None:
-        ids = latest_profiles(customers).query("location == @location")["customer_id"]
+        ids = latest_profiles(customers, as_of).query("location == @location")["customer_id"]
         e = e[e["customer_id"].isin(ids)]
     g = e.groupby("customer_id", as_index=False).agg(event_count=("event_id", "size"), total_value=("event_value", "sum"))
     g = g.sort_values(["event_count", "total_value", "customer_id"], ascending=[False, False, True])

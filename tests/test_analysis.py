@@ -193,7 +193,7 @@ def rfm_oracle(events: pd.DataFrame, as_of: pd.Timestamp, start: pd.Timestamp) -
 
 
 def cohort_oracle(customers: pd.DataFrame, events: pd.DataFrame, as_of: pd.Timestamp) -> pd.DataFrame:
-    p = oracle.latest_profiles(customers)
+    p = oracle.latest_profiles(customers, as_of)
     p = p[p.signup_date <= as_of].assign(cohort=lambda d: d.signup_date.dt.tz_localize(None).dt.to_period("M"))
     e = events[events.timestamp <= as_of].merge(p[["customer_id", "cohort"]], on="customer_id")
     e = e.assign(month=e.timestamp.dt.tz_localize(None).dt.to_period("M"))

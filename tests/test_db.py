@@ -29,6 +29,7 @@ def test_schema_has_the_tutorials_columns_in_utc(client):
         "customer_id": "String", "name": "String", "email": "String", "age": "Int32",
         "gender": "LowCardinality(String)", "location": "LowCardinality(String)",
         "signup_date": "DateTime('UTC')", "lifetime_value": "Float64", "timestamp": "DateTime('UTC')",
+        "is_deleted": "UInt8",  # segwork's own: a deletion is a version (segwork.history)
     }
     ev = dict(client.query("SELECT name, type FROM system.columns WHERE database = currentDatabase() AND table = 'customer_events'").result_rows)
     assert set(ev) == {"event_id", "customer_id", "event_type", "event_value", "product_id", "category", "timestamp"}

@@ -193,7 +193,7 @@ def test_generated_data_matches_pandas(client, generated):
     start, end = ts("2024-07-01"), ts("2024-12-31 23:59:59")
     for types, location in [(["purchase", "add_to_cart"], None), (None, "Paris"), (["login"], "London")]:
         got = segwork.customer_engagement_analysis(client, start, end, types, 50, location=location, as_of=AS_OF)
-        want = oracle.engagement(events, customers, start, end, types, 50, location)
+        want = oracle.engagement(events, customers, start, end, types, 50, location, as_of=AS_OF)
         assert list(got.customer_id) == list(want.customer_id)
         assert list(got.event_count) == list(want.event_count)
         np.testing.assert_allclose(got.total_value, want.total_value, rtol=1e-9, atol=1e-9)

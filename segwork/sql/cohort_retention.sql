@@ -6,7 +6,7 @@
 -- events from before the signup month are not counted.
 WITH cohorts AS (
     SELECT customer_id, toStartOfMonth(signup_date) AS cohort_month
-    FROM customers FINAL
+    FROM segwork_profiles
     WHERE signup_date >= {start_date:DateTime('UTC')} AND signup_date <= {as_of:DateTime('UTC')}
 ),
 sizes AS (

@@ -22,7 +22,7 @@ WITH top AS MATERIALIZED (
       AND timestamp <= {end_date:DateTime('UTC')}
       AND (empty({event_types:Array(String)}) OR event_type IN {event_types:Array(String)})
       AND (isNull({location:Nullable(String)})
-           OR customer_id IN (SELECT customer_id FROM customers FINAL
+           OR customer_id IN (SELECT customer_id FROM segwork_profiles
                               WHERE isNotNull({location:Nullable(String)}) AND location = {location:Nullable(String)}))
     GROUP BY customer_id
     ORDER BY
@@ -45,7 +45,7 @@ SELECT
 FROM top AS a
 LEFT JOIN (
     SELECT customer_id, name, email, location, lifetime_value, signup_date
-    FROM customers FINAL
+    FROM segwork_profiles
     WHERE customer_id IN (SELECT customer_id FROM top)
 ) AS p ON p.customer_id = a.customer_id
 ORDER BY

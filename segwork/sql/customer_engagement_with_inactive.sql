@@ -15,7 +15,7 @@ SELECT
     segwork_loyalty_segment(c.signup_date, {as_of:DateTime('UTC')}, {loyal_days:Int64}, {regular_days:Int64}) AS loyalty_segment
 FROM (
     SELECT customer_id, name, email, location, lifetime_value, signup_date
-    FROM customers FINAL
+    FROM segwork_profiles
     WHERE isNull({location:Nullable(String)}) OR location = {location:Nullable(String)}
 ) AS c
 LEFT JOIN (

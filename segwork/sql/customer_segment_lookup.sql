@@ -1,5 +1,6 @@
 -- customer_segment_lookup: one customer's latest profile with value and loyalty segments.
--- FINAL reads the newest profile version only; unknown age comes back as NULL.
+-- segwork_latest_versions: customers FINAL, or at as_of each customer's latest version by then
+-- (sqlfiles); a deleted customer is not found. Unknown age comes back as NULL.
 SELECT
     customer_id,
     name,
@@ -13,5 +14,5 @@ SELECT
     segwork_value_segment(lifetime_value, {high_value:Float64}, {medium_value:Float64}) AS value_segment,
     segwork_loyalty_segment(signup_date, {as_of:DateTime('UTC')}, {loyal_days:Int64}, {regular_days:Int64}) AS loyalty_segment,
     timestamp AS profile_updated_at
-FROM customers FINAL
-WHERE customer_id = {customer_id:String}
+FROM segwork_latest_versions
+WHERE customer_id = {customer_id:String} AND NOT is_deleted

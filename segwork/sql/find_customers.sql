@@ -3,7 +3,7 @@
 -- ASCII only), exact id matches first. lowerUTF8 lowers as Python's str.lower() does (ICU),
 -- 'ẞ' -> 'ß', 'İ' -> 'i̇'; tests/test_lookup.py checks it against that oracle.
 SELECT customer_id, name, email, location, lifetime_value, signup_date
-FROM customers FINAL
+FROM segwork_profiles
 WHERE startsWith(customer_id, {text:String})
    OR startsWith(lowerUTF8(email), lowerUTF8({text:String}))
    OR startsWith(lowerUTF8(name), lowerUTF8({text:String}))

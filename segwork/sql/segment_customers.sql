@@ -9,7 +9,7 @@ FROM (
         *,
         segwork_value_segment(lifetime_value, {high_value:Float64}, {medium_value:Float64}) AS value_segment,
         segwork_loyalty_segment(signup_date, {as_of:DateTime('UTC')}, {loyal_days:Int64}, {regular_days:Int64}) AS loyalty_segment
-    FROM customers FINAL
+    FROM segwork_profiles
     WHERE (isNull({location:Nullable(String)}) OR location = {location:Nullable(String)})
       AND (isNull({min_age:Nullable(Int32)}) OR age >= {min_age:Nullable(Int32)})
       AND (isNull({max_age:Nullable(Int32)}) OR (age > 0 AND age <= {max_age:Nullable(Int32)}))

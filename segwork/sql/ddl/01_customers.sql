@@ -10,6 +10,10 @@
 -- +3 ms on a scan of all profiles (summary 25 -> 28 ms; bench/).
 -- Missing text is stored as '' and a missing age as 0 (ages are validated to 1..120, so
 -- 0 only ever means "unknown").
+-- A deleted customer is a version with is_deleted = 1 (segwork.history.delete_customers): FINAL
+-- keeps it as the latest version and every query reads `WHERE NOT is_deleted`, so an older
+-- version arriving later cannot bring the customer back; a newer one re-creates them. Every
+-- version, the merged-away ones included, is kept in customer_history (schema version 4).
 CREATE TABLE IF NOT EXISTS customers (
     customer_id    String,
     name           String,
@@ -19,7 +23,8 @@ CREATE TABLE IF NOT EXISTS customers (
     location       LowCardinality(String),
     signup_date    DateTime('UTC'),
     lifetime_value Float64,
-    timestamp      DateTime('UTC')
+    timestamp      DateTime('UTC'),
+    is_deleted     UInt8 DEFAULT 0
 )
 ENGINE = ReplacingMergeTree(timestamp)
 ORDER BY customer_id

@@ -1,0 +1,2 @@
+-- customer_history_count: how many profile versions customer_history holds.
+SELECT count() FROM customer_history
