@@ -119,15 +119,44 @@ def transition_members(client: Client, date_a, date_b, from_state: str, to_state
 def segment_changes(client: Client, segment: str, since, until=None, *, rules: SegmentRules | None = None) -> pd.DataFrame:
     """Who entered and who left `segment` between `since` and `until` (default now): a built-in
     segment ('High Value · Loyal'; also 'High Value / Loyal' or 'high value, loyal'), a value
-    segment ('High Value') or a loyalty segment ('Loyal').
+    segment ('High Value') or a loyalty segment ('Loyal'). since="last": where the last
+    recorded export of this segment ended (record_export).
 
     Columns: customer_id, change_kind ('entered' / 'exited'), from_state, to_state, why, name,
     email, location, lifetime_value_a/_b, days_since_signup_a/_b; entered first, by customer_id.
     """
     name, by = segment_name(segment)
+    if isinstance(since, str) and since.strip().lower() == "last":
+        since = last_export(client, name)
+        if since is None:
+            raise ParameterError("since", f"no export of '{name}' is recorded yet; give the first date to compare from "
+                                          "(YYYY-MM-DD)")
     p, rules = _moves_parameters(since, until, by, rules, names=("since", "until"))
     p["segment"] = name
     return _explained(db.query_df(client, "segment_changes", p), by, rules)
+
+
+def record_export(client: Client, segment: str, since, until, entered: int, exited: int, destination: str) -> None:
+    """Record that `segment`'s enters/exits between since and until went to `destination` (a
+    file, a URL, 'download'): segment_changes(..., since="last") starts from `until` next time."""
+    name, _ = segment_name(segment)
+    p = {"segment": name, "since": params.timestamp("since", since, end_of_day=True),
+         "until": params.timestamp("until", until, end_of_day=True), "entered": int(entered), "exited": int(exited),
+         "destination": params.text("destination", destination) or ""}
+    db.command(client, "segment_export_save", p)
+
+
+def exports_made(client: Client, segment: str | None = None, *, limit: int = 100) -> pd.DataFrame:
+    """The recorded exports (of one segment, or all), newest first."""
+    name = segment_name(segment)[0] if segment else ""
+    return db.query_df(client, "segment_exports_made", {"segment": name, "limit": params.integer("limit", limit, minimum=1,
+                                                                                                  maximum=10_000)}, utc=True)
+
+
+def last_export(client: Client, segment: str) -> datetime | None:
+    """Where the last recorded export of `segment` ended, or None."""
+    made = exports_made(client, segment, limit=1)
+    return None if made.empty else made["until"].iloc[0].to_pydatetime()
 
 
 def segment_name(text: str) -> tuple[str, str]:
