@@ -115,6 +115,11 @@ class RawEngine:
         sql, bound = bind_query(sqlfiles.load(name), parameters)
         return sql, {k.removeprefix("param_"): v for k, v in bound.items()}
 
+    def bind_text(self, sql: str, parameters: dict) -> tuple[str, dict]:
+        """(sql, chDB parameters) for SQL text (rule calls and tables already written out)."""
+        bound_sql, bound = bind_query(sql, parameters)
+        return bound_sql, {k.removeprefix("param_"): v for k, v in bound.items()}
+
     def run(self, bound: tuple[str, dict]):
         sql, params = bound
         result = self.conn.query(sql, "Arrow", params=params)
