@@ -56,7 +56,7 @@ def main(argv: list[str] | None = None) -> int:
 def _load_plugins() -> None:
     import importlib
 
-    for module in ("segwork.api.cli", "segwork.workbench"):
+    for module in ("segwork.api.cli", "segwork.segment_cli", "segwork.workbench"):
         try:
             importlib.import_module(module)
         except ModuleNotFoundError as exc:

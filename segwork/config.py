@@ -39,6 +39,8 @@ class Settings:
     force_client_api: bool = False  # embedded engine through clickhouse-connect's API only, as a server is used
     query_timeout_seconds: float = 30.0  # every read is stopped past this (ClickHouse max_execution_time)
     query_max_rows: int = 1_000_000  # most rows a read may return (max_result_rows); queries.MAX_LIMIT's largest answer
+    segment_webhook_url: str | None = None  # where `segment diff --post` sends enters/exits (NDJSON) by default
+    webhook_attempts: int = 4  # tries of one webhook POST (waits 0.5, 1, 2 s between) before giving up
 
     def for_uploads(self) -> "Settings":
         """These settings for reading an upload (workbench, POST /v0/datasources): a gzip file
@@ -89,6 +91,8 @@ class Settings:
             force_client_api=_bool(env, "SEGWORK_FORCE_CLIENT_API", s.force_client_api),
             query_timeout_seconds=_positive(env, "SEGWORK_QUERY_TIMEOUT_SECONDS", s.query_timeout_seconds, float),
             query_max_rows=_positive(env, "SEGWORK_QUERY_MAX_ROWS", s.query_max_rows, int),
+            segment_webhook_url=env.get("SEGWORK_SEGMENT_WEBHOOK_URL") or None,
+            webhook_attempts=_positive(env, "SEGWORK_WEBHOOK_ATTEMPTS", s.webhook_attempts, int),
         )
 
 

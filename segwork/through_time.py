@@ -140,9 +140,11 @@ def record_export(client: Client, segment: str, since, until, entered: int, exit
     """Record that `segment`'s enters/exits between since and until went to `destination` (a
     file, a URL, 'download'): segment_changes(..., since="last") starts from `until` next time."""
     name, _ = segment_name(segment)
-    p = {"segment": name, "since": params.timestamp("since", since, end_of_day=True),
-         "until": params.timestamp("until", until, end_of_day=True), "entered": int(entered), "exited": int(exited),
-         "destination": params.text("destination", destination) or ""}
+    p = {"segment": name, "entered": int(entered), "exited": int(exited), "destination": params.text("destination", destination) or ""}
+    for key, value in (("since", since), ("until", until)):
+        p[key] = params.timestamp(key, value, end_of_day=True)
+        if p[key] is None:
+            raise ParameterError(key, "is required: the period whose enters and exits were exported")
     db.command(client, "segment_export_save", p)
 
 
@@ -224,6 +226,12 @@ def why(row, by: str, rules: SegmentRules) -> str:
         else:
             reasons.append("signup date changed")
     return "; ".join(reasons) or "no change"
+
+
+def explain(frame: pd.DataFrame, by: str, rules: SegmentRules | None = None) -> pd.DataFrame:
+    """A frame of moves with the engine's change codes (change, value_move, loyalty_move, as the
+    pipes answer) turned into the `why` column, as the library's functions return them."""
+    return _explained(frame, by, rules or DEFAULT_RULES)
 
 
 def _explained(frame: pd.DataFrame, by: str, rules: SegmentRules) -> pd.DataFrame:

@@ -8,6 +8,7 @@ its calls), so slow queries do not stall the event loop or each other.
 from __future__ import annotations
 
 import asyncio
+import json
 import functools
 import logging
 import time
@@ -20,7 +21,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from segwork import db, overview
+from segwork import db, overview, params, through_time
 from segwork.ingestion import read as readers
 from segwork.api import body, pipes, responses, tokens
 from segwork.api.accesslog import AccessLog
@@ -84,6 +85,8 @@ class Api:
             Route("/v0/tokens/{name}", _guard(self.revoke_token), methods=["DELETE"]),
             Route("/v0/info", _guard(self.info), methods=["GET"]),
             Route("/v0/mappings", _guard(self.mappings), methods=["GET"]),
+            Route("/v0/segment_exports", _guard(self.segment_exports), methods=["GET"]),
+            Route("/v0/segment_exports", _guard(self.record_segment_export), methods=["POST"]),
             Route("/v0/{rest:path}", _guard(self.elsewhere), methods=METHODS),
         ]
 
@@ -239,6 +242,23 @@ class Api:
         """GET /v0/mappings (ADMIN): the built-in and saved column mappings, as `python -m segwork mappings` lists them."""
         headers = await self._admin(request, "reading the column mappings")
         return JSONResponse({"mappings": await self._run(mapping_store.described)}, headers=headers)
+
+    async def segment_exports(self, request: Request) -> Response:
+        """GET /v0/segment_exports[?segment=..] (ADMIN): the recorded enter/exit exports, newest first."""
+        headers = await self._admin(request, "reading the recorded segment exports")
+        segment = request.query_params.get("segment") or None
+        found = await self._run(lambda client: through_time.exports_made(client, segment))
+        return JSONResponse({"exports": json.loads(found.to_json(orient="records", date_format="iso"))}, headers=headers)
+
+    async def record_segment_export(self, request: Request) -> Response:
+        """POST /v0/segment_exports?segment=..&since=..&until=..&entered=N&exited=N&destination=.. (ADMIN):
+        record that a segment's enters/exits were handed out (`since=last` starts there next time)."""
+        headers = await self._admin(request, "recording a segment export")
+        q = request.query_params
+        counts = {k: params.integer(k, q.get(k), default=0, minimum=0) for k in ("entered", "exited")}
+        await self._run(lambda client: through_time.record_export(client, q.get("segment", ""), q.get("since"), q.get("until"),
+                                                                   counts["entered"], counts["exited"], q.get("destination", "")))
+        return JSONResponse({"recorded": True}, headers=headers)
 
     async def elsewhere(self, request: Request) -> Response:
         """Any other /v0/ request: CORS preflight, wrong method, or unknown path (JSON, not Streamlit's page)."""

@@ -92,6 +92,18 @@ class Remote:
         """The column mappings `mappings` lists (segwork.mapping.store.described), from GET /v0/mappings."""
         return json.loads(self._call("GET", "mappings"))["mappings"]
 
+    def segment_exports(self, segment: str) -> pd.DataFrame:
+        """The recorded exports of a segment (segwork.through_time.exports_made), from GET /v0/segment_exports."""
+        found = json.loads(self._call("GET", "segment_exports", [("segment", segment)]))["exports"]
+        frame = pd.DataFrame(found, columns=["segment", "since", "until", "entered", "exited", "destination", "exported_at"])
+        for column in ("since", "until", "exported_at"):
+            frame[column] = pd.to_datetime(frame[column], utc=True)
+        return frame
+
+    def record_segment_export(self, values: dict) -> None:
+        """Record an enter/exit export (segwork.through_time.record_export), by POST /v0/segment_exports."""
+        self._call("POST", "segment_exports", _query(values))
+
     def query(self, pipe: str, values: dict) -> pd.DataFrame:
         """A pipe's answer as the library's query returns it: Parquet keeps the column types."""
         body = self._call("GET", f"pipes/{pipe}.parquet", _query(values), timeout=self.settings.query_timeout_seconds + 60)
