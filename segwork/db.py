@@ -53,6 +53,11 @@ def query_output(fmt: str, settings: dict[str, Any] | None = None):
         _output.reset(token)
 
 
+def answering() -> bool:
+    """True inside query_output: the next query_df's result goes out as the engine formatted it."""
+    return _output.get() is not None
+
+
 @dataclass(frozen=True)
 class Target:
     """A database segwork is pointed at: the engine's DSN, the database in it, and the

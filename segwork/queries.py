@@ -33,7 +33,14 @@ def customer_segment_lookup(client: Client, customer_id: str, *, as_of=None, rul
     """
     customer_id = params.text("customer_id", customer_id, required=True)
     p = {"customer_id": customer_id, "as_of": _as_of(as_of), **(rules or DEFAULT_RULES).sql_parameters()}
-    return db.query_df(client, at(client, "customer_segment_lookup", as_of, p["as_of"]), p, utc=True)
+    if as_of is None or db.answering():
+        return db.query_df(client, at(client, "customer_segment_lookup", as_of, p["as_of"]), p, utc=True)
+    # One query in the usual case: the latest profile, when it is no newer than as_of, is the
+    # profile at as_of (a newest-version check first would add ~1.5 ms to a ~10 ms lookup).
+    latest = db.query_df(client, "customer_segment_lookup", p, utc=True)
+    if len(latest) and latest["profile_updated_at"].iloc[0] <= pd.Timestamp(p["as_of"]):
+        return latest
+    return db.query_df(client, "customer_segment_lookup@as_of", p, utc=True)
 
 
 def customer_engagement_analysis(client: Client, start_date=None, end_date=None, event_types=None, limit: int = 100, *,
