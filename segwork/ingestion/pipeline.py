@@ -92,7 +92,7 @@ def ingest(client: Client, table: str, source, *, format: str | None = None, set
     ingestlog.log(client, report, "finished")
     if step is not None and step.profiles is not None:
         report.profiles = ingest(client, "customers", step.profiles.frame(client, settings), settings=settings,
-                                 source_name=f"{report.source} (profiles derived from its events)")
+                                 source_name=f"{report.source} (profile versions derived from its events)")
     return report
 
 

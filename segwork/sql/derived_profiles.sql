@@ -1,12 +1,29 @@
--- derived_profiles: what the stored events say of some customers, for profiles derived from a
--- transaction file by its mapping (segwork.mapping.profiles): first event as signup date, net
--- summed value as lifetime value, last event as the profile's time. All stored events count,
--- not only the file's, so a second export of later orders gives a lifetime value that includes
--- the first one's.
+-- derived_profiles: the profile history the stored events give some customers, for profiles
+-- derived from a transaction file by its mapping (segwork.mapping.profiles): one version per
+-- customer and UTC day with events, timed at that day's last event, whose lifetime value is the
+-- net value of all the customer's events up to it (a running sum over their days) and whose
+-- signup date is their first event. All stored events count, not only the file's, so a second
+-- export of later orders gives versions that include the first one's. A version is its
+-- (customer_id, timestamp): ingesting the same events again makes the same versions, dropped
+-- as duplicates. Events added later to a day that already has a version do not change the
+-- versions stored (first copy wins; see segwork.mapping.profiles).
+-- Cost, measured on Online Retail (406,829 events, 4,372 customers -> 19,296 versions; three
+-- interleaved rounds on a shared 2-core machine): this query 115-167 ms (86-227 ms for one
+-- version a customer before); the profiles step of the load (this query, validating and
+-- storing the versions) 0.7-0.9 s -> 1.4-1.9 s, against 13-31 s for the events' own ingest.
 SELECT customer_id,
-       min(e.timestamp)             AS signup_date,
-       round(sum(e.event_value), 2) AS lifetime_value,
-       max(e.timestamp)             AS last_event
-FROM customer_events AS e
-WHERE customer_id IN (SELECT arrayJoin({ids:Array(String)}))
-GROUP BY customer_id
+       min(first_event) OVER (PARTITION BY customer_id)                                 AS signup_date,
+       round(sum(day_value) OVER (PARTITION BY customer_id ORDER BY day
+                                  ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW), 2)  AS lifetime_value,
+       last_event
+FROM (
+    SELECT customer_id,
+           toDate(e.timestamp)  AS day,
+           min(e.timestamp)     AS first_event,
+           sum(e.event_value)   AS day_value,
+           max(e.timestamp)     AS last_event
+    FROM customer_events AS e
+    WHERE customer_id IN (SELECT arrayJoin({ids:Array(String)}))
+    GROUP BY customer_id, day
+)
+ORDER BY customer_id, last_event
