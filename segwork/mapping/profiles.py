@@ -8,10 +8,11 @@ spending. Attributes (location, name, ...) are the most frequent value the file 
 customer (ties: the alphabetically first, like pandas' Series.mode), the same in every version.
 
 A version is its (customer_id, timestamp) and the first copy wins: ingesting the same file again
-makes the same versions, recognised as duplicates. The limit that follows: a later file whose
-events fall on days that already have versions (or before them) does not rewrite those versions;
-only versions at new times go in (a later day, or a later last event on a day), each counting
-every stored event up to it. Versions already stored keep the values they had.
+makes the same versions, recognised as duplicates. The limit that follows (accepted): a stored
+version is never rewritten, so events that arrive in a later file but are dated before some of the
+customer's stored versions do not reach those versions, the latest one (the profile) included,
+until the customer has events on a later day. Only versions at new times go in (a new day, or a
+later last event on a day), each counting every stored event up to it.
 """
 from __future__ import annotations
 

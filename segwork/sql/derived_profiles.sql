@@ -5,8 +5,9 @@
 -- signup date is their first event. All stored events count, not only the file's, so a second
 -- export of later orders gives versions that include the first one's. A version is its
 -- (customer_id, timestamp): ingesting the same events again makes the same versions, dropped
--- as duplicates. Events added later to a day that already has a version do not change the
--- versions stored (first copy wins; see segwork.mapping.profiles).
+-- as duplicates. Stored versions are never rewritten (first copy wins): events arriving later
+-- but dated before some of a customer's versions do not reach those versions, the latest one
+-- included, until the customer has events on a later day (segwork.mapping.profiles).
 -- Cost, measured on Online Retail (406,829 events, 4,372 customers -> 19,296 versions; three
 -- interleaved rounds on a shared 2-core machine): this query 115-167 ms (86-227 ms for one
 -- version a customer before); the profiles step of the load (this query, validating and
