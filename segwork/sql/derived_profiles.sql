@@ -8,10 +8,11 @@
 -- as duplicates. Stored versions are never rewritten (first copy wins): events arriving later
 -- but dated before some of a customer's versions do not reach those versions, the latest one
 -- included, until the customer has events on a later day (segwork.mapping.profiles).
--- Cost, measured on Online Retail (406,829 events, 4,372 customers -> 19,296 versions; three
--- interleaved rounds on a shared 2-core machine): this query 115-167 ms (86-227 ms for one
--- version a customer before); the profiles step of the load (this query, validating and
--- storing the versions) 0.7-0.9 s -> 1.4-1.9 s, against 13-31 s for the events' own ingest.
+-- Cost, measured on Online Retail (406,829 events, 4,372 customers -> 19,296 versions), old
+-- and new interleaved on a shared 2-core machine (load average 4-10): this query 115-167 ms
+-- (86-227 ms for one version a customer); the profiles step of the load (this query, then
+-- validating and storing the versions) 0.7-1.8 s before, 1.2-1.9 s after (5 rounds each); the
+-- whole load 15-34 s before, 15-32 s after, nearly all of it the events' own ingest.
 SELECT customer_id,
        min(first_event) OVER (PARTITION BY customer_id)                                 AS signup_date,
        round(sum(day_value) OVER (PARTITION BY customer_id ORDER BY day
