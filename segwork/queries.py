@@ -139,10 +139,15 @@ def locations_present(client: Client) -> pd.DataFrame:
 def at(client: Client, name: str, as_of, as_of_dt: datetime) -> str:
     """The query to run: `name` (latest profiles) unless as_of was given and a stored profile
     version is newer than it, then "<name>@as_of" (the profiles at as_of, from the history)."""
+    return f"{name}@as_of" if needs_history(client, as_of, as_of_dt) else name
+
+
+def needs_history(client: Client, as_of, as_of_dt: datetime) -> bool:
+    """True when as_of was given and a stored profile version is newer than it (~1 ms at 1M)."""
     if as_of is None:
-        return name
-    newest = db.query_df(client, "newest_profile_version", {}, utc=True, answer=False)["newest"].iloc[0]  # ~1 ms at 1M
-    return name if pd.isna(newest) or newest <= as_of_dt else f"{name}@as_of"
+        return False
+    newest = db.query_df(client, "newest_profile_version", {}, utc=True, answer=False)["newest"].iloc[0]
+    return not (pd.isna(newest) or newest <= as_of_dt)
 
 
 def engagement_parameters(start_date, end_date, event_types, *, location, as_of, rules) -> dict:
