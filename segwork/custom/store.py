@@ -10,7 +10,7 @@ from clickhouse_connect.driver.client import Client
 
 from segwork import db, params
 from segwork.custom import codec
-from segwork.custom.model import DefinitionError, Segment, check_name
+from segwork.custom.model import DefinitionError, Group, InSegment, Segment, check_name
 
 EXAMPLES = Path(__file__).resolve().parent / "examples"
 
@@ -34,6 +34,9 @@ def remove(client: Client, name: str) -> int:
     latest = _versions(client, check_name(name))
     if latest.empty or latest["removed"].iloc[0]:
         raise DefinitionError(f"there is no saved segment {name!r}; list them with `python -m segwork segment list`")
+    users = [other for other in listing(client)["name"] if other != name and name in _named(get(client, other).root)]
+    if users:
+        raise DefinitionError(f"segment {name!r} is used by {', '.join(map(repr, users))}: change or remove those first")
     version = int(latest["version"].iloc[0]) + 1
     db.command(client, "segment_definition_save", {"name": name, "version": version, "definition": "", "note": "removed",
                                                    "removed": True})
@@ -56,7 +59,7 @@ def get(client: Client, name: str, version: int | None = None) -> Segment:
 
 def listing(client: Client) -> pd.DataFrame:
     """The saved segments (latest versions): name, version, description, note, saved_at."""
-    rows = db.query_df(client, "segment_definitions_latest", {}, utc=True)
+    rows = db.query_df(client, "segment_definitions_latest", {}, utc=True, answer=False)
     rows["description"] = [codec.from_json(d).description for d in rows["definition"]]
     return rows[["name", "version", "description", "note", "saved_at"]]
 
@@ -84,10 +87,17 @@ def examples() -> list[Segment]:
 
 def save_examples(client: Client) -> None:
     """Save the shipped examples (a new database gets them; a name already saved is left alone)."""
-    saved = set(db.query_df(client, "segment_definitions_latest", {})["name"])
+    saved = set(db.query_df(client, "segment_definitions_latest", {}, answer=False)["name"])
     for segment in examples():
         if segment.name not in saved:
             save(client, segment, "example shipped with segwork")
+
+
+def _named(node) -> set[str]:
+    """The segments a condition tree names (in_segment / not_in_segment)."""
+    if isinstance(node, Group):
+        return set().union(*(_named(c) for c in node.conditions))
+    return {node.segment} if isinstance(node, InSegment) else set()
 
 
 def _check_references(client: Client, segment: Segment) -> None:
@@ -102,6 +112,6 @@ def _check_references(client: Client, segment: Segment) -> None:
 
 
 def _versions(client: Client, name: str) -> pd.DataFrame:
-    found = db.query_df(client, "segment_definition_versions", {"name": name}, utc=True)
+    found = db.query_df(client, "segment_definition_versions", {"name": name}, utc=True, answer=False)
     found["removed"] = found["removed"].astype(bool)
     return found
