@@ -82,6 +82,16 @@ def segment_customers(client: Client, value_segment: str = "", loyalty_segment: 
     return db.query_df(client, at(client, "segment_customers", as_of, p["as_of"]), p, utc=True)
 
 
+def rule_change_impact(client: Client, new_rules: SegmentRules, *, rules: SegmentRules | None = None,
+                       as_of=None) -> pd.DataFrame:
+    """Customers per (segment under `rules`, segment under `new_rules`) at as_of: who would move
+    where if the new thresholds were applied. Columns: from_segment, to_segment, customers."""
+    as_of_dt = _as_of(as_of)
+    p = {"as_of": as_of_dt, **(rules or DEFAULT_RULES).sql_parameters(),
+         **{f"new_{k}": v for k, v in new_rules.sql_parameters().items()}}
+    return db.query_df(client, at(client, "rule_change_impact", as_of, as_of_dt), p)
+
+
 def find_customers(client: Client, text: str, *, limit: int = 20) -> pd.DataFrame:
     """Customers whose id, email or name starts with `text` (exact id first)."""
     text = params.text("text", text, required=True)

@@ -10,10 +10,12 @@ import pandas as pd
 import pytest
 
 import segwork
+import segwork.queries
 from segwork import analysis, custom, synth
 from segwork.custom import DefinitionError, Events, Field, FirstEvent, Group, InSegment, LastEvent, Rfm, Segment
 from segwork.segments import SegmentRules
 from tests import custom_oracle
+from tests import oracle as tests_oracle
 
 RULES = SegmentRules()
 AS_OF = pd.Timestamp("2026-11-01 12:00", tz="UTC")
@@ -212,3 +214,37 @@ def test_injection_attempts_in_values_and_descriptions_are_data(shop, value):
 def test_invalid_definitions_name_the_condition(data, message):
     with pytest.raises(DefinitionError, match=message):
         custom.from_dict(data)
+
+
+def test_overlap_composition_and_event_mix_against_pandas(shop):
+    from segwork.custom import compare
+
+    rich = Segment("rich", all=[Field("lifetime_value", ">=", 1000)])
+    paris = Segment("paris", all=[Field("location", "=", "Paris")])
+    people, events = pd.DataFrame(PEOPLE), events_frame(EVENTS)
+    a = custom_oracle.members(rich, people, events, AS_OF, RULES)
+    b = custom_oracle.members(paris, people, events, AS_OF, RULES)
+    assert compare.overlap(shop, rich, paris, as_of=AS_OF) == {
+        "a": len(a), "b": len(b), "both": len(a & b), "only_a": len(a - b), "only_b": len(b - a), "everyone": 5}
+    assert compare.overlap(shop, rich, as_of=AS_OF)["only_b"] == 3  # against everyone
+    by_location = compare.composition(shop, None, "location", as_of=AS_OF)
+    assert dict(zip(by_location.location, by_location.customers)) == {"Paris": 3, "Rome": 1, "Oslo": 1}
+    assert by_location.share.sum() == pytest.approx(1.0)
+    bands = compare.composition(shop, paris, "age_band", as_of=AS_OF)
+    assert dict(zip(bands.age_band, bands.customers)) == {"25-34": 2, "unknown": 1}
+    mix = compare.event_mix(shop, rich, days=30, as_of=AS_OF).set_index("event_type")
+    assert mix.loc["purchase", "events"] == 1 and mix.loc["login", "customers"] == 1  # ann's; bob's purchase is in May
+    with pytest.raises(segwork.ParameterError, match="by"):
+        compare.composition(shop, rich, "salary")
+
+
+def test_rule_change_impact_matrix_against_pandas(shop):
+    new = SegmentRules(high_value=1300, medium_value=100, loyal_days=600, regular_days=10)
+    got = segwork.queries.rule_change_impact(shop, new, as_of=AS_OF)
+    before = tests_oracle.segmented(pd.DataFrame(PEOPLE), AS_OF, RULES).set_index("customer_id")
+    after = tests_oracle.segmented(pd.DataFrame(PEOPLE), AS_OF, new).set_index("customer_id")
+    pairs = pd.DataFrame({"from_segment": before.value_segment + " · " + before.loyalty_segment,
+                          "to_segment": after.value_segment + " · " + after.loyalty_segment})
+    want = pairs.groupby(["from_segment", "to_segment"]).size().rename("customers").reset_index()
+    assert got.to_dict("records") == want.to_dict("records")
+    assert (got.from_segment != got.to_segment).any()
