@@ -168,7 +168,13 @@ def query_df(client: Client, name: str, parameters: dict[str, Any], *, utc: bool
     (segwork.embedded: the same frame, without rebuilding it in Python). answer=False: a
     query that only prepares the answer (never the one query_output keeps).
     """
-    sql = sqlfiles.load(name)
+    return query_text_df(client, name, sqlfiles.load(name), parameters, utc=utc, answer=answer)
+
+
+def query_text_df(client: Client, name: str, sql: str, parameters: dict[str, Any], *, utc: bool = False,
+                  answer: bool = True) -> pd.DataFrame:
+    """query_df for SQL composed by segwork itself from whitelisted parts (segwork.custom's
+    compiled definitions), `name` saying what it is in messages; values only as parameters."""
     out = _output.get() if answer else None
     limits = read_settings(client)
     try:

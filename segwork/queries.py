@@ -82,6 +82,16 @@ def segment_customers(client: Client, value_segment: str = "", loyalty_segment: 
     return db.query_df(client, at(client, "segment_customers", as_of, p["as_of"]), p, utc=True)
 
 
+def rule_change_impact(client: Client, new_rules: SegmentRules, *, rules: SegmentRules | None = None,
+                       as_of=None) -> pd.DataFrame:
+    """Customers per (segment under `rules`, segment under `new_rules`) at as_of: who would move
+    where if the new thresholds were applied. Columns: from_segment, to_segment, customers."""
+    as_of_dt = _as_of(as_of)
+    p = {"as_of": as_of_dt, **(rules or DEFAULT_RULES).sql_parameters(),
+         **{f"new_{k}": v for k, v in new_rules.sql_parameters().items()}}
+    return db.query_df(client, at(client, "rule_change_impact", as_of, as_of_dt), p)
+
+
 def find_customers(client: Client, text: str, *, limit: int = 20) -> pd.DataFrame:
     """Customers whose id, email or name starts with `text` (exact id first)."""
     text = params.text("text", text, required=True)
@@ -139,10 +149,15 @@ def locations_present(client: Client) -> pd.DataFrame:
 def at(client: Client, name: str, as_of, as_of_dt: datetime) -> str:
     """The query to run: `name` (latest profiles) unless as_of was given and a stored profile
     version is newer than it, then "<name>@as_of" (the profiles at as_of, from the history)."""
+    return f"{name}@as_of" if needs_history(client, as_of, as_of_dt) else name
+
+
+def needs_history(client: Client, as_of, as_of_dt: datetime) -> bool:
+    """True when as_of was given and a stored profile version is newer than it (~1 ms at 1M)."""
     if as_of is None:
-        return name
-    newest = db.query_df(client, "newest_profile_version", {}, utc=True, answer=False)["newest"].iloc[0]  # ~1 ms at 1M
-    return name if pd.isna(newest) or newest <= as_of_dt else f"{name}@as_of"
+        return False
+    newest = db.query_df(client, "newest_profile_version", {}, utc=True, answer=False)["newest"].iloc[0]
+    return not (pd.isna(newest) or newest <= as_of_dt)
 
 
 def engagement_parameters(start_date, end_date, event_types, *, location, as_of, rules) -> dict:

@@ -1,5 +1,7 @@
-"""`python -m segwork segment ...`: segments through time on the command line.
+"""`python -m segwork segment ...`: your own segments and segments through time.
 
+  segment list | show NAME [--version N] | apply FILE [--note TEXT] | delete NAME
+  segment members NAME [--as-of T] [--format table|csv|json] [--limit N]
   segment diff NAME --since DATE|last [--until DATE] [--output FILE] [--record] [--post [URL]]
   segment sizes [--start-date D] [--end-date D] [--every day|week|month] [--location L]
   segment transitions DATE_A [DATE_B] [--by segment|value|loyalty]
@@ -14,21 +16,23 @@ from pathlib import Path
 
 import pandas as pd
 
-from segwork import params, through_time, webhook
+from segwork import custom_cli, params, through_time, webhook
 from segwork.cli import _print_frame, command, through_workbench
 from segwork.config import Settings
 from segwork.db import connect
 from segwork.errors import ParameterError
-from segwork.segments import SEGMENTS, SEPARATOR, SegmentRules
+from segwork.segments import DEFAULT_RULES, SEGMENTS, SEPARATOR, SegmentRules
 
 RULES = ("high_value", "medium_value", "loyal_days", "regular_days")
 
 
-@command("segment", "Segments through time: enter/exit lists (diff), sizes over time, transitions between two dates.")
+@command("segment", "Your own segments (list, show, apply, delete, members) and segments through time (diff, sizes, transitions).")
 def run_segment(args, settings: Settings) -> int:
-    rules = SegmentRules(**{k: getattr(args, k) for k in RULES})
+    rules = SegmentRules(**{k: getattr(args, k, getattr(DEFAULT_RULES, k)) for k in RULES})
     remote = through_workbench(settings)
     client = None if remote else connect(settings=settings)
+    if args.action in custom_cli.ACTIONS:
+        return custom_cli.run(args, rules, client, remote)
     if args.action == "diff":
         return _diff(args, settings, rules, client, remote)
     if args.action == "sizes":
@@ -141,7 +145,8 @@ def _arguments(p) -> None:
     moves.add_argument("date_b", nargs="?")
     moves.add_argument("--by", choices=through_time.BY, default="segment")
     moves.add_argument("--format", choices=["table", "csv", "json"], default="table")
-    for parser in (diff, sizes, moves):
+    extra = custom_cli.arguments(sub)
+    for parser in (diff, sizes, moves, *extra):
         parser.add_argument("--high-value", type=float, default=d.high_value)
         parser.add_argument("--medium-value", type=float, default=d.medium_value)
         parser.add_argument("--loyal-days", type=int, default=d.loyal_days)

@@ -23,7 +23,7 @@ from starlette.routing import BaseRoute, Route
 
 from segwork import db, overview, params, through_time
 from segwork.ingestion import read as readers
-from segwork.api import body, pipes, responses, tokens
+from segwork.api import body, pipes, responses, segments, tokens
 from segwork.api.accesslog import AccessLog
 from segwork.api.authlog import AuthFailures, peer
 from segwork.api.ratelimit import RateLimiter
@@ -87,6 +87,7 @@ class Api:
             Route("/v0/mappings", _guard(self.mappings), methods=["GET"]),
             Route("/v0/segment_exports", _guard(self.segment_exports), methods=["GET"]),
             Route("/v0/segment_exports", _guard(self.record_segment_export), methods=["POST"]),
+            *segments.routes(self, _guard),
             Route("/v0/{rest:path}", _guard(self.elsewhere), methods=METHODS),
         ]
 

@@ -16,7 +16,7 @@ from typing import Callable
 from clickhouse_connect.driver.client import Client
 from starlette.datastructures import QueryParams
 
-from segwork import db, exports, queries, through_time
+from segwork import custom, db, exports, queries, through_time
 from segwork.api.responses import ApiError
 from segwork.errors import ParameterError
 from segwork.segments import SegmentRules
@@ -133,6 +133,14 @@ PIPES = {p.name: p for p in (
                 required=True),
           Param("until", "DateTime", "the date to compare to (default now)"), *RULES),
          lambda c, v: through_time.segment_changes(c, v["segment"], v["since"], v["until"], rules=_rules(v))),
+    # Saved segments (segwork.custom): a segment's name is looked up among the saved ones.
+    Pipe("segment_members", "A saved segment's customers, highest lifetime value first, a page at a time",
+         (Param("segment", "String", "the saved segment's name", required=True),
+          Param("limit", "Int32", "customers returned", default=100), Param("offset", "Int32", "customers skipped", default=0),
+          AS_OF, *RULES),
+         lambda c, v: custom.members(c, v["segment"], as_of=v["as_of"], limit=v["limit"], offset=v["offset"], rules=_rules(v))),
+    Pipe("segment_sizes", "Every saved segment's number of customers (one pass over the data)",
+         (AS_OF, *RULES), lambda c, v: custom.sizes(c, as_of=v["as_of"], rules=_rules(v))),
 )}
 
 
