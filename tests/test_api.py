@@ -168,7 +168,8 @@ def test_event_type_repeated_or_comma_separated(loaded):
 def test_listing_pipes_and_datasources(api):
     pipes = api.http.get("/v0/pipes", headers=api.bearer()).json()["pipes"]
     assert [p["name"] for p in pipes] == ["customer_segment_lookup", "customer_engagement_analysis", "customer_segments_summary",
-                                        "segment_sizes_over_time", "segment_transitions", "transition_members", "segment_changes"]
+                                        "segment_sizes_over_time", "segment_transitions", "transition_members", "segment_changes",
+                                        "segment_members", "segment_sizes"]
     limit = next(p for p in pipes[1]["parameters"] if p["name"] == "limit")
     assert (limit["type"], limit["default"]) == ("Int32", 100)
     ds = api.http.get("/v0/datasources", headers=api.bearer()).json()["datasources"]

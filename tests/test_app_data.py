@@ -91,7 +91,7 @@ def test_remove_all_data_asks_first_keeps_tokens_and_the_demo_loads_again(app_db
     at.button(key="ov_empty").click().run()
     ask = " ".join(w.value for w in at.warning)
     assert "Remove all data?" in ask and "500 customers, 5,000 events, 0 quarantined rows" in ask
-    assert "the ingest log" in ask and "The API tokens and saved column mappings stay." in ask
+    assert "the ingest log" in ask and "The API tokens, saved column mappings and saved segments stay." in ask
     assert overview.table_counts(app_db)["customers"] == 500  # nothing happens before the confirmation
     at.button(key="ov_empty_no").click().run()
     assert "Remove all data?" not in " ".join(w.value for w in at.warning)

@@ -59,7 +59,7 @@ def get(client: Client, name: str, version: int | None = None) -> Segment:
 
 def listing(client: Client) -> pd.DataFrame:
     """The saved segments (latest versions): name, version, description, note, saved_at."""
-    rows = db.query_df(client, "segment_definitions_latest", {}, utc=True, answer=False)
+    rows = _latest(client)
     rows["description"] = [codec.from_json(d).description for d in rows["definition"]]
     return rows[["name", "version", "description", "note", "saved_at"]]
 
@@ -87,7 +87,7 @@ def examples() -> list[Segment]:
 
 def save_examples(client: Client) -> None:
     """Save the shipped examples (a new database gets them; a name already saved is left alone)."""
-    saved = set(db.query_df(client, "segment_definitions_latest", {}, answer=False)["name"])
+    saved = set(_latest(client)["name"])
     for segment in examples():
         if segment.name not in saved:
             save(client, segment, "example shipped with segwork")
@@ -111,7 +111,14 @@ def _check_references(client: Client, segment: Segment) -> None:
     Compiler(datetime.now(timezone.utc), DEFAULT_RULES, lambda name: segment if name == segment.name else saved(name)).segment(segment)
 
 
+def _latest(client: Client) -> pd.DataFrame:
+    found = db.query_df(client, "segment_definitions_latest", {}, utc=True, answer=False)
+    return found if len(found.columns) else pd.DataFrame(columns=["name", "version", "definition", "note", "saved_at"])
+
+
 def _versions(client: Client, name: str) -> pd.DataFrame:
     found = db.query_df(client, "segment_definition_versions", {"name": name}, utc=True, answer=False)
+    if not len(found.columns):  # an empty answer through clickhouse-connect's API has no columns
+        found = pd.DataFrame(columns=["name", "version", "definition", "note", "saved_at", "removed"])
     found["removed"] = found["removed"].astype(bool)
     return found
