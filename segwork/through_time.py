@@ -64,6 +64,25 @@ def sizes_parameters(start_date, end_date, *, every, location, min_age, max_age,
             **(rules or DEFAULT_RULES).sql_parameters()}
 
 
+def saved_segment_sizes(client: Client, segment, start_date=None, end_date=None, *, every: str = "month",
+                        rules: SegmentRules | None = None, progress=None) -> pd.DataFrame:
+    """A saved (or given) custom segment's size at the end of each day, week or month: its
+    definition evaluated at each point (profiles then, events up to then, windows ending then),
+    one query a point; progress(done, total) after each. Columns: day, segment, customers."""
+    from segwork import custom
+
+    p = sizes_parameters(start_date, end_date, every=every, location=None, min_age=None, max_age=None, rules=rules)
+    chosen = segment if isinstance(segment, custom.Segment) else custom.get(client, segment)
+    days = _points(p["start_date"], p["end_date"], p["every"])
+    counts = []
+    for i, day in enumerate(days, 1):
+        end = datetime.combine(day, datetime.max.time()).replace(microsecond=0, tzinfo=p["end_date"].tzinfo)
+        counts.append(custom.count(client, chosen, as_of=end, rules=rules))
+        if progress is not None:
+            progress(i, len(days))
+    return pd.DataFrame({"day": days, "segment": chosen.name, "customers": pd.Series(counts, dtype="int64")})
+
+
 def _points(start: datetime, end: datetime, every: str) -> list:
     days = pd.date_range(start.date(), end.date(), freq="D")
     if every == "week":

@@ -315,3 +315,20 @@ def test_versions_left_out_of_the_history_by_a_killed_ingest_are_put_back(client
     again = segwork.ingest(client, "customers", pd.DataFrame(FIRST))
     assert (again.inserted, again.duplicates) == (2, len(FIRST) - 2)
     assert segwork.customer_segment_lookup(client, "up", as_of="2023-07-01").iloc[0]["lifetime_value"] == 700
+
+
+def test_a_saved_segment_through_time_is_its_count_at_each_point(client):
+    from segwork import custom
+
+    segwork.ingest(client, "customers", pd.DataFrame(FIRST))
+    rich = custom.Segment("rich", all=[custom.Field("lifetime_value", ">=", 1000)])
+    custom.save(client, rich)
+    seen = []
+    got = through_time.saved_segment_sizes(client, "rich", "2023-01-01", "2024-03-31", every="month",
+                                           progress=lambda i, n: seen.append((i, n)))
+    assert len(got) == 15 and seen[-1] == (15, 15)
+    versions = as_stored(FIRST)
+    for row in got.itertuples():
+        end = T(row.day) + pd.Timedelta(seconds=86399)
+        assert row.customers == int((oracle.segmented(versions, end, RULES)["lifetime_value"] >= 1000).sum()), row.day
+    assert got.set_index("day")["customers"].max() == 3  # down (Feb-Aug 2023), late (Dec), up (Jan), future (Mar 2024)
