@@ -21,6 +21,7 @@ if __name__ == "__main__":
         st.Page(PAGES / "lookup.py", title="Customer lookup", icon=":material/person_search:"),
         st.Page(PAGES / "engagement.py", title="Engagement", icon=":material/trending_up:"),
         st.Page(PAGES / "segments.py", title="Segments", icon=":material/donut_small:"),
+        st.Page(PAGES / "through_time.py", title="Through time", icon=":material/timeline:"),
         st.Page(PAGES / "rules.py", title="Segment rules", icon=":material/tune:"),
         st.Page(PAGES / "api.py", title="API", icon=":material/api:"),
     ])

@@ -19,10 +19,19 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from segwork.analysis import RFM_SEGMENTS
-from segwork.segments import LOYALTY_SEGMENTS, VALUE_SEGMENTS, in_segment_order, segment_labels
+from segwork.segments import LOYALTY_SEGMENTS, SEGMENTS, SEPARATOR, VALUE_SEGMENTS, in_segment_order, segment_labels
+from segwork.through_time import OUTSIDE
 
 SEGMENT_COLORS = {"High Value": "#1b6ca8", "Medium Value": "#5aa0d6", "Low Value": "#9ec5e6",
-                  "Loyal": "#2e7d32", "Regular": "#81c784", "New": "#a5d6a7", "no profile": "#999999"}
+                  "Loyal": "#2e7d32", "Regular": "#81c784", "New": "#a5d6a7", "no profile": "#999999",
+                  OUTSIDE: "#999999"}
+# A (value, loyalty) segment is drawn in its value segment's colour (as the Segments page's bars),
+# told apart by a dash and a marker per loyalty segment where all nine share a chart.
+LOYALTY_DASHES = {"Loyal": "solid", "Regular": "dash", "New": "dot"}
+LOYALTY_MARKERS = {"Loyal": "circle", "Regular": "square", "New": "diamond"}
+_SEGMENTINGS = {"segment": ("segment", SEGMENTS), "value": ("value_segment", VALUE_SEGMENTS),
+                "loyalty": ("loyalty_segment", LOYALTY_SEGMENTS)}  # through_time's `by`: column, order
+_SEGMENTING_WORDS = {"segment": "segment", "value": "value segment", "loyalty": "loyalty segment"}
 EVENT_TYPE_COLORS = {  # the demo's and the Online Retail data's types, in the order legends list them
     "page_view": "#4c78a8", "product_view": "#72b7b2", "search": "#b279a2", "add_to_cart": "#f58518",
     "wishlist": "#ff9da6", "purchase": "#54a24b", "return": "#e45756", "login": "#9d755d"}
@@ -202,6 +211,108 @@ def retention_heatmap(matrix: pd.DataFrame, *, title: str = "Share of each signu
     fig.update_yaxes(type="category")  # '2011-01' labels, not a date axis that skips months
     fig.update_coloraxes(colorbar_tickformat=".0%")
     return _tidy(fig)
+
+
+def segment_color(place: str) -> str:
+    """The fixed colour of a segment of any segmenting: a value or loyalty segment its own, a
+    (value, loyalty) segment its value segment's, OUTSIDE ('Not a customer') grey."""
+    return SEGMENT_COLORS.get(place) or SEGMENT_COLORS.get(str(place).split(SEPARATOR)[0], SEGMENT_COLORS[OUTSIDE])
+
+
+def segment_sizes(sizes: pd.DataFrame, by: str = "segment", *, title: str | None = None) -> go.Figure:
+    """One line per segment over time, from through_time.segment_sizes: per (value, loyalty) segment
+    (by='segment': the value segment's colour, a dash and marker per loyalty segment), or summed
+    per value or loyalty segment (by='value' / 'loyalty': their own colours); legend in the fixed order."""
+    column, order = _SEGMENTINGS[by]
+    if sizes.empty:
+        return _empty("no segment sizes in the selection")
+    frame = sizes.groupby(["day", column], as_index=False, sort=False)["customers"].sum()
+    fig = go.Figure()
+    many = frame["day"].nunique() > 60  # markers only while a point stands out (weeks, months)
+    for label in [s for s in order if s in set(frame[column])]:
+        rows = frame[frame[column] == label].sort_values("day")
+        loyalty = str(label).split(SEPARATOR)[-1] if by == "segment" else "Loyal"
+        fig.add_trace(go.Scatter(
+            x=pd.to_datetime(rows["day"]), y=rows["customers"], name=label, mode="lines" if many else "lines+markers",
+            line={"color": segment_color(label), "dash": LOYALTY_DASHES.get(loyalty, "solid"), "width": 2.5},
+            marker={"symbol": LOYALTY_MARKERS.get(loyalty, "circle"), "size": 7},
+            hovertemplate="%{y:,}<extra>" + label + "</extra>"))
+    fig.update_layout(title=title or f"Customers per {_SEGMENTING_WORDS[by]} over time", xaxis_title="end of day (UTC)",
+                      yaxis_title="customers", hovermode="x unified", legend={"title": _SEGMENTING_WORDS[by]}, height=460)
+    fig.update_yaxes(rangemode="tozero", tickformat=",")
+    fig.update_xaxes(hoverformat="%Y-%m-%d")
+    return _tidy(fig)
+
+
+def transition_heatmap(matrix: pd.DataFrame, *, date_a: str = "date A", date_b: str = "date B") -> go.Figure:
+    """The from (rows) x to (columns) matrix of through_time.transition_matrix: each cell's
+    customers as text, its colour the share of the row's customers (so moves show beside stays)."""
+    if matrix.empty:
+        return _empty("no customers at either date")
+    share = matrix.div(matrix.sum(axis=1).replace(0, 1), axis=0)
+    text = matrix.map(lambda v: f"{v:,}" if v else "")
+    fig = go.Figure(go.Heatmap(
+        z=share.to_numpy(), x=list(matrix.columns), y=list(matrix.index), text=text.to_numpy(), texttemplate="%{text}",
+        customdata=matrix.to_numpy(), colorscale="Blues", zmin=0, zmax=1,
+        colorbar={"title": "share of row", "tickformat": ".0%"},
+        hovertemplate="%{y} → %{x}: %{customdata:,} customers (%{z:.1%} of the row)<extra></extra>"))
+    fig.update_layout(title=f"From (rows, end of {date_a}) to (columns, end of {date_b})",
+                      xaxis_title=f"at the end of {date_b}", yaxis_title=f"at the end of {date_a}",
+                      yaxis_autorange="reversed", height=max(360, 38 * len(matrix) + 200))
+    fig.update_xaxes(tickangle=-30)
+    return _tidy(fig)
+
+
+def transition_sankey(flows: pd.DataFrame, places: list[str], *, date_a: str = "date A", date_b: str = "date B",
+                      title: str | None = None) -> go.Figure:
+    """Where customers went from date_a (left) to date_b (right), from through_time.transitions:
+    nodes in the fixed order of `places` (Not a customer last) and their segment colours; a
+    flow between two places is drawn stronger than customers staying put."""
+    flows = flows.groupby(["from_state", "to_state"], as_index=False, sort=False)["customers"].sum()
+    flows = flows[flows["customers"] > 0]
+    if flows.empty:
+        return _empty("no customers at either date")
+    left = [p for p in places if p in set(flows["from_state"])]
+    right = [p for p in places if p in set(flows["to_state"])]
+    size_a = flows.groupby("from_state")["customers"].sum()
+    size_b = flows.groupby("to_state")["customers"].sum()
+    index_a = {p: i for i, p in enumerate(left)}
+    index_b = {p: len(left) + i for i, p in enumerate(right)}
+    moved = flows["from_state"] != flows["to_state"]
+    fig = go.Figure(go.Sankey(
+        arrangement="fixed",
+        node={"label": [f"{p} ({size_a[p]:,})" for p in left] + [f"{p} ({size_b[p]:,})" for p in right],
+              "color": [segment_color(p) for p in left + right], "pad": 12, "thickness": 16,
+              "line": {"color": "white", "width": 0.5},
+              "x": [0.001] * len(left) + [0.999] * len(right),
+              "y": _stacked([size_a[p] for p in left]) + _stacked([size_b[p] for p in right]),
+              "hovertemplate": "%{label}<extra></extra>"},
+        link={"source": [index_a[p] for p in flows["from_state"]], "target": [index_b[p] for p in flows["to_state"]],
+              "value": flows["customers"].tolist(),
+              "color": [_faded(segment_color(t), 0.55 if m else 0.18) for t, m in zip(flows["to_state"], moved)],
+              "customdata": [f"{a} → {b}" for a, b in zip(flows["from_state"], flows["to_state"])],
+              "hovertemplate": "%{customdata}: %{value:,} customers<extra></extra>"},
+    ))
+    fig.update_traces(textfont={"color": "#262730", "size": 12, "shadow": "none"})
+    fig.update_layout(title=title or f"From the end of {date_a} (left) to the end of {date_b} (right)",
+                      height=max(420, 46 * max(len(left), len(right)) + 120))
+    return _tidy(fig)
+
+
+def _stacked(sizes: list[int], pad: float = 0.03) -> list[float]:
+    """Node centres (0 top, 1 bottom) for nodes of these sizes stacked in this order."""
+    total, gaps = float(sum(sizes)) or 1.0, pad * max(len(sizes) - 1, 0)
+    scale = max(1.0 - gaps, 0.2) / total
+    centres, top = [], 0.0
+    for size in sizes:
+        centres.append(min(max(top + size * scale / 2, 0.001), 0.999))
+        top += size * scale + pad
+    return centres
+
+
+def _faded(color: str, alpha: float) -> str:
+    red, green, blue = (int(color[i:i + 2], 16) for i in (1, 3, 5))
+    return f"rgba({red},{green},{blue},{alpha})"
 
 
 def _empty(message: str) -> go.Figure:
