@@ -247,6 +247,7 @@ def segment_sizes(sizes: pd.DataFrame, by: str = "segment", *, title: str | None
 def transition_heatmap(matrix: pd.DataFrame, *, date_a: str = "date A", date_b: str = "date B") -> go.Figure:
     """The from (rows) x to (columns) matrix of through_time.transition_matrix: each cell's
     customers as text, its colour the share of the row's customers (so moves show beside stays)."""
+    matrix = matrix.loc[matrix.sum(axis=1) > 0, matrix.sum(axis=0) > 0]  # places nobody was in at that date
     if matrix.empty:
         return _empty("no customers at either date")
     share = matrix.div(matrix.sum(axis=1).replace(0, 1), axis=0)

@@ -37,7 +37,7 @@ EXPORT_LIMIT = queries.MAX_LIMIT
 
 
 def query(name: str, *, fresh: bool = False, **kwargs) -> Any:
-    """Run the segwork query `name` (a function of segwork.queries or segwork.overview).
+    """Run the segwork query `name` (a function of segwork.queries, overview, origins, through_time or history).
 
     Segmenting queries follow the session's rules unless `rules=` is given; fresh=True
     skips the cache (live mode).
