@@ -124,8 +124,11 @@ def _load_sample() -> None:
 
 def _inserted(reports) -> str:
     """'N customers and M events' stored by the load; derived profiles are versions (one per
-    customer and day), so customers are counted in the database, with the versions said too."""
-    by = {r.table: r.inserted for r in reports}
+    customer and day), and the demo loads its customers' earlier versions in a report of their own,
+    so customers are counted in the database, with the versions said too."""
+    by: dict[str, int] = {}
+    for r in reports:
+        by[r.table] = by.get(r.table, 0) + r.inserted
     versions = by.get("customers", 0)
     customers = int(data.query("table_counts", fresh=True)["customers"])
     counted = f"{customers:,} customers" if customers == versions else f"{customers:,} customers ({versions:,} profile versions)"
