@@ -296,11 +296,11 @@ def transition_sankey(flows: pd.DataFrame, places: list[str], *, date_a: str = "
     ))
     fig.update_traces(textfont={"color": "#262730", "size": 12, "shadow": "none"})
     fig.update_layout(title=title or f"From the end of {date_a} (left) to the end of {date_b} (right)",
-                      height=max(420, 46 * max(len(left), len(right)) + 120))
+                      height=max(420, 54 * max(len(left), len(right)) + 120))
     return _tidy(fig)
 
 
-def _stacked(sizes: list[int], pad: float = 0.03) -> list[float]:
+def _stacked(sizes: list[int], pad: float = 0.04) -> list[float]:
     """Node centres (0 top, 1 bottom) for nodes of these sizes stacked in this order."""
     total, gaps = float(sum(sizes)) or 1.0, pad * max(len(sizes) - 1, 0)
     scale = max(1.0 - gaps, 0.2) / total

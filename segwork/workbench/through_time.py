@@ -176,6 +176,8 @@ def changes_section(shown: list, latest: date) -> None:
         st.markdown(f"**{title} {segment}** ({len(rows):,})")
         if len(rows):
             links(tables.members_shown(rows), key=key, columns=columns)
+        else:
+            st.caption(f"Nobody {title.lower()} {segment} in this time.")
     ui.download_csv(f"Download the {len(changes):,} changes (CSV)", data.csv_bytes(tables.members_shown(changes)),
                     tables.file_name("changes", segment, since, until), key="tt_changes_csv",
                     on_click=_recorded, args=(segment, since, until, len(entered), len(exited)))
