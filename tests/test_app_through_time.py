@@ -14,7 +14,7 @@ import pytest
 
 import segwork
 from segwork import charts, history, through_time
-from segwork.segments import DEFAULT_RULES, SEGMENTS
+from segwork.segments import DEFAULT_RULES, SEGMENTS, SegmentRules
 from segwork.workbench import history_tables
 
 from tests import history_data, oracle
@@ -127,6 +127,19 @@ def test_segment_sizes_per_value_segment_in_one_location_weekly(hist, versions):
         assert sizes.loc[day, ["High Value", "Medium Value", "Low Value"]].tolist() == [
             int(expected.get(s, 0)) for s in ("High Value", "Medium Value", "Low Value")]
     assert at.query_params["lines"] == "value" and at.query_params["location"] == "Paris"
+
+
+def test_the_session_rules_segment_the_sizes_and_say_why_customers_moved(hist, versions):
+    rules = SegmentRules(300, 100, 200, 90)
+    at = open_page("through_time", start="2026-03-01", end="2026-04-30", rules="300,100,200,90", a="2026-01-31", b="2026-04-30")
+    sizes = table(at, "tt_sizes_table").set_index("day")
+    p = oracle.segmented(versions, end_of("2026-03-31"), rules)
+    expected = (p["value_segment"] + " · " + p["loyalty_segment"]).value_counts()
+    assert sizes.loc[pd.Timestamp("2026-03-31").date(), list(SEGMENTS)].tolist() == [int(expected.get(s, 0)) for s in SEGMENTS]
+    whys = " ".join(table(at, "tt_flows")["why"])
+    assert "past 300" in whys or "below 300" in whys or "past 100" in whys
+    assert "1,000" not in whys and "past 365 days" not in whys
+    assert "past 90 days" in whys or "past 200 days" in whys
 
 
 def test_sizes_before_the_first_profile_version_are_explained(hist):
