@@ -129,8 +129,9 @@ def _members(shown: list, flows, v: dict) -> None:
     pages = filters.page_count(total, PAGE_SIZE)
     c[0].number_input(f"Page (of {pages:,})", min_value=1, max_value=pages, key="tt_page")
     with c[1]:
-        ui.download_csv(f"Download all {total:,} customers of this flow (CSV)", tables.flow_export(v["a"], v["b"], v["by"], flow),
-                        tables.file_name("flow", flow, v["a"], v["b"]), key="tt_members_csv")
+        ui.download_csv(f"Download all {total:,} customers of this flow (CSV)",
+                        tables.flow_export(v["a"], v["b"], v["by"], flow), tables.file_name("flow", flow, v["a"], v["b"]),
+                        key="tt_members_csv")
 
 
 def changes_section(shown: list, latest: date) -> None:
@@ -166,8 +167,8 @@ def changes_section(shown: list, latest: date) -> None:
     exited = changes[changes["change_kind"] == "exited"]
     rules = "default segment rules" if state.rules() == DEFAULT_RULES else "segment rules changed for this session"
     st.caption(f"From {since:%Y-%m-%d %H:%M:%S} UTC{' (the last export)' if use_last else ''} to "
-               f"{until:%Y-%m-%d %H:%M:%S} UTC{'' if v['until'] else ' (now)'}; {rules}. Entered: in {segment} then "
-               "and not before; exited: the other way round.")
+               f"{until:%Y-%m-%d %H:%M:%S} UTC{'' if v['until'] else ' (now)'}; {rules}. "
+               f"Entered: in {segment} at the end, not at the start; exited: the other way round.")
     c = st.columns(4)
     c[0].metric("Entered", f"{len(entered):,}")
     c[1].metric("Exited", f"{len(exited):,}")
