@@ -189,8 +189,8 @@ def changes_section(shown: list, latest: date) -> None:
 
 def _exports_made(segment: str) -> None:
     made = data.query("exports_made", segment=segment, limit=10, fresh=True)
-    st.caption(f"A download is recorded as an export of {segment}; 'since the last export' starts where the last one "
-               "ended." + ("" if len(made) else " None recorded yet."))
+    st.caption(f"Downloading these changes records an export of {segment}; 'since the last export' starts where the "
+               "last one ended." + (" Recorded exports, newest first:" if len(made) else " None recorded yet."))
     if len(made):
         ui.table(made, key="tt_exports")
 
