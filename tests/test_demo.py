@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 import segwork
-from segwork import demo, origins, overview, synth
+from segwork import demo, origins, overview, synth, through_time
 from segwork.ingestion import IngestReport, ingestlog
 from segwork.segments import DEFAULT_RULES
 
@@ -100,10 +100,12 @@ def test_top_engagers_in_the_engine_are_not_low_value(client):
 
 def test_demo_events_reach_the_moment_of_loading(client):
     before = pd.Timestamp.now(tz="UTC").floor("s")
-    reports = demo.load(client, customers=500, events=5000)
+    reports = demo.load(client, customers=500, events=5000, history=True)
     assert [r.inserted for r in reports[:2]] == [500, 5000]
     assert reports[2].table == "customers" and reports[2].inserted > 500  # the earlier versions
     assert overview.table_counts(client)["customers"] == 500
+    sizes = through_time.segment_sizes(client, before.date() - pd.Timedelta(days=365), before.date())
+    assert sizes.groupby("day")["customers"].sum().iloc[0] > 250  # customers existed a year before loading
     fresh = overview.freshness(client)
     assert before - pd.Timedelta(days=1) <= fresh["latest_event"] <= pd.Timestamp.now(tz="UTC")
     week = segwork.customer_engagement_analysis(client, (before - pd.Timedelta(days=7)).date(), before.date(), limit=1000)

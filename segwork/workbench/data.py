@@ -102,10 +102,12 @@ def save_mapping(mapping, name: str):
 
 
 def load_demo(progress: Callable[[int], None] | None = None) -> list[IngestReport]:
-    """Load the generated demo data (the sizes of SEGWORK_DEMO_CUSTOMERS / _EVENTS), events up to now."""
+    """Load the generated demo data (the sizes of SEGWORK_DEMO_CUSTOMERS / _EVENTS), events up to now, with
+    the customers' profile history."""
     s = engine.pool().settings
     with _changing() as client:
-        return demo.load(client, customers=s.demo_customers, events=s.demo_events, settings=s, progress=progress)
+        return demo.load(client, customers=s.demo_customers, events=s.demo_events, settings=s, progress=progress,
+                         history=True)
 
 
 def load_sample() -> list[IngestReport]:
