@@ -50,7 +50,9 @@ def test_load_demo_data_says_it_is_the_demo_and_reaches_now(app_db):
     shown = note(at)
     assert "This is generated demo data" in shown and "first start" not in shown  # it said "loaded on first start"
     assert "**Data:** generated demo data" in shown
-    assert "Loaded the demo data: 500 customers and 5,000 events." in [s.value for s in at.success]
+    versions = app_db.query("SELECT count() FROM customer_history").result_rows[0][0]  # with their earlier ones
+    assert versions > 500
+    assert f"Loaded the demo data: 500 customers ({versions:,} profile versions) and 5,000 events." in [s.value for s in at.success]
     assert metric(at, "Customers") == "500" and metric(at, "Events in the last day") != "0"
     assert buttons(at) == {"ov_sample", "ov_empty"}
 
@@ -104,7 +106,9 @@ def test_remove_all_data_asks_first_keeps_tokens_and_the_demo_loads_again(app_db
     assert overview.is_empty(app_db) and [t.name for t in tokens.list_all(app_db)] == ["keeper"]
 
     at.button(key="ov_demo").click().run()  # the same generator again: every row goes in again
-    assert "Loaded the demo data: 500 customers and 5,000 events." in [s.value for s in at.success]
+    versions = app_db.query("SELECT count() FROM customer_history").result_rows[0][0]  # with their earlier ones
+    assert versions > 500
+    assert f"Loaded the demo data: 500 customers ({versions:,} profile versions) and 5,000 events." in [s.value for s in at.success]
 
 
 def live_events(client) -> int:
