@@ -51,6 +51,8 @@ def render(runs: list[dict]) -> str:
              "Ratios are of medians from one run, with every contender measured interleaved on the same data.", ""]
     for r in runs:
         lines += section(r)
+    from bench.custom_segments import kept_section  # its own run (python -m bench.custom_segments): kept as it is
+    lines += kept_section()
     lines += METHOD.splitlines()
     return "\n".join(lines) + "\n"
 
