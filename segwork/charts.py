@@ -215,3 +215,21 @@ def _empty(message: str) -> go.Figure:
 def _tidy(fig: go.Figure) -> go.Figure:
     fig.update_layout(template="plotly_white", margin={"l": 10, "r": 10, "t": 60, "b": 10})
     return fig
+
+
+def migration_heatmap(matrix: pd.DataFrame, *, title: str = "Customers moving from each segment to each under the new rules") -> go.Figure:
+    """Segments now (rows) x segments under new rules (columns), from a from x to table of
+    customers (segwork.workbench.analyses.migration_matrix of queries.rule_change_impact).
+    Staying put is the diagonal; empty cells are blank, not a 0 in every square."""
+    if matrix.empty or not matrix.to_numpy().any():
+        return _empty("no customers")
+    text = matrix.map(lambda v: f"{v:,.0f}" if v else "")
+    fig = go.Figure(go.Heatmap(
+        z=matrix.to_numpy(), x=list(matrix.columns), y=list(matrix.index), text=text.to_numpy(), texttemplate="%{text}",
+        colorscale="Blues", colorbar={"title": "customers"},
+        hovertemplate="now %{y}<br>new rules %{x}<br>%{z:,} customers<extra></extra>"))
+    fig.update_layout(title=title, xaxis_title="segment under the new rules", yaxis_title="segment now",
+                      yaxis_autorange="reversed", height=max(360, 40 * len(matrix) + 200))
+    fig.update_xaxes(tickangle=-35, type="category")
+    fig.update_yaxes(type="category")
+    return _tidy(fig)

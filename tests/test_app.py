@@ -362,9 +362,9 @@ def test_segments_choosing_a_segment_pages_its_customers(shop):
     total = len(everyone)
     assert total > 50
     assert f"**Low Value · Loyal**: {total:,} customers" in texts(at)
-    assert list(frame(at, "sg_customers")["customer_id"]) == list(everyone["customer_id"][:50])
+    assert list(frame(at, "sg_customers")["customer_id"]) == ["lookup?q=" + c for c in everyone["customer_id"][:50]]
     at.number_input(key="sg_page").set_value(2).run()
-    assert list(frame(at, "sg_customers")["customer_id"]) == list(everyone["customer_id"][50:100])
+    assert list(frame(at, "sg_customers")["customer_id"]) == ["lookup?q=" + c for c in everyone["customer_id"][50:100]]
     assert at.query_params["page"] == "2" and at.query_params["segment"] == "Low Value · Loyal"
     assert at.get("download_button")[0].label == f"Download all {total:,} customers of this segment (CSV)"
 
@@ -392,7 +392,9 @@ def test_rules_in_force_on_every_page_and_in_the_link(shop):
     at = open_page("rules")
     at.number_input(key="rl_high_value").set_value(300.0)
     at.number_input(key="rl_medium_value").set_value(100.0)
-    at.button[0].click().run()
+    at.button[0].click().run()  # preview: nothing applied yet
+    assert "rules" not in at.query_params
+    at.button(key="rl_apply").click().run()
     assert not at.error and at.query_params["rules"] == "300,100,365,180"
     assert "Segment rules in force (changed for this session)" in texts(at)
     at.switch_page(page_file("segments")).run()

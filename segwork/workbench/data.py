@@ -16,7 +16,7 @@ import pandas as pd
 import streamlit as st
 from clickhouse_connect.driver.client import Client
 
-from segwork import demo, exports, origins, overview, queries, reset, retail
+from segwork import analysis, demo, exports, origins, overview, queries, reset, retail
 from segwork.ingestion import IngestReport, Progress, ingest as _ingest
 from segwork.mapping import store as mapping_store
 from segwork.workbench import engine, filters, state
@@ -29,6 +29,7 @@ QUERIES: dict[str, Callable] = {f.__name__: f for f in (
     queries.event_types_present, queries.locations_present,
     overview.table_counts, overview.freshness, overview.quarantine, overview.ingest_history,
     overview.incomplete_ingests, origins.contents,
+    queries.rule_change_impact, analysis.rfm_scores, analysis.cohort_retention,
 )}
 _TAKES_RULES = {name for name, f in QUERIES.items() if "rules" in inspect.signature(f).parameters}
 EXPORT_LIMIT = queries.MAX_LIMIT

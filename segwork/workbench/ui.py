@@ -13,7 +13,7 @@ from segwork import exports
 from segwork.errors import SegworkError
 from segwork.ingestion import IngestReport
 from segwork.segments import DEFAULT_RULES
-from segwork.workbench import data, dataset, filters, state, upload
+from segwork.workbench import data, dataset, drill, filters, state, upload
 
 FAVICON = Path(__file__).resolve().parent / "favicon.png"  # shipped: a material icon is fetched from the internet
 _MARKDOWN_PUNCTUATION = re.compile(r"([\\`*_{}\[\]()<>#+\-.!|~:$])")
@@ -168,13 +168,20 @@ def _shown(value) -> str:
 
 _MONEY = exports.MONEY_COLUMNS
 _COUNTS = ("customer_count", "event_count", "rows_read", "inserted", "duplicates", "quarantined", "customers",
-           "days_since_signup", "rows", "row")
+           "days_since_signup", "rows", "row", "recency_days", "frequency")
 _TIMES = ("signup_date", "timestamp", "first_event", "last_event", "started_at", "profile_updated_at")
 
 
-def table(frame: pd.DataFrame, key: str, columns: list[str] | None = None) -> None:
-    """st.dataframe with money, counts and UTC times formatted for reading; `columns` picks and orders."""
+def table(frame: pd.DataFrame, key: str, columns: list[str] | None = None, *, links: bool = False) -> None:
+    """st.dataframe with money, counts and UTC times formatted for reading; `columns` picks and orders.
+
+    links=True: each customer id opens that customer in the Customer lookup.
+    """
     config = {}
+    if links and "customer_id" in frame.columns:
+        frame = drill.with_lookup_links(frame)
+        config["customer_id"] = st.column_config.LinkColumn(
+            "customer_id", display_text=drill.LINK_TEXT, help="Open this customer in the Customer lookup")
     for column in frame.columns:
         if column in _MONEY:
             config[column] = st.column_config.NumberColumn(format="accounting")
