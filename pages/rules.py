@@ -48,7 +48,7 @@ elif pending is not None:
         st.subheader("Who would move")
         moved, total = analyses.moved(matrix)
         st.markdown(f"Under the new rules **{moved:,}** of {total:,} customers would change "
-                    "segment (off the diagonal below). Nothing changes until you apply.")
+                    "segment: the blue cells below; the grey diagonal keeps its segment. Nothing changes until you apply.")
         c = st.columns([2, 3])
         with c[0]:
             ui.table(counts, key="rl_counts")

@@ -2,8 +2,11 @@
 embedded engine: every number against the library or an independent pandas computation."""
 from __future__ import annotations
 
+import base64
+import json
 from urllib.parse import unquote
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -18,6 +21,18 @@ from tests.test_app import app_db, fresh_caches, open_page, page_file, shop, sho
 def table(at, column: str) -> pd.DataFrame:
     """The dataframe on the page that has `column`."""
     return next(d.value for d in at.dataframe if column in d.value.columns)
+
+
+def figures(at) -> list[dict]:
+    """The page's plotly figures as JSON, with plotly's typed arrays ({dtype, bdata, shape}) decoded."""
+    def decode(v):
+        if isinstance(v, dict) and "bdata" in v:
+            a = np.frombuffer(base64.b64decode(v["bdata"]), dtype=v["dtype"])
+            return a.reshape([int(n) for n in v["shape"].split(",")]) if "shape" in v else a
+        if isinstance(v, dict):
+            return {k: decode(x) for k, x in v.items()}
+        return [decode(x) for x in v] if isinstance(v, list) else v
+    return [decode(json.loads(c.proto.spec)) for c in at.get("plotly_chart")]
 
 
 def ids(links: pd.Series) -> list[str]:
@@ -76,14 +91,39 @@ def test_rfm_link_to_an_unknown_group_is_ignored_with_a_note(shop):
 
 # Cohorts
 
-def test_cohorts_heatmap_follows_the_event_type_filter(shop):
-    at = open_page("cohorts", event_type="purchase")
+def pandas_retention(client, event_type: str) -> pd.Series:
+    """Share of each signup-month cohort with an event of `event_type` N months after signup, in pandas."""
+    c = client.query_df("SELECT customer_id, signup_date FROM customers FINAL")
+    e = client.query_df("SELECT customer_id, timestamp FROM customer_events WHERE event_type = %(t)s", parameters={"t": event_type})
+    c["cohort"] = pd.to_datetime(c["signup_date"]).dt.to_period("M")
+    e["month"] = pd.to_datetime(e["timestamp"]).dt.to_period("M")
+    both = e.merge(c, on="customer_id")
+    both["n"] = (both["month"] - both["cohort"]).map(lambda d: d.n)
+    active = both[both["n"] >= 0].groupby(["cohort", "n"])["customer_id"].nunique()
+    size = c.groupby("cohort").size()
+    return (active / size.reindex(active.index.get_level_values("cohort")).to_numpy()).rename(lambda p: str(p), level=0)
+
+
+def test_cohorts_heatmap_follows_the_event_type_filter_against_pandas(shop):
+    at = open_page("cohorts", event_type="purchase", cohorts="all")
     assert at.multiselect(key="co_types").value == ["purchase"]
-    [spec] = [c.proto.spec for c in at.get("plotly_chart")]
-    assert "Share of each signup cohort" in spec
-    expected = analysis.cohort_retention(shop, event_types=["purchase"])
-    assert f"{expected['cohort_month'].nunique():,} cohorts" in texts(at)
-    assert f"{expected.groupby('cohort_month')['cohort_size'].first().sum():,} customers" in texts(at)
+    [fig] = figures(at)
+    heat = fig["data"][0]
+    cells = {(y, int(x)): z for y, row in zip(heat["y"], heat["z"]) for x, z in zip(heat["x"], row) if not pd.isna(z)}
+    expected = pandas_retention(shop, "purchase")
+    assert {k: v for k, v in cells.items() if v > 0} == pytest.approx(expected.to_dict())
+    assert all(v == 0 for k, v in cells.items() if k not in expected.index)
+    library = analysis.cohort_retention(shop, event_types=["purchase"])
+    assert f"{library['cohort_month'].nunique():,} cohorts" in texts(at)
+    assert f"{library.groupby('cohort_month')['cohort_size'].first().sum():,} customers" in texts(at)
+
+
+def test_cohorts_default_to_the_last_24_months_of_signups(shop):
+    at = open_page("cohorts")
+    [fig] = figures(at)
+    start = (pd.Timestamp.now(tz="UTC").normalize().replace(day=1) - pd.DateOffset(months=23)).date()
+    library = analysis.retention_matrix(analysis.cohort_retention(shop, start_date=start))
+    assert list(fig["data"][0]["y"]) == list(library.index) and len(library) <= 24
 
 
 # Rule-change impact
@@ -114,8 +154,8 @@ def test_rules_preview_shows_counts_and_the_migration_matrix_before_applying(sho
     for (f, t), n in expected.items():
         assert matrix.at[f, t] == n, (f, t)
     assert matrix.to_numpy().sum() == expected.sum() == 300
-    counts = table(at, "customers now").set_index("segment")
-    assert counts["customers now"].to_dict() == {s: int(expected.xs(s, level="f").sum()) if s in expected.index.get_level_values("f") else 0
+    counts = table(at, "new rules").set_index("segment")
+    assert counts["now"].to_dict() == {s: int(expected.xs(s, level="f").sum()) if s in expected.index.get_level_values("f") else 0
                                                 for s in segments.SEGMENTS}
     moved = int(expected[[f != t for f, t in expected.index]].sum())
     assert f"**{moved:,}** of 300 customers" in texts(at)

@@ -32,10 +32,17 @@ def rfm_group(scores: pd.DataFrame, group: str) -> pd.DataFrame:
     return scores.loc[scores["rfm_segment"] == group, RFM_COLUMNS].reset_index(drop=True)
 
 
-def cohorts(event_types: list[str]) -> tuple[pd.DataFrame, pd.DataFrame]:
+COHORT_SPANS = {"the last 12 months": 12, "the last 24 months": 24, "the last 36 months": 36, "all": None}
+
+
+def cohorts(event_types: list[str], months: int | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
     """(rows, matrix): analysis.cohort_retention up to now for these event types (none = any),
-    and its cohort x months-since-signup retention matrix."""
-    rows = data.query("cohort_retention", event_types=list(event_types))
+    for the signups of the last `months` calendar months (this one included; None = all), and
+    its cohort x months-since-signup retention matrix."""
+    start = None
+    if months:
+        start = (pd.Timestamp.now(tz="UTC").normalize().replace(day=1) - pd.DateOffset(months=months - 1)).date()
+    rows = data.query("cohort_retention", event_types=list(event_types), start_date=start)
     return rows, (analysis.retention_matrix(rows) if len(rows) else pd.DataFrame())
 
 
@@ -53,7 +60,7 @@ def proposed_rules(high_value, medium_value, loyal_days, regular_days) -> Segmen
 def rule_change(new_rules: SegmentRules) -> tuple[pd.DataFrame, pd.DataFrame]:
     """(counts, matrix) of moving from the session's rules to `new_rules` (queries.rule_change_impact).
 
-    counts: per segment, customers now, under the new rules and the change. matrix: customers
+    counts: per segment, customers now, under the new rules and the change (columns now, new rules, change). matrix: customers
     from each segment now (rows) to each under the new rules (columns), all 9 x 9 in segment order.
     """
     impact = data.query("rule_change_impact", new_rules=new_rules, rules=state.rules())
@@ -72,9 +79,9 @@ def migration_matrix(impact: pd.DataFrame) -> pd.DataFrame:
 def change_counts(impact: pd.DataFrame) -> pd.DataFrame:
     """Customers per segment now and under the new rules, and the change, in segment order."""
     matrix = migration_matrix(impact)
-    counts = pd.DataFrame({"segment": matrix.index, "customers now": matrix.sum(axis=1).to_numpy(),
-                           "under the new rules": matrix.sum(axis=0).to_numpy()})
-    counts["change"] = counts["under the new rules"] - counts["customers now"]
+    counts = pd.DataFrame({"segment": matrix.index, "now": matrix.sum(axis=1).to_numpy(),
+                           "new rules": matrix.sum(axis=0).to_numpy()})
+    counts["change"] = counts["new rules"] - counts["now"]
     return counts
 
 

@@ -169,7 +169,8 @@ def _shown(value) -> str:
 _MONEY = exports.MONEY_COLUMNS
 _COUNTS = ("customer_count", "event_count", "rows_read", "inserted", "duplicates", "quarantined", "customers",
            "days_since_signup", "rows", "row", "recency_days", "frequency")
-_TIMES = ("signup_date", "timestamp", "first_event", "last_event", "started_at", "profile_updated_at")
+_TIMES = ("signup_date", "timestamp", "first_event", "last_event", "started_at", "profile_updated_at", "last_purchase")
+_ONE_DECIMAL = ("avg_age", "avg_frequency", "avg_recency_days")
 
 
 def table(frame: pd.DataFrame, key: str, columns: list[str] | None = None, *, links: bool = False) -> None:
@@ -189,6 +190,8 @@ def table(frame: pd.DataFrame, key: str, columns: list[str] | None = None, *, li
             config[column] = st.column_config.NumberColumn(format="localized")
         elif column in _TIMES:
             config[column] = st.column_config.DatetimeColumn(format="YYYY-MM-DD HH:mm:ss", timezone="UTC")
-        elif column == "avg_age":
+        elif column in _ONE_DECIMAL:
             config[column] = st.column_config.NumberColumn(format="%.1f")
+        elif column in ("value_share", "retention"):
+            config[column] = st.column_config.NumberColumn(format="percent")
     st.dataframe(frame, hide_index=True, key=key, column_config=config, column_order=columns)
