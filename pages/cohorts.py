@@ -7,7 +7,8 @@ from segwork.workbench import analyses, data, state, ui
 st.title("Cohorts")
 st.caption("A **cohort** is the customers who signed up in one calendar month (UTC). A cell is the share of that "
            "cohort with at least one event of the chosen types (any type when none is chosen) in the month N "
-           "months after the signup month (0 = the signup month itself), up to this month.")
+           "months after the signup month (0 = the signup month itself), up to this month: the last cell of each "
+           "row is this month so far, so it reads low until the month is over.")
 with ui.errors():
     TYPES = state.Field("co_types", "event_type", [], "list", options=tuple(data.query("event_types_present")))
     SPAN = state.Field("co_span", "cohorts", "the last 24 months", options=tuple(analyses.COHORT_SPANS))

@@ -236,8 +236,8 @@ def migration_heatmap(matrix: pd.DataFrame, *, title: str = "Customers moving fr
     for s in matrix.index:
         if s in matrix.columns:
             move.at[s, s] = float("nan")
-    stay = stay.where(pd.DataFrame([[r == c for c in matrix.columns] for r in matrix.index], index=matrix.index,
-                                   columns=matrix.columns))
+    diagonal = pd.DataFrame([[r == c for c in matrix.columns] for r in matrix.index], index=matrix.index, columns=matrix.columns)
+    stay = stay.where(diagonal & (stay > 0))
     move = move.where(move > 0)
     x, y = list(matrix.columns), list(matrix.index)
     fig = go.Figure([

@@ -168,7 +168,7 @@ def _shown(value) -> str:
 
 _MONEY = exports.MONEY_COLUMNS
 _COUNTS = ("customer_count", "event_count", "rows_read", "inserted", "duplicates", "quarantined", "customers",
-           "days_since_signup", "rows", "row", "recency_days", "frequency")
+           "days_since_signup", "rows", "row", "recency_days", "frequency", "now", "new rules", "change")
 _TIMES = ("signup_date", "timestamp", "first_event", "last_event", "started_at", "profile_updated_at", "last_purchase")
 _ONE_DECIMAL = ("avg_age", "avg_frequency", "avg_recency_days")
 
