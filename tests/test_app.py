@@ -307,7 +307,7 @@ def test_engagement_defaults_to_the_last_30_days_with_data(shop):
     at = open_page("engagement")
     start, end = at.query_params["start"], at.query_params["end"]
     expected = segwork.customer_engagement_analysis(shop, start, end, limit=100)
-    assert list(frame(at, "en_table")["customer_id"]) == list(expected["customer_id"])
+    assert list(frame(at, "en_table")["customer_id"]) == ["lookup?q=" + c for c in expected["customer_id"]]
     assert len(charts(at)) == 2 and [b.key for b in at.get("download_button")] == ["en_csv"]
 
 
@@ -322,12 +322,12 @@ def test_engagement_form_filters_and_mirrors_them_in_the_link(shop):
     assert not at.error
     expected = segwork.customer_engagement_analysis(shop, "2025-11-01", "2026-10-31", ["purchase"], 5, location="London")
     result = frame(at, "en_table")
-    assert list(result["customer_id"]) == list(expected["customer_id"]) and 0 < len(result) <= 5
+    assert list(result["customer_id"]) == ["lookup?q=" + c for c in expected["customer_id"]] and 0 < len(result) <= 5
     assert at.query_params["event_type"] == "purchase"
     assert (at.query_params["start"], at.query_params["location"], at.query_params["limit"]) == ("2025-11-01", "London", "5")
 
     link = open_page("engagement", **at.query_params)
-    assert list(frame(link, "en_table")["customer_id"]) == list(expected["customer_id"])
+    assert list(frame(link, "en_table")["customer_id"]) == ["lookup?q=" + c for c in expected["customer_id"]]
 
 
 def test_engagement_with_start_after_end_shows_the_parameter_error(shop):

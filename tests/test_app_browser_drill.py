@@ -1,5 +1,5 @@
 """Drill-through in a real browser on the demo data: a click on a bar lists that group's customers
-(Segments, RFM), a click on a customer id opens the Customer lookup, the Segment rules preview
+(Segments, RFM), a click on a customer id or a top customer's bar opens the Customer lookup, the Segment rules preview
 comes before Apply, and the Cohorts heatmap draws."""
 from __future__ import annotations
 
@@ -51,6 +51,14 @@ def test_clicks_drill_from_bars_to_customers_to_the_lookup(tmp_path):
         lookup.get_by_text(customer).first.wait_for()
         lookup.screenshot(path=str(tmp_path / "lookup_from_link.png"), full_page=True)
         lookup.close()
+
+        page.goto(f"{url}/engagement")  # a click on a top customer's bar opens the lookup in place
+        settle(page)
+        page.wait_for_selector(".js-plotly-plot")
+        click_center(page.locator(".js-plotly-plot").first.locator("g.point path").first)
+        settle(page)
+        assert re.search(r"/lookup\?q=c\d+", page.url), page.url
+        page.get_by_text("Days since signup").wait_for()
 
         page.goto(f"{url}/rfm")
         settle(page)

@@ -41,3 +41,12 @@ def follow(chart_key: str, axis: str, target_key: str, options: tuple, page_key:
             if page_key:
                 st.session_state[page_key] = 1
     return on_select
+
+
+def open_lookup_on_click(event, axis: str) -> None:
+    """After a click on a chart of customers (their ids on `axis`), open that customer in the lookup."""
+    customer_id = picked(event, axis)
+    if customer_id:
+        from segwork.config import PROJECT_DIR
+
+        st.switch_page(PROJECT_DIR / "pages" / "lookup.py", query_params={"q": customer_id})
