@@ -327,3 +327,53 @@ def _empty(message: str) -> go.Figure:
 def _tidy(fig: go.Figure) -> go.Figure:
     fig.update_layout(template="plotly_white", margin={"l": 10, "r": 10, "t": 60, "b": 10})
     return fig
+
+
+
+STAYING_COLOR = "#e0e0e0"  # the migration matrix's diagonal: customers who keep their segment
+
+
+def migration_heatmap(matrix: pd.DataFrame, *, title: str = "Customers moving from each segment to each under the new rules") -> go.Figure:
+    """Segments now (rows) x segments under new rules (columns), from a from x to table of
+    customers (segwork.workbench.analyses.migration_matrix of queries.rule_change_impact).
+
+    Blue shades count the customers who move; the diagonal (those who stay) is grey with its
+    count, so a few movers are not washed out by thousands who stay. Empty cells are blank.
+    """
+    if matrix.empty or not matrix.to_numpy().any():
+        return _empty("no customers")
+    values = matrix.to_numpy().astype(float)
+    stay = pd.DataFrame(values, index=matrix.index, columns=matrix.columns)
+    move = stay.copy()
+    for s in matrix.index:
+        if s in matrix.columns:
+            move.at[s, s] = float("nan")
+    diagonal = pd.DataFrame([[r == c for c in matrix.columns] for r in matrix.index], index=matrix.index, columns=matrix.columns)
+    stay = stay.where(diagonal & (stay > 0))
+    move = move.where(move > 0)
+    x, y = list(matrix.columns), list(matrix.index)
+    fig = go.Figure([
+        go.Heatmap(z=move.to_numpy(), x=x, y=y, texttemplate="%{z:,.0f}", colorscale="Blues", zmin=0,
+                   colorbar={"title": "customers<br>moving"}, hoverongaps=False,
+                   hovertemplate="%{z:,} customers would move<br>from %{y}<br>to %{x}<extra></extra>"),
+        go.Heatmap(z=stay.to_numpy(), x=x, y=y, texttemplate="%{z:,.0f}", colorscale=[[0, STAYING_COLOR], [1, STAYING_COLOR]],
+                   showscale=False, hoverongaps=False, hovertemplate="%{z:,} customers stay in %{y}<extra></extra>"),
+    ])
+    fig.update_layout(title=title, xaxis_title="segment under the new rules", yaxis_title="segment now",
+                      yaxis_autorange="reversed", height=max(380, 40 * len(matrix) + 220))
+    fig.update_xaxes(tickangle=-35, type="category", categoryorder="array", categoryarray=x)
+    fig.update_yaxes(type="category", categoryorder="array", categoryarray=y)
+    return _tidy(fig)
+
+
+def cohort_heatmap(matrix: pd.DataFrame, *, title: str = "Share of each signup cohort active N months later") -> go.Figure:
+    """retention_heatmap sized for the page: a row per cohort tall enough to read, and the
+    percentages written in the cells only while they fit (hover always gives them)."""
+    fig = retention_heatmap(matrix, title=title)
+    if matrix.empty:
+        return fig
+    fig.update_layout(height=max(360, 26 * len(matrix) + 160))
+    fig.update_traces(hovertemplate="cohort %{y}, %{x} months after signup: %{z:.1%} active<extra></extra>")
+    if len(matrix.columns) > 25:
+        fig.update_traces(texttemplate="")
+    return fig

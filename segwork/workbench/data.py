@@ -16,7 +16,7 @@ import pandas as pd
 import streamlit as st
 from clickhouse_connect.driver.client import Client
 
-from segwork import demo, exports, history, origins, overview, queries, reset, retail, through_time
+from segwork import analysis, demo, exports, history, origins, overview, queries, reset, retail, through_time
 from segwork.ingestion import IngestReport, Progress, ingest as _ingest
 from segwork.mapping import store as mapping_store
 from segwork.workbench import engine, filters, state
@@ -31,6 +31,7 @@ QUERIES: dict[str, Callable] = {f.__name__: f for f in (
     overview.incomplete_ingests, origins.contents,
     through_time.segment_sizes, through_time.transitions, through_time.transition_members,
     through_time.segment_changes, through_time.exports_made, history.profile_versions,
+    queries.rule_change_impact, analysis.rfm_scores, analysis.cohort_retention,
 )}
 _TAKES_RULES = {name for name, f in QUERIES.items() if "rules" in inspect.signature(f).parameters}
 EXPORT_LIMIT = queries.MAX_LIMIT

@@ -13,7 +13,7 @@ from segwork import exports
 from segwork.errors import SegworkError
 from segwork.ingestion import IngestReport
 from segwork.segments import DEFAULT_RULES
-from segwork.workbench import data, dataset, filters, history_tables, state, upload
+from segwork.workbench import data, dataset, drill, filters, history_tables, state, upload
 
 FAVICON = Path(__file__).resolve().parent / "favicon.png"  # shipped: a material icon is fetched from the internet
 _MARKDOWN_PUNCTUATION = re.compile(r"([\\`*_{}\[\]()<>#+\-.!|~:$])")
@@ -182,24 +182,38 @@ def _shown(value) -> str:
 
 _MONEY = exports.MONEY_COLUMNS
 _COUNTS = ("customer_count", "event_count", "rows_read", "inserted", "duplicates", "quarantined", "customers",
-           "days_since_signup", "rows", "row", "days_since_signup_a", "days_since_signup_b", "entered", "exited", "total")
+           "days_since_signup", "rows", "row", "days_since_signup_a", "days_since_signup_b", "entered", "exited", "total",
+           "recency_days", "frequency", "now", "new rules", "change")
 _TIMES = ("signup_date", "timestamp", "first_event", "last_event", "started_at", "profile_updated_at", "version_time",
-          "since", "until", "exported_at")
+          "since", "until", "exported_at", "last_purchase")
+_ONE_DECIMAL = ("avg_age", "avg_frequency", "avg_recency_days")
 
 
-def table(frame: pd.DataFrame, key: str, columns: list[str] | None = None, links: dict[str, str] | None = None) -> None:
-    """st.dataframe with money, counts and UTC times formatted for reading; `columns` picks and orders;
-    `links` makes columns of URLs links, each shown as its regular expression's first group."""
+def table(frame: pd.DataFrame, key: str, columns: list[str] | None = None, *, links: bool | dict[str, str] = False) -> None:
+    """st.dataframe with money, counts and UTC times formatted for reading; `columns` picks and orders.
+
+    links=True: each customer id opens that customer in the Customer lookup; a dict makes columns
+    of URLs links, each shown as its regular expression's first group.
+    """
     config = {}
+    if links is True and "customer_id" in frame.columns:
+        frame = drill.with_lookup_links(frame)
+        config["customer_id"] = st.column_config.LinkColumn(
+            "customer_id", display_text=drill.LINK_TEXT, help="Open this customer in the Customer lookup")
+    linked = links if isinstance(links, dict) else {}
     for column in frame.columns:
-        if column in (links or {}):
-            config[column] = st.column_config.LinkColumn(display_text=links[column])
+        if column in config:
+            continue
+        if column in linked:
+            config[column] = st.column_config.LinkColumn(display_text=linked[column])
         elif column in _MONEY:
             config[column] = st.column_config.NumberColumn(format="accounting")
         elif column in _COUNTS:
             config[column] = st.column_config.NumberColumn(format="localized")
         elif column in _TIMES:
             config[column] = st.column_config.DatetimeColumn(format="YYYY-MM-DD HH:mm:ss", timezone="UTC")
-        elif column == "avg_age":
+        elif column in _ONE_DECIMAL:
             config[column] = st.column_config.NumberColumn(format="%.1f")
+        elif column in ("value_share", "retention"):
+            config[column] = st.column_config.NumberColumn(format="percent")
     st.dataframe(frame, hide_index=True, key=key, column_config=config, column_order=columns)
