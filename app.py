@@ -22,6 +22,8 @@ if __name__ == "__main__":
         st.Page(PAGES / "engagement.py", title="Engagement", icon=":material/trending_up:"),
         st.Page(PAGES / "segments.py", title="Segments", icon=":material/donut_small:"),
         st.Page(PAGES / "rules.py", title="Segment rules", icon=":material/tune:"),
+        st.Page(PAGES / "builder.py", title="Segment builder", icon=":material/construction:"),
+        st.Page(PAGES / "saved.py", title="Saved segments", icon=":material/bookmarks:"),
         st.Page(PAGES / "api.py", title="API", icon=":material/api:"),
     ])
     page.run()
