@@ -14,7 +14,7 @@ builder.init()
 s = st.session_state
 with ui.errors():
     saved = custom_data.saved_names()
-    c = st.columns([3, 1, 1])
+    c = st.columns([3, 1, 1], vertical_alignment="bottom")
     c[0].selectbox("Saved segment to edit", saved, index=None, key="bd_pick", placeholder="Choose a saved segment")
     c[1].button("Load", key="bd_load", disabled=not s.get("bd_pick"),
                 on_click=lambda: builder.load(custom_data.call("get", s["bd_pick"])))
@@ -30,10 +30,6 @@ with ui.errors():
             c[0].markdown(f"{i + 1}. {ui.plain(builder.describe(condition))}")
             c[1].button("", key=f"bd_remove_{where}_{i}", icon=":material/delete:", help="Remove this condition",
                         on_click=builder.remove, args=(where, i))
-    with st.container(border=True):
-        st.markdown("**Add a condition**")
-        event_types = tuple(data.query("event_types_present"))
-        builder.add_form(event_types, data.locations(), saved)
 
 draft = None
 with ui.errors():
@@ -47,14 +43,21 @@ if draft is not None:
         c[0].metric("Customers in the segment", f"{size:,}", help="custom.count of the draft, at now")
         c[0].metric("Share of every customer", f"{size / everyone:.1%}" if everyone else "–")
         c[1].plotly_chart(charts.condition_counts(builder.labelled(counts, draft)), key="bd_counts")
+elif not (s["bd_conditions"] or s["bd_group"]):
+    st.info("Add a condition to see how many customers match.", icon=":material/add_circle:")
 
+
+with ui.errors(), st.container(border=True):
+    st.markdown("**Add a condition**")
+    builder.add_form(tuple(data.query("event_types_present")), data.locations(), custom_data.saved_names())
+
+if draft is not None:
+    with ui.errors():
         st.subheader("Members")
         rows, total, s["bd_page"] = custom_data.member_page(draft, page=s.get("bd_page", 1), page_size=PAGE_SIZE)
         ui.table(rows, key="bd_members")
-        st.number_input(f"Page (of {filters.page_count(total, PAGE_SIZE):,})", min_value=1,
-                        max_value=filters.page_count(total, PAGE_SIZE), key="bd_page")
-else:
-    st.info("Add a condition to see how many customers match.", icon=":material/add_circle:")
+        st.columns([1, 3])[0].number_input(f"Page (of {filters.page_count(total, PAGE_SIZE):,})", min_value=1,
+                                           max_value=filters.page_count(total, PAGE_SIZE), key="bd_page")
 
 with st.expander("Edit as YAML", expanded=False):
     st.text_area("The draft as YAML (segwork.custom's format)", key="bd_yaml", height=220)

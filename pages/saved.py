@@ -54,7 +54,7 @@ with ui.errors():
         with sql:
             text, parameters = custom_data.call("sql_of", name)
             c = st.columns([3, 1])
-            c[0].code(text, language="sql")
+            c[0].code(text, language="sql", wrap_lines=True)
             c[1].markdown("**Parameters**")
             c[1].json({k: str(v) for k, v in parameters.items()})
 
@@ -72,5 +72,7 @@ with ui.errors():
         by = st.selectbox("Composition by", tuple(BY), format_func=BY.get, key="sv_by")
         side = custom_data.side_by_side(a, other, by)
         st.plotly_chart(charts.composition_compare(side, by, a, b), key="sv_side")
-        ui.table(side, key="sv_side_table")
+        shares = {c: st.column_config.NumberColumn(format="percent") for c in ("share_a", "share_b", "difference")}
+        st.dataframe(side.style.map(custom_data.difference_colour, subset=["difference"]), hide_index=True,
+                     key="sv_side_table", column_config=shares)
     state.mirror(*PICK)

@@ -219,7 +219,7 @@ def _tidy(fig: go.Figure) -> go.Figure:
 
 # --- your own segments (segwork.custom): the builder, saved segments, comparisons ---------------
 
-COMPARE_COLORS = {"A": "#7b3294", "B": "#e08214", "both": "#a6611a", "every customer": "#999999",
+COMPARE_COLORS = {"A": "#7b3294", "B": "#e08214", "both": "#9a9a3a", "every customer": "#999999",
                   "the segment": "#7b3294", "condition": "#c2a5cf"}
 
 
@@ -247,7 +247,7 @@ def overlap(sizes: dict, a: str, b: str, *, title: str | None = None) -> go.Figu
                             textposition="inside", hovertemplate=f"{label}: %{{x:,}}<extra></extra>")
                      for label, n, color in parts])
     fig.update_layout(barmode="stack", height=220, title=title or f"Overlap of {a} and {b}", xaxis_title="customers",
-                      legend={"orientation": "h", "y": -0.4}, yaxis_visible=False)
+                      legend={"orientation": "h", "y": -0.4, "traceorder": "normal"}, yaxis_visible=False)
     return _tidy(fig)
 
 
@@ -263,6 +263,8 @@ def composition(frame: pd.DataFrame, by: str, *, title: str | None = None) -> go
                  labels={by: words, "customers": "customers"}, hover_data={"share": ":.1%"},
                  title=title or f"Members by {words}", **colors)
     fig.update_xaxes(type="category")
+    if frame["customers"].max() <= 10:
+        fig.update_yaxes(dtick=1)  # whole customers, not 0.2 of one
     fig.update_layout(showlegend=False)
     return _tidy(fig)
 

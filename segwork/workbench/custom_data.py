@@ -160,3 +160,12 @@ def side_by_side(a, b, by: str) -> pd.DataFrame:
     merged["difference"] = merged["share_a"] - merged["share_b"]
     order = merged["difference"].abs().sort_values(ascending=False, kind="stable").index
     return merged.loc[order, [by, "customers_a", "share_a", "customers_b", "share_b", "difference"]].reset_index(drop=True)
+
+
+def difference_colour(difference: float) -> str:
+    """CSS for a share difference in a comparison table: A's colour where A has more, B's where B has."""
+    from segwork.charts import COMPARE_COLORS
+
+    if abs(difference) < 0.005:
+        return ""
+    return f"color: {COMPARE_COLORS['A' if difference > 0 else 'B']}; font-weight: bold"
