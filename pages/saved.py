@@ -25,6 +25,7 @@ with ui.errors():
     ui.table(listing, key="sv_listing")
     PICK = (state.Field("sv_segment", "segment", names[0], options=names),
             state.Field("sv_page", "page", 1, "int", minimum=1),
+            state.Field("sv_segment_a", "a", names[0], options=names),
             state.Field("sv_compare", "compare", custom_data.EVERYONE, options=(custom_data.EVERYONE, *names)))
     ui.problems(state.init(*PICK))
     one, two = st.tabs(["One segment", "Compare two"])

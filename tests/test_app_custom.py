@@ -185,3 +185,38 @@ def test_compare_two_segments_and_one_against_everyone(shop):
         k: 0.0 for k in set(side["location"]) - set(mine.index)}
     assert side.set_index("location").loc["Paris", "share_b"] == 1.0
     assert at.query_params["compare"] == "parisians"
+
+
+def test_a_link_compares_two_saved_segments_and_an_unknown_name_is_ignored_with_a_note(shop):
+    custom.save(shop, Segment("big spenders", all=[Field("lifetime_value", ">=", 1000)]))
+    at = open_page("saved", a="big spenders", compare="lapsed high value")
+    sizes = overlap(shop, "big spenders", "lapsed high value")
+    assert metric(at, "A: big spenders") == f"{sizes['a']:,}" and metric(at, "both") == f"{sizes['both']:,}"
+    at = open_page("saved", segment="no such segment")
+    assert any("ignored the link's segment='no such segment'" in w.value for w in at.warning)
+    assert not at.error
+
+
+def test_builder_with_another_saved_segment_and_an_rfm_score(shop):
+    at = open_page("builder")
+    at.selectbox(key="bd_new_kind").set_value("in_segment").run()
+    at.selectbox(key="bd_new_segment").set_value("lapsed high value")
+    at.checkbox(key="bd_new_negate").check()
+    at.button(key="bd_add").click().run()
+    at.selectbox(key="bd_new_kind").set_value("rfm").run()
+    at.selectbox(key="bd_new_score").set_value("r_score").run()
+    at.selectbox(key="bd_new_rfm_op_False").set_value(">=").run()
+    at.selectbox(key="bd_new_rfm_value_False_False").set_value(4)
+    at.button(key="bd_add").click().run()
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    expected = Segment("untitled", all=[custom.InSegment("lapsed high value", negate=True), custom.Rfm("r_score", ">=", 4)])
+    assert "1. not in segment 'lapsed high value'" in shown(at) and "2. r_score >= 4" in shown(at)
+    assert metric(at, "Customers in the segment") == f"{custom.count(shop, expected):,}"
+    assert at.text_area(key="bd_yaml").value == custom.to_yaml(expected)
+
+
+@pytest.mark.parametrize("name", ["builder", "saved"])
+def test_builder_and_saved_pages_work_on_an_empty_database(app_db, name):
+    at = open_page(name)
+    assert not at.error, [e.value for e in at.error]
+    assert "Segment rules in force:" in texts(at)

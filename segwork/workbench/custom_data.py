@@ -151,7 +151,7 @@ def value_by_loyalty(segment) -> pd.DataFrame:
 def side_by_side(a, b, by: str) -> pd.DataFrame:
     """Composition of a and b (None: every customer) by `by`, one row per value: <by>, customers_a,
     share_a, customers_b, share_b, difference (share_a - share_b, in points of 0..1), biggest difference first."""
-    first, second = call("composition", a, by=by), call("composition", b, by=by)
+    first, second = (_with_columns(call("composition", s, by=by), [by, "customers", "share"]) for s in (a, b))
     merged = first.merge(second, on=by, how="outer", suffixes=("_a", "_b"))
     for column in ("customers_a", "customers_b"):
         merged[column] = merged[column].fillna(0).astype("int64")
@@ -160,6 +160,11 @@ def side_by_side(a, b, by: str) -> pd.DataFrame:
     merged["difference"] = merged["share_a"] - merged["share_b"]
     order = merged["difference"].abs().sort_values(ascending=False, kind="stable").index
     return merged.loc[order, [by, "customers_a", "share_a", "customers_b", "share_b", "difference"]].reset_index(drop=True)
+
+
+def _with_columns(frame: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
+    """An empty answer may come without columns (clickhouse-connect's API): give it the expected ones."""
+    return frame if len(frame.columns) else pd.DataFrame(columns=columns)
 
 
 def difference_colour(difference: float) -> str:
