@@ -73,7 +73,11 @@ with ui.errors():
         by = st.selectbox("Composition by", tuple(BY), format_func=BY.get, key="sv_by")
         side = custom_data.side_by_side(a, other, by)
         st.plotly_chart(charts.composition_compare(side, by, a, b), key="sv_side")
-        shares = {c: st.column_config.NumberColumn(format="percent") for c in ("share_a", "share_b", "difference")}
+        shares = {"customers_a": st.column_config.NumberColumn(f"A: {a}", format="localized"),
+                  "share_a": st.column_config.NumberColumn("A: share", format="percent"),
+                  "customers_b": st.column_config.NumberColumn(f"B: {b}", format="localized"),
+                  "share_b": st.column_config.NumberColumn("B: share", format="percent"),
+                  "difference": st.column_config.NumberColumn("A - B (points)", format="percent")}
         st.dataframe(side.style.map(custom_data.difference_colour, subset=["difference"]), hide_index=True,
                      key="sv_side_table", column_config=shares)
     state.mirror(*PICK)

@@ -240,9 +240,14 @@ def condition_counts(counts: pd.DataFrame, *, title: str = "Customers matching e
 
 
 def overlap(sizes: dict, a: str, b: str, *, title: str | None = None) -> go.Figure:
-    """Only A / both / only B (segwork.custom.compare.overlap) as one stacked bar, A's colour and B's fixed."""
-    parts = [(f"only {a}", sizes["only_a"], COMPARE_COLORS["A"]), ("both", sizes["both"], COMPARE_COLORS["both"]),
-             (f"only {b}", sizes["only_b"], COMPARE_COLORS["B"])]
+    """Only A / both / only B (segwork.custom.compare.overlap) as one stacked bar, A's colour and B's fixed;
+    against every customer (b == 'every customer'): A's members and the rest."""
+    if b == "every customer":  # A is a part of everyone: its members and the rest
+        parts = [(f"in {a}", sizes["both"], COMPARE_COLORS["A"]),
+                 ("every other customer", sizes["only_b"], COMPARE_COLORS["every customer"])]
+    else:
+        parts = [(f"only {a}", sizes["only_a"], COMPARE_COLORS["A"]), ("both", sizes["both"], COMPARE_COLORS["both"]),
+                 (f"only {b}", sizes["only_b"], COMPARE_COLORS["B"])]
     fig = go.Figure([go.Bar(x=[n], y=["customers"], name=label, orientation="h", marker_color=color, text=f"{label}: {n:,}",
                             textposition="inside", hovertemplate=f"{label}: %{{x:,}}<extra></extra>")
                      for label, n, color in parts])

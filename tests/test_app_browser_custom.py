@@ -67,3 +67,10 @@ def test_builder_on_the_demo_data_then_saved_segments(tmp_path):
         assert metrics(page)["both"] == metrics(page)["A: high value lapsed 90"]  # the same definition as the example
         settle(page)
         shot(page, "saved_3_compare")
+        page.goto(f"{url}/saved?a=lapsed+high+value")  # against every customer
+        settle(page)
+        page.get_by_role("tab", name="Compare two").click()
+        settle(page)
+        choose(page, "Composition by", "value x loyalty segment")
+        page.get_by_text("only B", exact=True).first.wait_for()
+        shot(page, "saved_4_against_everyone")

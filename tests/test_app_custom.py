@@ -220,3 +220,19 @@ def test_builder_and_saved_pages_work_on_an_empty_database(app_db, name):
     at = open_page(name)
     assert not at.error, [e.value for e in at.error]
     assert "Segment rules in force:" in texts(at)
+
+
+def test_charts_of_your_own_segments_keep_their_colours_and_words():
+    from segwork import charts
+
+    sizes = {"a": 5, "b": 100, "both": 5, "only_a": 0, "only_b": 95, "everyone": 100}
+    fig = charts.overlap(sizes, "vips", "every customer")
+    assert [(t.name, t.x[0], t.marker.color) for t in fig.data] == [
+        ("in vips", 5, charts.COMPARE_COLORS["A"]), ("every other customer", 95, charts.COMPARE_COLORS["every customer"])]
+    fig = charts.overlap({**sizes, "b": 7, "both": 3, "only_a": 2, "only_b": 4}, "vips", "parisians")
+    assert [t.name for t in fig.data] == ["only vips", "both", "only parisians"]
+    side = pd.DataFrame({"location": ["Paris", "Rome", "Oslo"], "customers_a": [8, 2, 0], "share_a": [0.8, 0.2, 0.0],
+                         "customers_b": [1, 2, 1], "share_b": [0.25, 0.5, 0.25], "difference": [0.55, -0.3, -0.25]})
+    fig = charts.composition_compare(side, "location", "vips", "parisians")
+    assert [a.text for a in fig.layout.annotations] == ["+55 pts", "-30 pts", "-25 pts"]
+    assert [t.marker.color for t in fig.data] == [charts.COMPARE_COLORS["A"], charts.COMPARE_COLORS["B"]]
