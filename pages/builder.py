@@ -71,9 +71,8 @@ with st.form("bd_save_form"):
     c[0].text_input("Name", key="bd_name", max_chars=80)
     c[1].text_input("Note for this version (optional)", key="bd_note")
     st.text_input("Description", key="bd_description")
-    submitted = st.form_submit_button("Save", type="primary", disabled=draft is None)
-if submitted:
-    with ui.errors("Not saved: "):
-        to_save = builder.segment(s["bd_name"].strip())
-        version = custom_data.save(to_save, s.get("bd_note", ""))
-        st.success(f"Saved **{ui.plain(to_save.name)}** as version {version}.", icon=":material/check_circle:")
+    st.form_submit_button("Save", type="primary", disabled=draft is None, on_click=builder.save_draft)
+if s.get("bd_saved"):
+    st.success(s.pop("bd_saved"), icon=":material/check_circle:")
+if s.get("bd_save_error"):
+    st.error(s.pop("bd_save_error"), icon=":material/error:")

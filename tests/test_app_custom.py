@@ -112,9 +112,15 @@ def test_builder_saves_a_version_loads_it_and_edits_yaml(shop):
     at.text_input(key="bd_name").set_value("europe two")
     at.text_input(key="bd_note").set_value("first cut")
     next(b for b in at.button if b.label == "Save").click().run()
-    assert "Saved **europe two** as version 1." in [s.value for s in at.success][0]
+    assert [s.value for s in at.success] == ["Saved **europe two** as version 1."], [e.value for e in at.error]
     assert custom.get(shop, "europe two") == Segment("europe two", all=[Field("location", "in", ["Paris", "Berlin"])])
     assert custom.versions(shop, "europe two")["note"].iloc[0] == "first cut"
+    assert "europe two" in at.selectbox(key="bd_pick").options  # the list to edit already has it
+    next(b for b in at.button if b.label == "Save").click().run()  # the same again: no new version
+    assert "as version 1." in at.success[0].value
+    at.text_input(key="bd_name").set_value("-bad name")
+    next(b for b in at.button if b.label == "Save").click().run()
+    assert at.error[0].value.startswith("Not saved: segment name '-bad name' is not allowed")
 
     at.button(key="bd_clear").click().run()
     assert "Add a condition to see how many customers match." in texts(at)

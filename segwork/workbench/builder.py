@@ -13,7 +13,8 @@ import streamlit as st
 
 from segwork import custom
 from segwork.analysis import RFM_SEGMENTS
-from segwork.custom.model import COMPARISONS, FIELDS, MEASURES, RFM_SCORES, SET_OPS, UNKNOWN_OPS, DefinitionError
+from segwork.custom.model import (COMPARISONS, FIELDS, MEASURES, RFM_SCORES, SET_OPS, UNKNOWN_OPS, DefinitionError,
+                                  check_name)
 from segwork.segments import LOYALTY_SEGMENTS, VALUE_SEGMENTS
 
 KINDS = {"field": "a profile field", "events": "events in a window", "last_event": "days since the last event",
@@ -36,11 +37,19 @@ def definition(name: str | None = None) -> dict:
     conditions = list(st.session_state["bd_conditions"])
     if st.session_state["bd_group"]:
         conditions.append({st.session_state["bd_group_match"]: list(st.session_state["bd_group"])})
-    out = {"name": name or st.session_state["bd_name"].strip() or DRAFT_NAME}
+    out = {"name": name or _usable_name(st.session_state["bd_name"].strip())}
     if st.session_state["bd_description"].strip():
         out["description"] = st.session_state["bd_description"].strip()
     out[st.session_state["bd_match"]] = conditions
     return out
+
+
+def _usable_name(name: str) -> str:
+    """The Name field if it is a valid name, else DRAFT_NAME: a half-typed name does not stop the counts (saving says why)."""
+    try:
+        return check_name(name)
+    except DefinitionError:
+        return DRAFT_NAME
 
 
 def segment(name: str | None = None) -> custom.Segment | None:
@@ -249,3 +258,22 @@ def apply_yaml() -> None:
         load(found[0])
     except DefinitionError as exc:
         st.session_state["bd_yaml_error"] = str(exc)
+
+
+def save_draft() -> None:
+    """Save button callback (before the page runs, so its lists show the new version): the draft
+    under the Name given; the outcome is kept in bd_saved or bd_save_error to be shown."""
+    from segwork.workbench import custom_data, ui
+
+    s = st.session_state
+    try:
+        if not s["bd_name"].strip():
+            raise DefinitionError("give the segment a name")
+        to_save = segment(s["bd_name"].strip())
+        if to_save is None:
+            raise DefinitionError("add a condition before saving")
+        version = custom_data.save(to_save, s.get("bd_note", ""))
+    except DefinitionError as exc:
+        s["bd_save_error"] = f"Not saved: {exc}"
+        return
+    s["bd_saved"] = f"Saved **{ui.plain(to_save.name)}** as version {version}."
