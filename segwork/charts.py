@@ -377,3 +377,92 @@ def cohort_heatmap(matrix: pd.DataFrame, *, title: str = "Share of each signup c
     if len(matrix.columns) > 25:
         fig.update_traces(texttemplate="")
     return fig
+
+
+# --- your own segments (segwork.custom): the builder, saved segments, comparisons ---------------
+
+COMPARE_COLORS = {"A": "#7b3294", "B": "#e08214", "both": "#9a9a3a", "every customer": "#999999",
+                  "the segment": "#7b3294", "condition": "#c2a5cf"}
+
+
+def condition_counts(counts: pd.DataFrame, *, title: str = "Customers matching each condition alone") -> go.Figure:
+    """One horizontal bar per condition (segwork.custom.condition_counts, with a `label` column to
+    show), then the segment and every customer, first condition on top."""
+    if counts.empty:
+        return _empty("no conditions yet")
+    frame = counts.assign(label=counts["label"] if "label" in counts else counts["condition"])
+    frame["kind"] = [c if c in ("the segment", "every customer") else "condition" for c in frame["condition"]]
+    fig = px.bar(frame, x="customers", y="label", orientation="h", color="kind", color_discrete_map=COMPARE_COLORS,
+                 text=frame["customers"].map("{:,}".format), labels={"customers": "customers", "label": "", "kind": ""},
+                 title=title)
+    fig.update_yaxes(categoryorder="array", categoryarray=list(frame["label"])[::-1], type="category")
+    fig.update_traces(textposition="outside", cliponaxis=False)
+    fig.update_layout(height=max(260, 40 * len(frame) + 120), showlegend=False)
+    return _tidy(fig)
+
+
+def overlap(sizes: dict, a: str, b: str, *, title: str | None = None) -> go.Figure:
+    """Only A / both / only B (segwork.custom.compare.overlap) as one stacked bar, A's colour and B's fixed;
+    against every customer (b == 'every customer'): A's members and the rest."""
+    if b == "every customer":  # A is a part of everyone: its members and the rest
+        parts = [(f"in {a}", sizes["both"], COMPARE_COLORS["A"]),
+                 ("every other customer", sizes["only_b"], COMPARE_COLORS["every customer"])]
+    else:
+        parts = [(f"only {a}", sizes["only_a"], COMPARE_COLORS["A"]), ("both", sizes["both"], COMPARE_COLORS["both"]),
+                 (f"only {b}", sizes["only_b"], COMPARE_COLORS["B"])]
+    fig = go.Figure([go.Bar(x=[n], y=["customers"], name=label, orientation="h", marker_color=color, text=f"{label}: {n:,}",
+                            textposition="inside", hovertemplate=f"{label}: %{{x:,}}<extra></extra>")
+                     for label, n, color in parts])
+    fig.update_layout(barmode="stack", height=220, title=title or f"Overlap of {a} and {b}", xaxis_title="customers",
+                      legend={"orientation": "h", "y": -0.4, "traceorder": "normal"}, yaxis_visible=False)
+    return _tidy(fig)
+
+
+def composition(frame: pd.DataFrame, by: str, *, title: str | None = None) -> go.Figure:
+    """Members per value of `by` (segwork.custom.compare.composition), biggest first; value and
+    loyalty segments in their fixed colours."""
+    if frame.empty:
+        return _empty("no members")
+    words = by.replace("_", " ")
+    colors = {"color": by, "color_discrete_map": SEGMENT_COLORS} if by in ("value_segment", "loyalty_segment") else \
+        {"color_discrete_sequence": [SEQUENTIAL[-2]]}
+    fig = px.bar(frame, x=by, y="customers", text=frame["share"].map("{:.0%}".format),
+                 labels={by: words, "customers": "customers"}, hover_data={"share": ":.1%"},
+                 title=title or f"Members by {words}", **colors)
+    fig.update_xaxes(type="category")
+    if frame["customers"].max() <= 10:
+        fig.update_yaxes(dtick=1)  # whole customers, not 0.2 of one
+    fig.update_layout(showlegend=False)
+    return _tidy(fig)
+
+
+def event_mix(mix: pd.DataFrame, *, days: int = 30, title: str | None = None) -> go.Figure:
+    """Events per member by type in the last `days` days (segwork.custom.compare.event_mix), in the event types' colours."""
+    if mix.empty:
+        return _empty(f"no events in the last {days} days")
+    fig = px.bar(mix, x="event_type", y="per_member", color="event_type", **_event_colors(mix["event_type"]),
+                 hover_data={"events": ":,", "customers": ":,", "per_member": ":.2f"},
+                 labels={"event_type": "event type", "per_member": "events per member"},
+                 title=title or f"Events per member, last {days} days")
+    fig.update_layout(showlegend=False)
+    return _tidy(fig)
+
+
+def composition_compare(frame: pd.DataFrame, by: str, a: str, b: str, *, title: str | None = None) -> go.Figure:
+    """Side by side shares of A and B per value of `by` (workbench custom_data.side_by_side), the
+    difference (A - B, percentage points) marked above each pair: the biggest differences first."""
+    if frame.empty:
+        return _empty("no members")
+    words = by.replace("_", " ")
+    fig = go.Figure([go.Bar(x=frame[by], y=frame[f"share_{k}"], name=label, marker_color=COMPARE_COLORS[k.upper()],
+                            hovertemplate=f"{label}: %{{y:.1%}}<extra></extra>") for k, label in (("a", a), ("b", b))])
+    top = frame[["share_a", "share_b"]].max(axis=1)
+    for x, y, d in zip(frame[by], top, frame["difference"]):
+        if abs(d) >= 0.005:
+            fig.add_annotation(x=x, y=y, text=f"{d * 100:+.0f} pts", showarrow=False, yshift=12,
+                               font={"color": COMPARE_COLORS["A"] if d > 0 else COMPARE_COLORS["B"], "size": 12})
+    fig.update_layout(barmode="group", title=title or f"Share of members by {words} (A - B marked)",
+                      xaxis_title=words, yaxis_title="share of members", legend={"orientation": "h", "y": -0.25})
+    fig.update_xaxes(type="category")
+    fig.update_yaxes(tickformat=".0%")
+    return _tidy(fig)
