@@ -58,7 +58,7 @@ def test_clicks_drill_from_bars_to_customers_to_the_lookup(tmp_path):
         click_center(page.locator(".js-plotly-plot").first.locator("g.point path").first)
         settle(page)
         assert re.search(r"/lookup\?q=c\d+", page.url), page.url
-        page.get_by_text("Days since signup").wait_for()
+        page.get_by_text("Days since signup", exact=True).wait_for()
 
         page.goto(f"{url}/rfm")
         settle(page)
