@@ -275,3 +275,18 @@ def test_failed_and_interrupted_ingests_are_jobs_in_error(api):
     job = api.http.get(f"/v0/jobs/{'a' * 32}", headers=api.bearer()).json()
     assert job["status"] == "error" and "incomplete" in job["error"] and "Ingest the same input again" in job["error"]
     assert {j["id"] for j in api.http.get("/v0/jobs?status=error", headers=api.bearer()).json()["jobs"]} == {"f" * 32, "a" * 32}
+
+
+def test_datafile_texts_as_the_sdks_pull_them(api):
+    """tinybird-sdk / @tinybirdco/sdk pull a project by .datasource and ?format=pipe texts."""
+    for url in ("/v0/datasources/customer_events.datasource", "/v0/datasources/customer_events?format=datasource"):
+        r = api.http.get(url, headers=api.bearer())
+        assert r.status_code == 200 and r.headers["content-type"].startswith("text/plain")
+        schema = [line.strip().split()[0].strip("`") for line in r.text.split("SCHEMA >")[1].split("\n\n")[0].strip().splitlines()]
+        assert schema == EVENT_COLUMNS and "`json:$.event_value`" in r.text and 'ENGINE "MergeTree"' in r.text
+    text = api.http.get("/v0/datasources/customers.datasource", headers=api.bearer()).text
+    assert 'ENGINE "ReplacingMergeTree"' in text and 'ENGINE_VER "timestamp"' in text
+    r = api.http.get("/v0/pipes/customer_segments_summary?format=pipe", headers=api.bearer())
+    assert r.status_code == 200 and "NODE customer_segments_summary_endpoint" in r.text and "TYPE endpoint" in r.text
+    appender = api.token("appender", "DATASOURCES:APPEND:customers")
+    assert api.http.get("/v0/datasources/customer_events.datasource", headers=api.bearer(appender)).status_code == 403

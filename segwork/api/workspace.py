@@ -6,6 +6,8 @@
                                   id, times, engine, schema.columns with types and jsonpaths, statistics
   GET /v0/pipes/<name>            a pipe's description (PIPES:READ:<name> or ADMIN): one endpoint node
                                   with its SQL and typed parameters
+  ...<name>.datasource, ?format=datasource, /v0/pipes/<name>?format=pipe: the same as the seed system's
+                                  datafile text (what its SDKs fetch to pull a project), for reading only
 
 The classic `tb` asks /v0/workspace before every command given --host/--token, and reads a data
 source's `statistics.row_count` after an append; `tb datasource ls` / `tb pipe ls` read
@@ -18,12 +20,13 @@ latest profile version, deleted ones left out, as `info` counts them), not the v
 """
 from __future__ import annotations
 
+import re
 import uuid
 from datetime import timezone
 
 import pandas as pd
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
 from segwork import db, sqlfiles
@@ -52,6 +55,8 @@ def routes(app, guard) -> list[Route]:
     async def datasource(request: Request) -> Response:
         token = await app._authenticate(request)
         name = request.path_params["name"]
+        as_file = name.endswith(".datasource") or request.query_params.get("format") == "datasource"
+        name = name.removesuffix(".datasource")
         if name not in TABLES:
             raise ApiError(404, f"there is no data source '{name}'; the data sources are {', '.join(TABLES)}")
         if not token.can_append(name):
@@ -59,6 +64,8 @@ def routes(app, guard) -> list[Route]:
                                 f"{tokens.APPEND}:{name} (or {tokens.ADMIN})")
         headers = app._limit(token)
         found = await app._run(lambda client: described(client, [name]))
+        if as_file:
+            return PlainTextResponse(datasource_file(found[name]), headers=headers)
         return JSONResponse(found[name], headers=headers)
 
     async def pipe(request: Request) -> Response:
@@ -69,8 +76,10 @@ def routes(app, guard) -> list[Route]:
         if not token.can_read(name):
             raise ApiError(403, f"token '{token.name}' may not read pipe '{name}'; it needs the scope {tokens.READ}:{name}")
         headers = app._limit(token)
-        found = await app._run(identity)
-        return JSONResponse(pipe_description(pipe_defs.PIPES[name], found, str(request.base_url)), headers=headers)
+        found = pipe_description(pipe_defs.PIPES[name], await app._run(identity), str(request.base_url))
+        if request.query_params.get("format") == "pipe":
+            return PlainTextResponse(pipe_file(found), headers=headers)
+        return JSONResponse(found, headers=headers)
 
     return [Route("/v0/workspace", guard(workspace), methods=["GET"]),
             Route("/v0/datasources/{name}", guard(datasource), methods=["GET"]),
@@ -101,7 +110,8 @@ def described(client, names: list[str]) -> dict[str, dict]:
         out[name] = {
             "id": "t_" + str(s["uuid"]).replace("-", ""), "name": name, "description": DESCRIPTIONS.get(name, ""),
             "type": "csv", "created_at": created, "updated_at": stamp(s["last_ingest"]) or created,
-            "engine": {"engine": s["engine"], "sorting_key": s["sorting_key"], "partition_key": s["partition_key"]},
+            "engine": {"engine": s["engine"], "engine_full": s["engine_full"], "sorting_key": s["sorting_key"],
+                       "partition_key": s["partition_key"]},
             "schema": {"columns": cols, "sql_schema": ", ".join(f"`{c['name']}` {c['type']} `json:{c['jsonpath']}`" for c in cols)},
             "columns": cols, "required": TABLES[name]["required"], "quarantine": f"{name}_quarantine",
             "statistics": {"row_count": int(s["row_count"]), "bytes": int(s["bytes"]) if pd.notna(s["bytes"]) else 0},
@@ -129,6 +139,32 @@ def pipe_description(pipe, workspace: dict, base_url: str) -> dict:
     return {**pipe.as_dict(), "id": ids["pipe"], "type": "endpoint", "endpoint": ids["node"], "parent": None,
             "created_at": workspace["created_at"], "updated_at": workspace["created_at"], "nodes": [node],
             "url": f"{base_url.rstrip('/')}/v0/pipes/{pipe.name}.json", "workspace_id": workspace["id"]}
+
+
+def datasource_file(ds: dict) -> str:
+    """A data source as the seed system's .datasource text: description, schema with jsonpaths, engine."""
+    engine = ds["engine"]
+    lines = ["DESCRIPTION >", f"    {ds['description']}", "", "SCHEMA >",
+             ",\n".join(f"    `{c['name']}` {c['type']} `json:{c['jsonpath']}`" for c in ds["schema"]["columns"]), "",
+             f'ENGINE "{engine["engine"]}"']
+    if engine["partition_key"]:
+        lines.append(f'ENGINE_PARTITION_KEY "{engine["partition_key"]}"')
+    if engine["sorting_key"]:
+        lines.append(f'ENGINE_SORTING_KEY "{engine["sorting_key"]}"')
+    version = re.match(r"ReplacingMergeTree\((\w+)\)", engine["engine_full"] or "")
+    if version:
+        lines.append(f'ENGINE_VER "{version.group(1)}"')
+    return "\n".join(lines) + "\n"
+
+
+def pipe_file(pipe: dict) -> str:
+    """A pipe as the seed system's .pipe text: its endpoint node's SQL (segwork's own, with server-side
+    {name:Type} parameters: for reading, not for the seed system to run)."""
+    lines = ["DESCRIPTION >", f"    {pipe['description']}", ""]
+    for node in pipe["nodes"]:
+        lines += [f"NODE {node['name']}", "SQL >", *(f"    {line}" for line in node["sql"].rstrip().splitlines()), "",
+                  f"TYPE {node['node_type']}", ""]
+    return "\n".join(lines)
 
 
 def pipe_ids(name: str, workspace_id: str) -> dict[str, str]:

@@ -5,6 +5,7 @@ SELECT
     t.name AS name,
     toString(t.uuid) AS uuid,
     t.engine AS engine,
+    t.engine_full AS engine_full,
     t.sorting_key AS sorting_key,
     t.partition_key AS partition_key,
     multiIf(t.name = 'customers', (SELECT count() FROM segwork_profiles),
