@@ -290,3 +290,13 @@ def test_datafile_texts_as_the_sdks_pull_them(api):
     assert r.status_code == 200 and "NODE customer_segments_summary_endpoint" in r.text and "TYPE endpoint" in r.text
     appender = api.token("appender", "DATASOURCES:APPEND:customers")
     assert api.http.get("/v0/datasources/customer_events.datasource", headers=api.bearer(appender)).status_code == 403
+
+
+def test_dialect_delimiter_is_the_delimiter(api):
+    """verdin's append_csv(records, delimiter=';') sends dialect_delimiter=; (the seed system's parameter)."""
+    line = b"e1;c1;purchase;9.5;p1;a,b,c,d,e,f;2024-03-01 10:00:00"
+    r = api.http.post("/v0/datasources", params={"mode": "append", "name": "customer_events", "dialect_delimiter": ";", "format": "csv"},
+                      headers={**api.bearer(), "Content-Type": "text/html; charset=utf-8"}, content=line)
+    assert r.status_code == 200 and r.json()["successful_rows"] == 1, r.text
+    assert stored_events(api) == [{"event_id": "e1", "customer_id": "c1", "event_type": "purchase", "event_value": 9.5,
+                                   "product_id": "p1", "category": "a,b,c,d,e,f", "timestamp": "2024-03-01 10:00:00"}]

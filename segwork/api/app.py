@@ -138,7 +138,8 @@ class Api:
         fmt = request.query_params.get("format")
         mapping = request.query_params.get("mapping") or None  # a saved or built-in mapping, by name
         q = request.query_params
-        dialect = Dialect(delimiter=q.get("delimiter") or None, decimal=q.get("decimal") or ".",  # as the CLI takes them
+        delimiter = q.get("delimiter") or q.get("dialect_delimiter") or None  # the seed system's name for it (verdin sends it)
+        dialect = Dialect(delimiter=delimiter, decimal=q.get("decimal") or ".",  # as the CLI takes them
                           encoding=q.get("encoding") or None, sheet=q.get("sheet") or None)
         unknown = [o for o in request.headers.get(OPTIONS_HEADER, "").split(",") if o.strip() and o.strip() not in UPLOAD_OPTIONS]
         if unknown:  # sent by segwork's CLI through a workbench: an option this API would ignore must not be
