@@ -1,7 +1,7 @@
 """What the seed system's clients read about the workspace, its data sources and its pipes.
 
-  GET /v0/workspace               any valid token: id, name, user_email, user_id, scope ("admin" for an
-                                  ADMIN token, else null: the CLIs then warn it is not an admin token)
+  GET /v0/workspace, /v1/workspace  any valid token: id, name, user_email, user_id, scope ("admin" for an
+                                  ADMIN token, else null: the CLIs then warn it is not an admin token), main
   GET /v0/datasources/<name>      a data source's description (DATASOURCES:APPEND:<name> or ADMIN):
                                   id, times, engine, schema.columns with types and jsonpaths, statistics
   GET /v0/pipes/<name>            a pipe's description (PIPES:READ:<name> or ADMIN): one endpoint node
@@ -45,12 +45,10 @@ def routes(app, guard) -> list[Route]:
         token = await app._authenticate(request)
         headers = app._limit(token)
         found = await app._run(identity)
-        return JSONResponse({
-            "id": found["id"], "name": found["name"], "user_id": found["user_id"],
-            "user_email": found["user_email"], "scope": "admin" if token.is_admin else None,
-            "token_name": token.name, "scopes": list(token.scopes), "created_at": found["created_at"],
-            "is_branch": False, "main": None,
-        }, headers=headers)
+        # Exactly these fields: tinybird-sdk builds a dataclass from them (an unknown key is a TypeError).
+        return JSONResponse({"id": found["id"], "name": found["name"], "user_id": found["user_id"],
+                             "user_email": found["user_email"], "scope": "admin" if token.is_admin else None,
+                             "main": None}, headers=headers)
 
     async def datasource(request: Request) -> Response:
         token = await app._authenticate(request)
@@ -81,7 +79,7 @@ def routes(app, guard) -> list[Route]:
             return PlainTextResponse(pipe_file(found), headers=headers)
         return JSONResponse(found, headers=headers)
 
-    return [Route("/v0/workspace", guard(workspace), methods=["GET"]),
+    return [Route("/v0/workspace", guard(workspace), methods=["GET"]), Route("/v1/workspace", guard(workspace), methods=["GET"]),
             Route("/v0/datasources/{name}", guard(datasource), methods=["GET"]),
             Route("/v0/pipes/{name}", guard(pipe), methods=["GET"])]
 
