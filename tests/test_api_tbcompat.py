@@ -246,8 +246,9 @@ def test_forward_append_with_header_and_errors(api):
 
 
 def test_jobs_need_a_scope_survive_a_restart_and_list(api):
-    r = api.http.post("/v0/events?name=customer_events&wait=true", headers=api.bearer(), content=ndjson(events(5)))
-    job_id = r.json()["import_id"]  # any ingest is a job
+    r = api.http.post("/v0/datasources?name=customer_events&mode=append", headers=api.bearer(),
+                      files={"ndjson": ("e.ndjson", ndjson(events(5)))})
+    job_id = r.json()["import_id"]  # any logged ingest is a job
     appender = api.token("appender", "DATASOURCES:APPEND:customer_events")
     other = api.token("other", "DATASOURCES:APPEND:customers")
     assert api.http.get(f"/v0/jobs/{job_id}", headers=api.bearer(appender)).json()["status"] == "done"
