@@ -91,7 +91,8 @@ def identity(client) -> dict:
     if not ws.strip("0-"):  # an engine without database UUIDs: one derived from the name
         ws = str(uuid.uuid5(uuid.NAMESPACE_URL, f"segwork:{row['name']}"))
     return {"id": ws, "name": str(row["name"]), "user_id": str(uuid.uuid5(uuid.UUID(ws), "owner")),
-            "user_email": f"segwork@{row['name']}.localhost", "created_at": stamp(row["created_at"])}
+            "user_email": f"segwork@{row['name']}.localhost",
+            "created_at": stamp(row["created_at"]) or stamp(pd.Timestamp.now(tz="UTC"))}  # never null: the CLIs cut it
 
 
 def described(client, names: list[str]) -> dict[str, dict]:
