@@ -205,7 +205,8 @@ def test_datasources_list_interrupted_ingests_with_what_to_do(api):
     ("/v0/pipes/customer_segments_summary.json?q=SELECT%201", 400, "parameter 'q'"),
     ("/v0/pipes/no_such_pipe.json", 404, "there is no pipe 'no_such_pipe'"),
     ("/v0/pipes/customer_segment_lookup.xml?customer_id=a", 404, "'.xml' is not a format"),
-    ("/v0/pipes/customer_segment_lookup", 404, "there is no endpoint"),
+    ("/v0/pipes/customer_segment_lookup/nodes", 404, "there is no endpoint"),  # /v0/pipes/<name> describes the pipe (test_api_tbcompat)
+    ("/v0/pipes/no_such_pipe", 404, "there is no pipe 'no_such_pipe'"),
     ("/v0/whatever", 404, "there is no endpoint"),
 ])
 def test_pipe_errors(api, url, status, words):

@@ -23,7 +23,7 @@ from starlette.routing import BaseRoute, Route
 
 from segwork import db, overview, params, through_time
 from segwork.ingestion import read as readers
-from segwork.api import body, pipes, responses, segments, tokens
+from segwork.api import body, jobs, pipes, responses, segments, tokens, workspace
 from segwork.api.accesslog import AccessLog
 from segwork.api.authlog import AuthFailures, peer
 from segwork.api.ratelimit import RateLimiter
@@ -88,6 +88,7 @@ class Api:
             Route("/v0/segment_exports", _guard(self.segment_exports), methods=["GET"]),
             Route("/v0/segment_exports", _guard(self.record_segment_export), methods=["POST"]),
             *segments.routes(self, _guard),
+            *workspace.routes(self, _guard), *jobs.routes(self, _guard),  # what the seed system's CLIs and SDKs read
             Route("/v0/{rest:path}", _guard(self.elsewhere), methods=METHODS),
         ]
 
@@ -137,7 +138,8 @@ class Api:
         fmt = request.query_params.get("format")
         mapping = request.query_params.get("mapping") or None  # a saved or built-in mapping, by name
         q = request.query_params
-        dialect = Dialect(delimiter=q.get("delimiter") or None, decimal=q.get("decimal") or ".",  # as the CLI takes them
+        delimiter = q.get("delimiter") or q.get("dialect_delimiter") or None  # the seed system's name for it (verdin sends it)
+        dialect = Dialect(delimiter=delimiter, decimal=q.get("decimal") or ".",  # as the CLI takes them
                           encoding=q.get("encoding") or None, sheet=q.get("sheet") or None)
         unknown = [o for o in request.headers.get(OPTIONS_HEADER, "").split(",") if o.strip() and o.strip() not in UPLOAD_OPTIONS]
         if unknown:  # sent by segwork's CLI through a workbench: an option this API would ignore must not be
@@ -161,6 +163,7 @@ class Api:
             "quarantine_reasons": [{"reason": r, "rows": n} for r, n in report.reasons],
             "ignored_columns": report.ignored_columns, "elapsed": round(report.elapsed_s, 3),
             "report": report.as_dict(),  # the whole report, as `python -m segwork ingest` prints it
+            **jobs.blocks(report),  # the seed system's blocks: its classic CLI prints their lines as the rows appended
         }, headers=headers)
 
     async def datasources(self, request: Request) -> Response:
@@ -170,7 +173,10 @@ class Api:
         found = [{"name": t, "columns": columns(t), "required": TABLES[t]["required"], "quarantine": f"{t}_quarantine"}
                  for t in TABLES if token.can_append(t)]
         incomplete = await self._run(lambda client: ingestlog.incomplete(client)) if found else None
-        for d in found:  # interrupted ingests into this table: what is in and what to do
+        described = await self._run(lambda client: workspace.listed(client, [d["name"] for d in found]))
+        for d in found:
+            d.update(described[d["name"]])  # id, created_at, updated_at, type, statistics (segwork.api.workspace)
+            # interrupted ingests into this table: what is in and what to do
             d["incomplete_ingests"] = [
                 {"import_id": r["ingest_id"], "source": r["source"], "rows_read": int(r["rows_read"]),
                  "inserted_at_least": int(r["inserted"]), "status": r["status"], "started_at": r["started_at"].isoformat(),
@@ -184,7 +190,9 @@ class Api:
         """GET /v0/pipes: the pipes this token may read, with their parameters."""
         token = await self._authenticate(request)
         headers = self._limit(token)
-        found = [p.as_dict() for p in pipes.PIPES.values() if token.can_read(p.name)]
+        found = [p for p in pipes.PIPES.values() if token.can_read(p.name)]
+        ws = await self._run(workspace.identity) if found else None
+        found = [workspace.pipe_description(p, ws, str(request.base_url)) for p in found]
         return JSONResponse({"pipes": found}, headers=headers)
 
     async def pipe(self, request: Request) -> Response:

@@ -53,6 +53,7 @@ def ingest(client: Client, table: str, source, *, format: str | None = None, set
         header = list(source.columns)
     else:
         src = readers.open_source(source, format, source_name, settings, dialect)
+        src.table_columns = None if mapping else columns(table)  # a mapping maps named columns: its files need a header
         chunks = readers.rechunk(readers.read_chunks(src, wanted, settings.chunk_rows), settings.chunk_rows)
         report = IngestReport(uuid.uuid4().hex, table, src.name, src.format)
         report.dialect = "" if src.dialect.plain else src.dialect.describe(src.detected)
@@ -68,6 +69,7 @@ def ingest(client: Client, table: str, source, *, format: str | None = None, set
                 step = mapped.Step(mapping, report.source + _sheet_words(src), header if header is not None else _present(chunk),
                                    decimal=decimal)
             elif i == 0:
+                report.notes = list(src.notes) if src else []
                 report.ignored_columns = _check_columns(table, report.source + _sheet_words(src), header, chunk, src)
             _load_chunk(table, chunk, report, reasons, gathered, step, decimal)
             if progress:
