@@ -187,6 +187,20 @@ def reader_client(session: dict[str, Any], *, settings: Settings | None = None) 
     return clients[key]
 
 
+def discard(client: Client) -> None:
+    """Close a client of this thread and forget it (the next call makes a new one). After a query
+    that failed part-way, the embedded engine hands that query's partial output (a JSON header)
+    to the next query on the same connection (chDB 4.4), so segwork.sqlguard never reuses a
+    reader that saw an error: another token's request could read it."""
+    clients = _local.__dict__.setdefault("clients", {})
+    for key in [k for k, c in clients.items() if c is client]:
+        del clients[key]
+    try:
+        client.close()
+    except Exception:  # closing is best effort; the client is forgotten either way
+        log.debug("closing a discarded client failed", exc_info=True)
+
+
 def query_df(client: Client, name: str, parameters: dict[str, Any], *, utc: bool = False,
              answer: bool = True) -> pd.DataFrame:
     """Run sql/<name>.sql with server-side parameters; engine errors become EngineError.

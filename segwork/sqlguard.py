@@ -30,7 +30,7 @@ from typing import Any, Iterator
 from clickhouse_connect.driver.client import Client
 from clickhouse_connect.driver.exceptions import ClickHouseError
 
-from segwork import sqlfiles
+from segwork import db, sqlfiles
 from segwork.config import Settings
 from segwork.errors import EngineError, SegworkError
 
@@ -111,7 +111,7 @@ def session_settings(settings: Settings) -> dict[str, Any]:
             "readonly": 1}
 
 
-def parse(reader: Client, text: str, scope: Scope, known: set[str]) -> Parsed:
+def parse(reader: Client, policy: "FunctionPolicy", text: str, scope: Scope, known: set[str]) -> Parsed:
     """The engine's parse of `text`, refused unless it is one SELECT that names only tables in
     `scope` (or `known`: pipes to be put in its database), allowed table functions and functions."""
     text = text.strip()
@@ -153,7 +153,7 @@ def parse(reader: Client, text: str, scope: Scope, known: set[str]) -> Parsed:
                     raise SqlRefused(f"the table function {name}() cannot be used here; the tables are "
                                      f"{_listing(scope, known)}", 403)
             else:
-                why = functions(reader).refusal(name, strict=False)
+                why = policy.refusal(name, strict=False)
                 if why:
                     raise SqlRefused(why, 403)
                 if name in _IN:
@@ -163,7 +163,7 @@ def parse(reader: Client, text: str, scope: Scope, known: set[str]) -> Parsed:
     return Parsed(sql, fmt, frozenset(tables - with_names), frozenset(with_names))
 
 
-def check_reads(reader: Client, parsed: Parsed, scope: Scope, known: set[str]) -> None:
+def check_reads(reader: Client, policy: "FunctionPolicy", parsed: Parsed, scope: Scope, known: set[str]) -> None:
     """Refuse the query unless the analyzer's tree reads only tables in `scope`, allowed table
     functions and functions (the deciding check; `parse` ran first)."""
     tree = _run(reader, "EXPLAIN QUERY TREE " + parsed.sql, None, "checking the query", database=scope.database)
@@ -186,7 +186,7 @@ def check_reads(reader: Client, parsed: Parsed, scope: Scope, known: set[str]) -
             if not found:
                 raise SqlRefused("the query has a function segwork cannot check; simplify it", 400)
             if found.group(2) == "ordinary":
-                why = functions(reader).refusal(found.group(1), strict=True)
+                why = policy.refusal(found.group(1), strict=True)
                 if why:
                     raise SqlRefused(why, 403)
         elif kind == "IDENTIFIER":  # a name the analyzer left unresolved (inside a table function's arguments)
@@ -236,11 +236,12 @@ _catalog: dict[str, Any] = {"policy": None, "at": float("-inf")}
 _catalog_lock = threading.Lock()
 
 
-def functions(reader: Client) -> FunctionPolicy:
-    """The function policy from the engine's catalog, read again every CATALOG_SECONDS."""
+def functions(client: Client) -> FunctionPolicy:
+    """The function policy from the engine's catalog (read by segwork's own client, not under a
+    client's query limits), read again every CATALOG_SECONDS."""
     with _catalog_lock:
         if _catalog["policy"] is None or time.monotonic() - _catalog["at"] > CATALOG_SECONDS:
-            rows = reader.query(sqlfiles.load("sql_functions")).result_rows
+            rows = db.query_rows(client, "sql_functions", {})
             _catalog["policy"], _catalog["at"] = FunctionPolicy(rows), time.monotonic()
         return _catalog["policy"]
 
@@ -258,7 +259,7 @@ def _check_names(reader: Client, names: set[str], with_names: set[str], scope: S
         bad.append(name)
     shadowing = sorted(n for n in with_names if "." not in n and n not in plain)
     if shadowing:
-        rows = reader.query(sqlfiles.load("sql_tables_named"), parameters={"db": scope.database, "names": shadowing}).result_rows
+        rows = db.query_rows(reader, "sql_tables_named", {"db": scope.database, "names": shadowing})
         bad += [f"{r[0]} (as a WITH name)" for r in rows]
     if "_" in bad:
         bad[bad.index("_")] = "_ (a pipe's result: only with pipeline=<pipe>, or q= on /v0/pipes/<pipe>.json)"
@@ -299,6 +300,7 @@ def _run(reader: Client, sql: str, parameters: dict | None, what: str, *, databa
     try:
         return reader.raw_query(sql, parameters=parameters, fmt=fmt)
     except ClickHouseError as exc:
+        db.discard(reader)  # its connection may hold the failed query's partial output
         raise _refusal(exc, what) from None
     finally:
         reader.database = previous

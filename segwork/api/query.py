@@ -87,11 +87,12 @@ def answer(client: Client, settings, token: tokens.Token, text: str, params: Que
         [f"{client.database}.{t}" for t in readable] + [f"{client.database}.{t}_quarantine" for t in readable]
         + ["system.one"]))
     known = {p for p in pipes.PIPES if token.can_read(p)} | ({"_"} if pipe else set())
-    parsed = sqlguard.parse(reader, text, main, known)
+    policy = sqlguard.functions(client)
+    parsed = sqlguard.parse(reader, policy, text, main, known)
     fmt = parsed.format or default or sqlguard.DEFAULT_FORMAT
     wanted = {n for n in parsed.tables if n in known}
     if not wanted:
-        sqlguard.check_reads(reader, parsed, main, known)
+        sqlguard.check_reads(reader, policy, parsed, main, known)
         return _shaped(sqlguard.run(reader, parsed.sql, main.database, fmt), fmt), fmt
     scratch = f"segwork_sql_{uuid.uuid4().hex[:16]}"
     try:
@@ -102,7 +103,7 @@ def answer(client: Client, settings, token: tokens.Token, text: str, params: Que
         for name in sorted(wanted):
             _materialize(client, scratch, name, pipes.PIPES[pipe if name == "_" else name], token, params)
         scope = sqlguard.Scope(scratch, main.tables | {f"{scratch}.{n}" for n in [*names, *wanted]})
-        sqlguard.check_reads(reader, parsed, scope, known)
+        sqlguard.check_reads(reader, policy, parsed, scope, known)
         return _shaped(sqlguard.run(reader, parsed.sql, scratch, fmt), fmt), fmt
     finally:
         db.command(client, "sql_scratch_drop", {"db": scratch})
@@ -126,6 +127,7 @@ def _command(client: Client, sql: str, parameters: dict, what: str = "the reques
     try:
         client.command(sql, parameters=parameters, settings=db.read_settings(client))
     except ClickHouseError as exc:
+        db.discard(client)  # as sqlguard's reader: a failed call may leave output behind
         raise EngineError(f"{what}: {str(exc).splitlines()[0][:300]}", code=getattr(exc, "code", None),
                           name=getattr(exc, "name", None)) from None
 
