@@ -333,11 +333,12 @@ def _open(dsn: str, session: dict[str, Any] | None = None) -> Client:
             raise EngineError(f"the embedded database folder {folder} cannot be made: {exc.strerror or exc} "
                               f"({exc.filename or folder}). {enginefolder.ELSEWHERE}") from exc
     try:
+        extra = {"settings": session} if session else {}  # a reader's session (reader_client)
         if dsn.startswith("chdb:"):
-            client = clickhouse_connect.get_client(dsn=dsn, settings=session)
+            client = clickhouse_connect.get_client(dsn=dsn, **extra)
             _chdb_opened.add(_dsn_location(dsn))
             return client
-        return clickhouse_connect.get_client(dsn=dsn, autogenerate_session_id=False, settings=session)
+        return clickhouse_connect.get_client(dsn=dsn, autogenerate_session_id=False, **extra)
     except ProgrammingError as exc:
         others = sorted(_chdb_opened - {_dsn_location(dsn)})
         if "chdb" in str(exc).lower() and others:
@@ -347,7 +348,7 @@ def _open(dsn: str, session: dict[str, Any] | None = None) -> Client:
                 "the process (or the notebook kernel) to switch, or use a ClickHouse server via SEGWORK_DSN."
             ) from exc
         if folder is not None and folder not in _chdb_opened:  # held elsewhere, or damaged: tell which
-            client = enginefolder.reopen_or_explain(folder, lambda: clickhouse_connect.get_client(dsn=dsn, settings=session), exc)
+            client = enginefolder.reopen_or_explain(folder, lambda: clickhouse_connect.get_client(dsn=dsn, **extra), exc)
             _chdb_opened.add(folder)
             return client
         raise EngineError(f"cannot open the engine at {dsn}: {_first_line(exc)}") from exc
