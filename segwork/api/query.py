@@ -97,7 +97,7 @@ def answer(client: Client, settings, token: tokens.Token, text: str, params: Que
     scratch = f"segwork_sql_{uuid.uuid4().hex[:16]}"
     try:
         db.command(client, "sql_scratch_create", {"db": scratch})
-        names = [n for t in readable for n in (t, f"{t}_quarantine")]
+        names = [n for t in readable for n in (t, f"{t}_quarantine") if n in parsed.tables]  # the ones it names
         for name in names:  # a view's text cannot hold query parameters: names from TABLES, quoted
             _command(client, f"CREATE VIEW `{scratch}`.`{name}` AS SELECT * FROM `{client.database}`.`{name}`", {})
         for name in sorted(wanted):
