@@ -154,6 +154,20 @@ def test_a_pipe_by_name_is_its_result_for_the_request_parameters(loaded):
     assert got["n"].tolist() == [30]
 
 
+def test_the_request_database_is_dropped_whatever_happens(loaded):
+    def scratch():
+        return loaded.client.query("SELECT count() FROM system.databases WHERE name LIKE 'segwork_sql_%'").result_rows[0][0]
+    before = scratch()
+    h = loaded.bearer()
+    assert loaded.http.get("/v0/pipes/customer_segment_lookup.json", params={"q": "SELECT * FROM _"}, headers=h).status_code == 400
+    r = loaded.http.get("/v0/pipes/customer_segments_summary.json", params={"q": "SELECT * FROM _ JOIN api_tokens ON 1 = 1"}, headers=h)
+    assert r.status_code == 403
+    r = loaded.http.get("/v0/pipes/customer_segments_summary.json", params={"q": "SELECT nope FROM _"}, headers=h)
+    assert r.status_code == 400
+    assert loaded.http.get("/v0/pipes/customer_segments_summary.json", params={"q": "SELECT 1 FROM _"}, headers=h).status_code == 200
+    assert scratch() == before
+
+
 # --- tokens --------------------------------------------------------------------------------
 
 def test_what_each_token_may_read(loaded):

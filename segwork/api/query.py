@@ -105,8 +105,8 @@ def answer(client: Client, settings, token: tokens.Token, text: str, params: Que
         scope = sqlguard.Scope(scratch, main.tables | {f"{scratch}.{n}" for n in [*names, *wanted]})
         sqlguard.check_reads(reader, policy, parsed, scope, known)
         return _shaped(sqlguard.run(reader, parsed.sql, scratch, fmt), fmt), fmt
-    finally:
-        db.command(client, "sql_scratch_drop", {"db": scratch})
+    finally:  # on segwork's client of this thread (a new one when a failed statement discarded it)
+        db.command(db.thread_client(settings=settings), "sql_scratch_drop", {"db": scratch})
 
 
 def _materialize(client: Client, scratch: str, name: str, pipe: pipes.Pipe, token: tokens.Token, params: QueryParams) -> None:
