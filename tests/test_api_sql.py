@@ -234,6 +234,9 @@ FORBIDDEN = {
     "SELECT * FROM merge('{db}', '.*')": 403,
     "SELECT * FROM view(SELECT * FROM api_tokens)": 403,
     "SELECT * FROM input('x String')": 403,
+    "SELECT * FROM Python(settings)": 403,  # chDB's table function over the process's Python objects
+    "SELECT * FROM dictionary('d')": 403,
+    "SELECT * FROM loop(numbers(3))": 403,
     "SELECT dictGet('d', 'x', toUInt64(1))": 403,
     "SELECT joinGet('j', 'x', 1)": 403,
     "SELECT hasColumnInTable('system', 'users', 'name')": 403,
