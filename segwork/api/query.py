@@ -29,7 +29,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from segwork import db, exports, sqlfiles, sqlguard
+from segwork import db, exports, sqlguard
 from segwork.api import body, pipes, tokens
 from segwork.api.responses import ApiError
 from segwork.errors import EngineError

@@ -22,8 +22,6 @@ from __future__ import annotations
 
 import json
 import re
-import threading
-import time
 from dataclasses import dataclass
 from typing import Any, Iterator
 
@@ -33,6 +31,7 @@ from clickhouse_connect.driver.exceptions import ClickHouseError
 from segwork import db, sqlfiles
 from segwork.config import Settings
 from segwork.errors import EngineError, SegworkError
+from segwork.sqlguard.catalog import FunctionPolicy, functions  # noqa: F401 (functions: part of this package's API)
 
 # Output formats a client may ask for (`... FORMAT CSV`), by the engine's name; JSON when none.
 FORMATS = {f.lower(): f for f in ("JSON", "JSONCompact", "JSONEachRow", "JSONCompactEachRow", "CSV", "CSVWithNames",
@@ -41,24 +40,6 @@ DEFAULT_FORMAT = "JSON"
 # Table functions that make rows out of their arguments only; readonly=1 refuses file, url, s3,
 # remote, executable, ...; merge, view, loop and the like read other tables, so are refused here.
 TABLE_FUNCTIONS = frozenset({"numbers", "numbers_mt", "zeros", "zeros_mt", "generate_series", "generateseries", "values"})
-# Function categories (system.functions) that reach beyond the query's rows: files, dictionaries,
-# models, the network (AI), the server's internals. 'Other' mixes both kinds: OTHER_ALLOWED
-# lists the ones that only compute on their arguments.
-DENIED_CATEGORIES = frozenset({"Dictionary", "Embedded Dictionary", "Introspection", "Machine Learning", "AI",
-                               "Internal", "Other"})
-OTHER_ALLOWED = frozenset({
-    "bar", "blockNumber", "blockSerializedSize", "blockSize", "byteSize", "colorOKLABToSRGB", "colorOKLCHToSRGB",
-    "colorSRGBToOKLAB", "colorSRGBToOKLCH", "countDigits", "defaultValueOfArgumentType", "defaultValueOfTypeName",
-    "digits", "dumpColumnStructure", "errorCodeToName", "finalizeAggregation", "flipCoordinates",
-    "formatReadableDecimalSize", "formatReadableQuantity", "formatReadableSize", "formatReadableTimeDelta",
-    "getSizeOfEnumType", "getSubcolumn", "identity", "ignore", "indexHint", "initializeAggregation", "isConstant",
-    "isDecimalOverflow", "lowCardinalityIndices", "lowCardinalityKeys", "MACNumToString", "MACStringToNum",
-    "MACStringToOUI", "materialize", "minSampleSizeContinuous", "minSampleSizeConversion", "neighbor",
-    "parseISO8601Duration", "parseReadableSize", "parseReadableSizeOrNull", "parseReadableSizeOrZero", "parseTimeDelta",
-    "rowNumberInAllBlocks", "rowNumberInBlock", "runningAccumulate", "runningDifference",
-    "runningDifferenceStartingWithFirstValue", "throwIf", "toColumnTypeName", "toTypeName", "transform",
-    "variantElement", "variantType", "visibleWidth", "_CAST",
-})
 _IN = frozenset({"in", "notIn", "globalIn", "globalNotIn", "nullIn", "notNullIn", "globalNullIn", "globalNotNullIn"})
 _ROOT_KEYS = frozenset({"type", "union_mode", "list_of_modes", "list_of_selects", "format_ast",
                         "is_outfile_append", "is_outfile_truncate", "is_into_outfile_with_stdout"})
@@ -67,7 +48,6 @@ _NODE = re.compile(r"^\s*([A-Z_]+) id: \d+(?:, (.*))?$")
 _TABLE_NAME = re.compile(r"(?:^|, )table_name: ([^,\s]+)")
 _TABLE_FUNCTION = re.compile(r"(?:^|, )table_function_name: ([^,\s]+)")
 _FUNCTION = re.compile(r"(?:^|, )function_name: ([^,\s]+), function_type: (\w+)")
-CATALOG_SECONDS = 60.0  # functions are read again this often (a new user-defined function is then known)
 
 
 class SqlRefused(SegworkError):
@@ -111,7 +91,7 @@ def session_settings(settings: Settings) -> dict[str, Any]:
             "readonly": 1}
 
 
-def parse(reader: Client, policy: "FunctionPolicy", text: str, scope: Scope, known: set[str]) -> Parsed:
+def parse(reader: Client, policy: FunctionPolicy, text: str, scope: Scope, known: set[str]) -> Parsed:
     """The engine's parse of `text`, refused unless it is one SELECT that names only tables in
     `scope` (or `known`: pipes to be put in its database), allowed table functions and functions."""
     text = text.strip()
@@ -163,7 +143,7 @@ def parse(reader: Client, policy: "FunctionPolicy", text: str, scope: Scope, kno
     return Parsed(sql, fmt, frozenset(tables - with_names), frozenset(with_names))
 
 
-def check_reads(reader: Client, policy: "FunctionPolicy", parsed: Parsed, scope: Scope, known: set[str]) -> None:
+def check_reads(reader: Client, policy: FunctionPolicy, parsed: Parsed, scope: Scope, known: set[str]) -> None:
     """Refuse the query unless the analyzer's tree reads only tables in `scope`, allowed table
     functions and functions (the deciding check; `parse` ran first)."""
     tree = _run(reader, "EXPLAIN QUERY TREE " + parsed.sql, None, "checking the query", database=scope.database)
@@ -197,53 +177,6 @@ def check_reads(reader: Client, policy: "FunctionPolicy", parsed: Parsed, scope:
 def run(reader: Client, sql: str, database: str, fmt: str) -> bytes:
     """A checked query's result (Parsed.sql) in output format `fmt` (the reader's limits apply)."""
     return _run(reader, sql, None, "running the query", database=database, fmt=fmt)
-
-
-class FunctionPolicy:
-    """Which functions a client's SQL may call, from the engine's own catalog (system.functions)."""
-
-    def __init__(self, rows: list[tuple]) -> None:
-        self._by_name: dict[str, tuple] = {}
-        self._folded: dict[str, tuple] = {}
-        for name, categories, origin, alias_to, case_insensitive, is_aggregate in rows:
-            entry = (name, str(categories or ""), str(origin or ""), str(alias_to or ""), bool(is_aggregate))
-            self._by_name[name] = entry
-            if case_insensitive:
-                self._folded[name.lower()] = entry
-
-    def refusal(self, name: str, *, strict: bool) -> str | None:
-        """Why `name` may not be called, or None. Unknown names pass unless `strict`: in the
-        parse they are operators, lambdas and aggregate combinators (sumIf); in the analyzed
-        tree, where names are the engine's own, an unknown ordinary function is refused."""
-        entry = self._by_name.get(name) or self._folded.get(name.lower())
-        if entry and entry[3]:  # an alias: judge what it stands for
-            entry = self._by_name.get(entry[3]) or self._folded.get(entry[3].lower()) or entry
-        if entry is None:
-            return f"the function {name}() is not available here" if strict else None
-        canonical, categories, origin, _, is_aggregate = entry
-        if origin != "System":
-            return f"the function {name}() is user-defined ({origin}) and cannot be used here"
-        if is_aggregate or canonical in OTHER_ALLOWED:
-            return None
-        denied = [c.strip() for c in categories.split(",") if c.strip() in DENIED_CATEGORIES]
-        if denied:
-            return (f"the function {name}() ({denied[0]}) reaches beyond the query's rows (files, dictionaries, "
-                    "the server, the network) and cannot be used here")
-        return None
-
-
-_catalog: dict[str, Any] = {"policy": None, "at": float("-inf")}
-_catalog_lock = threading.Lock()
-
-
-def functions(client: Client) -> FunctionPolicy:
-    """The function policy from the engine's catalog (read by segwork's own client, not under a
-    client's query limits), read again every CATALOG_SECONDS."""
-    with _catalog_lock:
-        if _catalog["policy"] is None or time.monotonic() - _catalog["at"] > CATALOG_SECONDS:
-            rows = db.query_rows(client, "sql_functions", {})
-            _catalog["policy"], _catalog["at"] = FunctionPolicy(rows), time.monotonic()
-        return _catalog["policy"]
 
 
 def _check_names(reader: Client, names: set[str], with_names: set[str], scope: Scope, known: set[str]) -> None:
