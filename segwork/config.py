@@ -39,6 +39,9 @@ class Settings:
     force_client_api: bool = False  # embedded engine through clickhouse-connect's API only, as a server is used
     query_timeout_seconds: float = 30.0  # every read is stopped past this (ClickHouse max_execution_time)
     query_max_rows: int = 1_000_000  # most rows a read may return (max_result_rows); queries.MAX_LIMIT's largest answer
+    sql_max_query_bytes: int = 256 * 1024  # the Query API's SQL text (ClickHouse's own max_query_size)
+    sql_max_rows_to_read: int = 1_000_000_000  # rows one Query API query may read (max_rows_to_read)
+    sql_max_memory_bytes: int = 4 * 1024**3  # memory one Query API query may use (max_memory_usage)
     segment_webhook_url: str | None = None  # where `segment diff --post` sends enters/exits (NDJSON) by default
     webhook_attempts: int = 4  # tries of one webhook POST (waits 0.5, 1, 2 s between) before giving up
 
@@ -91,6 +94,9 @@ class Settings:
             force_client_api=_bool(env, "SEGWORK_FORCE_CLIENT_API", s.force_client_api),
             query_timeout_seconds=_positive(env, "SEGWORK_QUERY_TIMEOUT_SECONDS", s.query_timeout_seconds, float),
             query_max_rows=_positive(env, "SEGWORK_QUERY_MAX_ROWS", s.query_max_rows, int),
+            sql_max_query_bytes=_positive(env, "SEGWORK_SQL_MAX_QUERY_BYTES", s.sql_max_query_bytes, int),
+            sql_max_rows_to_read=_positive(env, "SEGWORK_SQL_MAX_ROWS_TO_READ", s.sql_max_rows_to_read, int),
+            sql_max_memory_bytes=_positive(env, "SEGWORK_SQL_MAX_MEMORY_BYTES", s.sql_max_memory_bytes, int),
             segment_webhook_url=env.get("SEGWORK_SEGMENT_WEBHOOK_URL") or None,
             webhook_attempts=_positive(env, "SEGWORK_WEBHOOK_ATTEMPTS", s.webhook_attempts, int),
         )

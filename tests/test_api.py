@@ -202,7 +202,8 @@ def test_datasources_list_interrupted_ingests_with_what_to_do(api):
     ("/v0/pipes/customer_segments_summary.json?min_age=99999999999", 400, "to type Int32"),
     ("/v0/pipes/customer_segment_lookup.json", 400, "Check the parameters customer_id"),
     ("/v0/pipes/customer_segment_lookup.json?customer_id=", 400, "Check the parameters customer_id"),
-    ("/v0/pipes/customer_segments_summary.json?q=SELECT%201", 400, "parameter 'q'"),
+    ("/v0/pipes/customer_segments_summary.json?q=DROP%20TABLE%20customers", 400, "only SELECT"),  # SQL over _: tests/test_api_sql.py
+    ("/v0/pipes/customer_segment_lookup.json?q=SELECT%20*%20FROM%20_", 400, "Check the parameters customer_id"),
     ("/v0/pipes/no_such_pipe.json", 404, "there is no pipe 'no_such_pipe'"),
     ("/v0/pipes/customer_segment_lookup.xml?customer_id=a", 404, "'.xml' is not a format"),
     ("/v0/pipes/customer_segment_lookup/nodes", 404, "there is no endpoint"),  # /v0/pipes/<name> describes the pipe (test_api_tbcompat)

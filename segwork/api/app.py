@@ -23,7 +23,7 @@ from starlette.routing import BaseRoute, Route
 
 from segwork import db, overview, params, through_time
 from segwork.ingestion import read as readers
-from segwork.api import body, jobs, pipes, responses, segments, tokens, workspace
+from segwork.api import body, jobs, pipes, query, responses, segments, tokens, workspace
 from segwork.api.accesslog import AccessLog
 from segwork.api.authlog import AuthFailures, peer
 from segwork.api.ratelimit import RateLimiter
@@ -89,6 +89,7 @@ class Api:
             Route("/v0/segment_exports", _guard(self.record_segment_export), methods=["POST"]),
             *segments.routes(self, _guard),
             *workspace.routes(self, _guard), *jobs.routes(self, _guard),  # what the seed system's CLIs and SDKs read
+            *query.routes(self, _guard),  # /v0/sql
             Route("/v0/{rest:path}", _guard(self.elsewhere), methods=METHODS),
         ]
 
@@ -206,6 +207,8 @@ class Api:
             raise ApiError(404, f"'.{fmt}' is not a format of pipe '{name}'; use .json, .csv, .ndjson or .parquet")
         if not token.can_read(name):
             raise ApiError(403, f"token '{token.name}' may not read pipe '{name}'; it needs the scope {tokens.READ}:{name}")
+        if request.query_params.get("q"):  # SQL over the pipe's result as `_`
+            return await query.over_pipe(self, request, token, pipe, fmt)
         pinned = pipes.pins(pipe, token.name, token.fixed_params)
         headers = self._limit(token)
         values = pipes.arguments(pipe, request.query_params, pinned)
