@@ -309,6 +309,12 @@ def test_every_escape_attempt_is_refused_and_nothing_changes(client, database, t
         assert data(sql(api, "SELECT count() AS n FROM customers"))["n"].tolist() == [N_CUSTOMERS + 1]
 
 
+def test_a_syntax_error_is_the_engine_s_message_about_the_client_s_text(loaded):
+    r = sql(loaded, "SELECT count( FROM customers")
+    assert r.status_code == 400 and r.json()["error"].startswith("parsing the query: the engine refused it: Syntax error")
+    assert "parseQueryToJSON" not in r.text and r.json()["error"].endswith("(SYNTAX_ERROR)")
+
+
 def test_a_scalar_subquery_cannot_leak_a_secret_in_an_error(loaded, database):
     """The engine evaluates scalar subqueries while it analyses a query: the names are checked first."""
     secret = loaded.client.query("SELECT token_hash FROM api_tokens LIMIT 1").result_rows[0][0]
