@@ -309,6 +309,12 @@ def test_every_escape_attempt_is_refused_and_nothing_changes(client, database, t
         assert data(sql(api, "SELECT count() AS n FROM customers"))["n"].tolist() == [N_CUSTOMERS + 1]
 
 
+def test_a_syntax_error_is_the_engine_s_message_about_the_client_s_text(loaded):
+    r = sql(loaded, "SELECT count( FROM customers")
+    assert r.status_code == 400 and r.json()["error"].startswith("parsing the query: the engine refused it: Syntax error")
+    assert "parseQueryToJSON" not in r.text and r.json()["error"].endswith("(SYNTAX_ERROR)")
+
+
 def test_a_scalar_subquery_cannot_leak_a_secret_in_an_error(loaded, database):
     """The engine evaluates scalar subqueries while it analyses a query: the names are checked first."""
     secret = loaded.client.query("SELECT token_hash FROM api_tokens LIMIT 1").result_rows[0][0]
@@ -349,6 +355,30 @@ def test_a_failed_query_leaves_nothing_for_the_next_one(client, database):
             assert sql(api, "SELECT number FROM numbers(2000) FORMAT JSON").status_code == 400
             r = sql(api, "SELECT 1 AS one")
             assert r.status_code == 200 and r.json()["data"] == [{"one": 1}], r.text
+
+
+def test_the_reader_session_cannot_write_or_lift_its_limits_even_unchecked(client, database):
+    """Under the checks: the reader's own session refuses writes and setting changes, and the
+    ordinary client of the same thread keeps writing (readonly never reaches it)."""
+    from dataclasses import replace
+
+    from clickhouse_connect.driver.exceptions import DatabaseError
+
+    from segwork import db
+    from segwork.config import Settings
+
+    settings = replace(Settings(dsn="chdb://memory", database=database), query_max_rows=7)
+    reader = db.reader_client(sqlguard.session_settings(settings), settings=settings)
+    for statement in ("INSERT INTO customer_events (event_id) VALUES ('x')", "DROP TABLE customers", "SET readonly = 0",
+                      "SET max_result_rows = 0", "CREATE TABLE t (a Int8) ENGINE = Memory"):
+        with pytest.raises(DatabaseError, match="readonly|READONLY"):
+            reader.command(statement)
+    with pytest.raises(DatabaseError, match="TOO_MANY_ROWS_OR_BYTES"):
+        reader.raw_query("SELECT number FROM numbers(8)", settings={}, fmt="JSON")
+    db.discard(reader)
+    assert db.reader_client(sqlguard.session_settings(settings), settings=settings) is not reader
+    client.command("INSERT INTO customer_events (event_id, customer_id, event_type) VALUES ('e1', 'c1', 'login')")
+    assert client.query("SELECT count() FROM customer_events").result_rows == [(1,)]
 
 
 def test_function_policy_from_the_engine_catalog(client):

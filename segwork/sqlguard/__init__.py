@@ -97,7 +97,7 @@ def parse(reader: Client, policy: FunctionPolicy, text: str, scope: Scope, known
     text = text.strip()
     if not text:
         raise SqlRefused("the query is empty: send q=SELECT ... (or the SQL as the request body)")
-    raw = _run(reader, sqlfiles.load("sql_parse"), {"q": text}, "parsing the query")
+    raw = _run(reader, sqlfiles.load("sql_parse"), {"q": text}, PARSING)
     ast = json.loads(raw)
     if not isinstance(ast, dict) or ast.get("type") != "SelectWithUnionQuery":
         kind = ast.get("type", "?") if isinstance(ast, dict) else "?"
@@ -139,7 +139,7 @@ def parse(reader: Client, policy: FunctionPolicy, text: str, scope: Scope, known
                 if name in _IN:
                     in_names |= _bare_identifier(node)
     _check_names(reader, tables | in_names, with_names, scope, known)
-    sql = _run(reader, sqlfiles.load("sql_unparse"), {"ast": json.dumps(ast)}, "parsing the query").decode().rstrip("\n")
+    sql = _run(reader, sqlfiles.load("sql_unparse"), {"ast": json.dumps(ast)}, PARSING).decode().rstrip("\n")
     return Parsed(sql, fmt, frozenset(tables - with_names), frozenset(with_names))
 
 
@@ -239,6 +239,7 @@ def _run(reader: Client, sql: str, parameters: dict | None, what: str, *, databa
         reader.database = previous
 
 
+PARSING = "parsing the query"
 BUSY = {"TIMEOUT_EXCEEDED", "MEMORY_LIMIT_EXCEEDED", "TOO_MANY_SIMULTANEOUS_QUERIES"}  # the API answers 503/504
 
 
@@ -248,6 +249,12 @@ def _refusal(exc: ClickHouseError, what: str) -> SegworkError:
     name, code = getattr(exc, "name", None), getattr(exc, "code", None)
     first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
     first = re.sub(r"^.*?(Code: \d+\. DB::Exception: )+", "", first)[:500]
+    first = first.split(": In scope SELECT parseQueryToJSON(")[0]  # the wrapper the text went through, not the client's
+    if name and not first.endswith(f"({name})"):
+        first = f"{first.rstrip('. ')} ({name})"
+    if what == PARSING and name == "UNKNOWN_FUNCTION":  # the client's text is a parameter there: the engine lacks the function
+        return EngineError("the Query API needs the engine's parseQueryToJSON and formatQueryFromJSON (ClickHouse 26.x, "
+                           f"as the embedded engine has); this engine lacks them: {first}", code=code, name=name)
     if name in BUSY:
         setting = {"TIMEOUT_EXCEEDED": " (SEGWORK_QUERY_TIMEOUT_SECONDS)",
                    "MEMORY_LIMIT_EXCEEDED": " (SEGWORK_SQL_MAX_MEMORY_BYTES)"}.get(name, "")
