@@ -104,3 +104,13 @@ def test_the_cli_reports_a_headerless_file(tmp_path):
     assert (report["rows_read"], report["inserted"], report["notes"]) == (2, 2, [HEADERLESS_NOTE])
     proc = subprocess.run(run, cwd=PROJECT_DIR, env=env, capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0 and HEADERLESS_NOTE in proc.stdout and "2 already present" in proc.stdout
+
+
+def test_a_header_with_other_names_stays_a_header(client):
+    """A header naming no column but of the table's width (renamed columns) holds no times: a header, refused as before."""
+    data = b"id,cust,kind,value,product,cat,time\ne1,c1,purchase,9.5,p1,toys,2024-03-01 10:00:00\n"
+    with pytest.raises(InputFileError, match="missing required column"):
+        segwork.ingest(client, "customer_events", data, format="csv")
+    iso = b"e1,c1,purchase,9.5,p1,toys,2024-03-01T10:00:00Z\ne2,c1,login,,,,1709287200\n"  # ISO with T and Z; epoch seconds
+    report = segwork.ingest(client, "customer_events", iso, format="csv")
+    assert (report.inserted, report.notes) == (2, [HEADERLESS_NOTE])

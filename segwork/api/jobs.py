@@ -15,6 +15,7 @@ what to do. Needs DATASOURCES:APPEND on the job's data source (or ADMIN).
 """
 from __future__ import annotations
 
+import asyncio
 from datetime import datetime, timezone
 
 import pandas as pd
@@ -51,11 +52,16 @@ def routes(app, guard) -> list[Route]:
             raise ApiError(403, f"token '{token.name}' may not append to {table}; it needs the scope {tokens.APPEND}:{table}")
         headers = app._limit(token)
         fmt = _format(request)
+        from segwork.api.app import _departure, _still_there  # app imports this module: at call time it is loaded
+
         file, _, _ = await body.upload(request, app.settings.api_max_upload_bytes)
         try:
-            source = f"POST /v1/datasources/{table}/append ({token.name})"
-            report = await app._run(lambda client: ingest(client, table, file, format=fmt, settings=app.settings.for_uploads(),
-                                                          source_name=source, dialect=Dialect()))
+            async with _departure(request) as gone:  # as POST /v0/datasources: a client gone before the ingest gets nothing in
+                await asyncio.sleep(0)
+                _still_there(request, gone)
+                source = f"POST /v1/datasources/{table}/append ({token.name})"
+                report = await app._run(lambda client: ingest(client, table, file, format=fmt, settings=app.settings.for_uploads(),
+                                                              source_name=source, dialect=Dialect()))
         finally:
             file.close()
         job = await app._run(lambda client: _jobs(client, report.ingest_id, 1))

@@ -3,8 +3,9 @@ starts on (header = line 1), broken records kept as BadRecords. The delimiter is
 (, ; tab or |); the text is UTF-8 here (segwork.ingestion.transcode made it so).
 
 A file without a header line is read in the table's column order when the Source allows it
-(`Source.table_columns`, set for plain ingests, never through a mapping) and its first line
-names none of the table's columns and has exactly as many fields: the seed's system accepts
+(`Source.headerless_table`, set for plain ingests, never through a mapping) and its first line
+names none of the table's columns, has exactly as many fields, and holds times where the table
+has times (is_headerless): the seed's system accepts
 such appends (its docs: the header may be left out when the columns are in order). Line 1 is
 then a data line and keeps its number."""
 from __future__ import annotations
@@ -40,8 +41,10 @@ def csv_chunks(src: Source, columns: list[str], chunk_rows: int) -> Iterator[Raw
     delimiter = src.dialect.delimiter or ","
     header, first = _csv_header(stream, max_line, delimiter)
     line, pending = 2, b""
-    if is_headerless(header, src.table_columns):
-        header, line, pending = list(src.table_columns), 1, first
+    if is_headerless(header, src.headerless_table):
+        from segwork.schemas import columns as table_columns
+
+        header, line, pending = table_columns(src.headerless_table), 1, first
         src.notes.append(HEADERLESS_NOTE)
     wanted = [c for c in header if c in columns]
     convert_options = pacsv.ConvertOptions(
@@ -254,13 +257,21 @@ def _ends_in_quotes(record: bytes, delimiter: str = ",") -> bool:
         pos += 1
 
 
-def is_headerless(first: list[str], table_columns: list[str] | None) -> bool:
-    """Whether a first line of these fields is data, not a header: it names none of the table's
-    columns (in any case) and has exactly as many fields as the table has columns."""
-    if not table_columns or len(first) != len(table_columns):
+def is_headerless(first: list[str], table: str | None) -> bool:
+    """Whether a first line of these fields is data of `table`, not a header: it names none of the
+    table's columns (in any case), has exactly as many fields as the table has columns, and its
+    fields at the table's time columns are times (ISO 8601 or epoch seconds) or empty: a header
+    whose names differ from the columns (`id,cust,type,...,time`) stays a header."""
+    from segwork.schemas import TABLES
+
+    if table is None:
         return False
-    names = {c.lower() for c in table_columns}
-    return not any(f.strip().lower() in names for f in first)
+    kinds = TABLES[table]["kinds"]
+    if len(first) != len(kinds) or any(f.strip().lower() in {c.lower() for c in kinds} for f in first):
+        return False
+    times = pd.Series([f.strip() for f, kind in zip(first, kinds.values()) if kind == "time" and f.strip()], dtype=object)
+    parsed = pd.to_datetime(times, utc=True, errors="coerce", format="ISO8601")
+    return bool((parsed.notna() | pd.to_numeric(times, errors="coerce").notna()).all())
 
 
 def _csv_header(stream, max_line: int, delimiter: str = ",") -> tuple[list[str], bytes]:

@@ -53,7 +53,7 @@ def ingest(client: Client, table: str, source, *, format: str | None = None, set
         header = list(source.columns)
     else:
         src = readers.open_source(source, format, source_name, settings, dialect)
-        src.table_columns = None if mapping else columns(table)  # a mapping maps named columns: its files need a header
+        src.headerless_table = None if mapping else table  # a mapping maps named columns: its files need a header
         chunks = readers.rechunk(readers.read_chunks(src, wanted, settings.chunk_rows), settings.chunk_rows)
         report = IngestReport(uuid.uuid4().hex, table, src.name, src.format)
         report.dialect = "" if src.dialect.plain else src.dialect.describe(src.detected)
