@@ -88,6 +88,53 @@ def test_engine_errors_on_the_arrow_path_are_engine_errors(loaded, monkeypatch):
         db.query_df(loaded, "broken", {})
 
 
+PIPE_CALLS = [  # (pipe, query string): the pipes' answers in the engine's own formats
+    ("customer_segment_lookup", "customer_id=c0000007&as_of=2025-01-01 12:00:00"),
+    ("customer_engagement_analysis", "start_date=2024-07-01&end_date=2024-12-31&event_type=purchase&limit=25&as_of=2025-01-01"),
+    ("customer_segments_summary", "location=Paris&min_age=25&max_age=45&as_of=2025-01-01 12:00:00"),
+]
+
+
+@pytest.mark.parametrize("fmt", ["json", "csv", "ndjson", "parquet"])
+@pytest.mark.parametrize("pipe,query", PIPE_CALLS)
+def test_pipe_bodies_from_the_handle_equal_clickhouse_connects_raw_query(loaded, pipe, query, fmt, monkeypatch):
+    """The API's pipes answer from the client's own chDB handle (settings in a SETTINGS clause),
+    not clickhouse-connect's raw_query (a SET and a restore per setting): the same bytes, the
+    engine's statistics aside; the format settings (CSV's, JSON's numbers) hold."""
+    import io
+    import json
+
+    from starlette.datastructures import QueryParams
+
+    from segwork.api import pipes
+
+    p = pipes.PIPES[pipe]
+    values = pipes.arguments(p, QueryParams(query), {})
+    monkeypatch.setattr(loaded, "raw_query", lambda *a, **k: pytest.fail("clickhouse-connect's raw_query was called"))
+    fast = pipes.run(p, loaded, values, fmt)
+    monkeypatch.undo()
+    monkeypatch.setattr(embedded, "usable", lambda client: False)
+    ordinary = pipes.run(p, loaded, values, fmt)
+    if fmt == "json":
+        fast, ordinary = json.loads(fast), json.loads(ordinary)
+        assert fast.pop("statistics").keys() == ordinary.pop("statistics").keys()
+        data = [pd.DataFrame(x.pop("data")) for x in (fast, ordinary)]
+        assert fast == ordinary and fast["rows"] > 0
+        pd.testing.assert_frame_equal(*data, check_exact=False, rtol=1e-12)  # sums: the order of additions may differ
+        fast["data"] = data[0].to_dict("records")
+        assert all(not isinstance(v, str) for row in fast["data"] for k, v in row.items() if k in ("customer_count", "event_count"))
+    elif fmt == "parquet":
+        import pyarrow.parquet as pq
+        pd.testing.assert_frame_equal(pq.read_table(io.BytesIO(fast)).to_pandas(), pq.read_table(io.BytesIO(ordinary)).to_pandas(),
+                                      check_exact=False, rtol=1e-12)
+    elif pipe != "customer_segment_lookup":  # text: sums may differ in the last digit
+        lines = [pd.read_json(io.BytesIO(x), lines=True) if fmt == "ndjson" else pd.read_csv(io.BytesIO(x))
+                 for x in (fast, ordinary)]
+        pd.testing.assert_frame_equal(*lines, check_exact=False, rtol=1e-12)
+    else:
+        assert fast == ordinary and fast.count(b"\n") >= 1
+
+
 PROBE = ("SELECT {text:String} AS text, {types:Array(String)} AS types, {location:Nullable(String)} AS location, "
          "{min_age:Nullable(Int32)} AS min_age, {as_of:DateTime('UTC')} AS as_of, "
          "{updated_at:DateTime64(6, 'UTC')} AS updated_at, {revoked:Bool} AS revoked, {high_value:Float64} AS high_value, "
