@@ -135,6 +135,23 @@ def test_pipe_bodies_from_the_handle_equal_clickhouse_connects_raw_query(loaded,
         assert fast == ordinary and fast.count(b"\n") >= 1
 
 
+def test_rows_before_limit_is_written_into_the_engines_json_as_it_stands(loaded):
+    """A pipe's JSON gets rows_before_limit_at_least (= rows, when the engine has none) without
+    being decoded and encoded again: the engine's bytes stay, a string that looks like the
+    envelope's "rows" line does not fool it, and one the engine wrote is kept."""
+    import json
+
+    from segwork.api import pipes
+
+    body = embedded.query_raw(loaded, "SELECT number AS n, 'a\n\t\"rows\": 5,\n' AS t, number / 3 AS f FROM numbers(3)", {}, "JSON")
+    out = pipes.with_rows_before_limit(body)
+    envelope = json.loads(out)
+    assert envelope["rows_before_limit_at_least"] == envelope["rows"] == 3 and envelope["data"] == json.loads(body)["data"]
+    assert out.replace(b'\n\t"rows_before_limit_at_least": 3,\n', b"") == body  # nothing else changed
+    limited = embedded.query_raw(loaded, "SELECT number FROM numbers(10) ORDER BY number DESC LIMIT 2", {}, "JSON")
+    assert json.loads(limited)["rows_before_limit_at_least"] == 10 and pipes.with_rows_before_limit(limited) == limited
+
+
 PROBE = ("SELECT {text:String} AS text, {types:Array(String)} AS types, {location:Nullable(String)} AS location, "
          "{min_age:Nullable(Int32)} AS min_age, {as_of:DateTime('UTC')} AS as_of, "
          "{updated_at:DateTime64(6, 'UTC')} AS updated_at, {revoked:Bool} AS revoked, {high_value:Float64} AS high_value, "
