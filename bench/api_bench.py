@@ -8,7 +8,8 @@ process with HTTP clients, so client and server do not share a GIL. Prints, each
 baseline measured in the same run:
 - Events API: events/s with batches of 10,000 NDJSON events (unique per request, timestamps of
   the last hour), 1 and N writers, against segwork.ingest on the same batches without HTTP;
-- pipes: p50/p95 of the tutorial's three calls, idle and while one writer ingests nonstop.
+- pipes: p50/p95 of the tutorial's three calls, idle and while one writer ingests nonstop;
+- pipes over HTTP against the same library call with the same parameters (bench/api_compare.py).
 Figures depend on the machine and its load (the load average is printed).
 """
 from __future__ import annotations
@@ -85,8 +86,10 @@ def main(argv: list[str] | None = None) -> int:
         background.join()
     finally:
         _stop(server)
+    log("  pipes over HTTP against the library call, same parameters, interleaved (bench.api_compare) ...")
+    compare = json.loads(_run_module("bench.api_compare", DATABASE.format(size=args.size), "--size", args.size).stdout)
     _python("--role", "cleanup", "--size", args.size)
-    _report(results, base, idle, busy, box[0], args)
+    _report(results, base, idle, busy, box[0], args, compare)
     return 0
 
 
@@ -183,7 +186,7 @@ def _pct(values: list[float], q: float) -> float:
     return float(np.percentile(values, q)) if values else float("nan")
 
 
-def _report(results, base, idle, busy, busy_ingest, args) -> None:
+def _report(results, base, idle, busy, busy_ingest, args, compare) -> None:
     """Print the tables, and keep them in bench/API_RESULTS.md (latest run of each size)."""
     import contextlib
     import io
@@ -191,6 +194,7 @@ def _report(results, base, idle, busy, busy_ingest, args) -> None:
     out = io.StringIO()
     with contextlib.redirect_stdout(out):
         _tables(results, base, idle, busy, busy_ingest, args)
+        _compare_table(compare)
     text = out.getvalue()
     print(text)
     _save(args.size, text)
@@ -228,6 +232,20 @@ def _tables(results, base, idle, busy, busy_ingest, args) -> None:
         share = _pct(idle[f"{name}/server"], 50) / i50
         print(f"| {name} | {i50:.1f} | {i95:.1f} | {b50:.1f} | {b95:.1f} | {b95 / i95:.2f}x | {share:.0%} | "
               f"{len(idle[name])}/{len(busy[name])} |")
+
+
+def _compare_table(compare: dict) -> None:
+    """Target 2 of issue 16: each pipe's p50 over HTTP within 1.3x of the same library call."""
+    print(f"\nPipes over HTTP against the same library call with the same parameters, {compare['rounds']} interleaved "
+          "rounds in one process (bench/api_compare.py: the API on a thread, the library beside it); load "
+          f"{' '.join(f'{x:.2f}' for x in compare['load_start'])} at the start, "
+          f"{' '.join(f'{x:.2f}' for x in compare['load_end'])} at the end.")
+    print("\n| pipe | HTTP p50 ms [min - max] | library p50 ms [min - max] | server's own p50 ms | HTTP / library (goal <= 1.3x) |"
+          "\n|---|---:|---:|---:|---:|")
+    for name, t in compare["times"].items():
+        h, lib, srv = (statistics.median(t[k]) for k in ("http", "library", "server"))
+        print(f"| {name} | {h:.1f} [{min(t['http']):.1f} - {max(t['http']):.1f}] | {lib:.1f} [{min(t['library']):.1f} - "
+              f"{max(t['library']):.1f}] | {srv:.1f} | {h / lib:.2f}x |")
 
 
 # --- roles run in child processes (the embedded database belongs to one process at a time) ---
@@ -286,6 +304,13 @@ def _env(database: str = INGEST_DATABASE) -> dict:
     env = {**os.environ, "SEGWORK_DSN": f"chdb://{FOLDER / 'chdb'}", "SEGWORK_DATABASE": database,
            "SEGWORK_API_RATE_LIMIT": str(10**7), "SEGWORK_API_MAX_UPLOAD_BYTES": str(4 * 1024**3)}
     return env
+
+
+def _run_module(module: str, database: str, *args) -> subprocess.CompletedProcess:
+    proc = subprocess.run([sys.executable, "-m", module, *args], cwd=ROOT, env=_env(database), capture_output=True, text=True)
+    if proc.returncode:
+        raise SystemExit(f"{module} {' '.join(args)} failed:\n{proc.stderr}")
+    return proc
 
 
 def _python(*args) -> subprocess.CompletedProcess:

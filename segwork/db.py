@@ -250,7 +250,11 @@ def _query_formatted(client: Client, name: str, sql: str, parameters: dict[str, 
     if out.format is None:  # query_capture
         out.sql, out.parameters, out.query = sql, dict(parameters), name
         return pd.DataFrame()
-    out.body = client.raw_query(sql, parameters=parameters, fmt=out.format, settings={**out.settings, **limits})
+    settings = {**out.settings, **limits}
+    if embedded.usable(client):  # the handle's own call: no SET/restore round trips per setting
+        out.body = embedded.query_raw(client, sql, parameters, out.format, settings)
+    else:
+        out.body = client.raw_query(sql, parameters=parameters, fmt=out.format, settings=settings)
     out.query = name
     return pd.DataFrame()
 

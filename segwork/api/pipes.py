@@ -26,6 +26,8 @@ from segwork.segments import SegmentRules
 ENGINE_FORMATS = {"json": "JSON", "csv": "CSVWithNames", "ndjson": "JSONEachRow", "parquet": "Parquet"}
 ENGINE_SETTINGS = {"output_format_json_quote_64bit_integers": 0}  # counts stay JSON numbers
 _INT = re.compile(r"^[+-]?\d{1,10}$")
+_ROWS = re.compile(rb'\n\t"rows": (\d+),\n')  # the JSON envelope's own line (see with_rows_before_limit)
+_ROWS_BEFORE_LIMIT = b'\n\t"rows_before_limit_at_least": '
 _TRUE, _FALSE = ("true", "1", "yes"), ("false", "0", "no")
 
 
@@ -187,13 +189,27 @@ def run(pipe: Pipe, client: Client, values: dict, fmt: str) -> bytes:
         pipe.call(client, values)
     if fmt == "csv":
         return exports.engine_csv(out.body)
-    if fmt == "json" and b'"rows_before_limit_at_least"' not in out.body:
-        # The engine reports it only when the outermost SELECT has the LIMIT; clients of the
-        # seed's API read it on every pipe, so give the rows returned: a true lower bound.
-        envelope = json.loads(out.body)
-        envelope["rows_before_limit_at_least"] = envelope["rows"]
-        return json.dumps(envelope, ensure_ascii=False).encode()
+    if fmt == "json":
+        return with_rows_before_limit(out.body)
     return out.body
+
+
+def with_rows_before_limit(body: bytes) -> bytes:
+    """The engine's JSON envelope with `rows_before_limit_at_least`: the engine reports it only when
+    the outermost SELECT has the LIMIT; clients of the seed's API read it on every pipe, so give
+    the rows returned (a true lower bound). Written into the engine's bytes after its top-level
+    `"rows"` line (a newline and one tab: a raw newline never occurs inside a JSON string), not by
+    decoding and re-encoding the envelope, which also rewrote the engine's numbers in Python's
+    notation: the engagement pipe with limit=10000 at size M (3.3 MB of JSON) 1134 -> 856 ms
+    median (10 interleaved rounds, load average ~15 on 2 cores)."""
+    if _ROWS_BEFORE_LIMIT in body:
+        return body
+    rows = _ROWS.search(body)
+    if rows is None:  # not the layout expected: decode and re-encode
+        envelope = json.loads(body)
+        envelope.setdefault("rows_before_limit_at_least", envelope["rows"])
+        return json.dumps(envelope, ensure_ascii=False).encode()
+    return body[:rows.end()] + _ROWS_BEFORE_LIMIT + rows.group(1) + b",\n" + body[rows.end():]
 
 
 def _rules(values: dict) -> SegmentRules:
