@@ -23,6 +23,20 @@ def server(tmp_path_factory):
         srv.stop()
 
 
+@pytest.fixture(autouse=True)
+def requests_by_test(request):
+    """Writes the requests the server saw during each test to requests-by-test.txt next to its log:
+    the record of what each real client calls."""
+    if "server" not in request.fixturenames:
+        yield
+        return
+    srv = request.getfixturevalue("server")
+    mark = srv.mark()
+    yield
+    with open(srv.folder / "requests-by-test.txt", "a") as out:
+        out.write(f"{request.node.name}\n" + "".join(f"    {line}\n" for line in srv.requests_since(mark)))
+
+
 @pytest.fixture(scope="module")
 def recorder():
     r = Recorder()

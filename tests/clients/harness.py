@@ -188,12 +188,15 @@ class Client:
             **extra: str) -> subprocess.CompletedProcess:
         """Run a client command in `home`; it must exit 0 (unless ok=False) and must not reach outside
         (unless check=False: the guard's own tests)."""
+        mark = self.server.mark() if self.server else 0
         done = subprocess.run(argv, cwd=self.home, env=self.env(**extra), input=stdin, capture_output=True, text=True,
                               timeout=CLIENT_TIMEOUT)
         if check:
             self.assert_no_outside_traffic(f"{argv[:3]}")
-        if ok:
-            assert done.returncode == 0, f"{argv} exited {done.returncode}\nstdout:\n{done.stdout[-3000:]}\nstderr:\n{done.stderr[-3000:]}"
+        if ok and done.returncode:
+            asked = "\n".join(self.server.requests_since(mark)) if self.server else ""
+            raise AssertionError(f"{argv} exited {done.returncode}\nstdout:\n{done.stdout[-3000:]}\nstderr:\n{done.stderr[-3000:]}"
+                                 f"\nrequests the server saw:\n{asked}")
         return done
 
     def assert_no_outside_traffic(self, during: str = "") -> None:
