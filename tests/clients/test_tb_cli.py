@@ -40,10 +40,15 @@ def _args(params: dict) -> list[str]:
 
 
 def _json_out(done) -> dict:
-    """The JSON a command printed (the last line that is a JSON document)."""
-    for line in reversed(done.stdout.strip().splitlines()):
+    """The JSON document a command printed (on one line or pretty-printed, after any messages)."""
+    text, decoder, at = done.stdout, json.JSONDecoder(), 0
+    for line in text.splitlines(keepends=True):
         if line.startswith(("{", "[")):
-            return json.loads(line)
+            try:
+                return decoder.raw_decode(text[at:])[0]
+            except json.JSONDecodeError:
+                pass
+        at += len(line)
     raise AssertionError(f"no JSON in the output:\n{done.stdout[-2000:]}\n{done.stderr[-2000:]}")
 
 
