@@ -22,8 +22,11 @@ NEEDS = {
     "test_classic_ls": "tbapi: created_at/updated_at in GET /v0/datasources and GET /v0/pipes",
     "test_classic_append": "tbapi: GET /v0/datasources/<name> with statistics.row_count (read after the append)",
     "test_classic_sql, test_classic_query_over_a_pipe": "tbsql: GET|POST /v0/sql (q= over a pipe: SELECT ... FROM _)",
-    "test_forward_ls": "tbapi: created_at/updated_at in GET /v0/datasources; `endpoint` (truthy), `updated_at`, `nodes` "
-                       "per pipe in GET /v0/pipes (endpoint ls lists only pipes with `endpoint`)",
+    "test_forward_ls": "tbapi: created_at/updated_at in GET /v0/datasources",
+    "test_forward_endpoint_ls": "tbapi: `endpoint` (truthy), `updated_at`, `nodes` per pipe in GET /v0/pipes (only pipes "
+                                "with `endpoint` are listed); and, on no branch yet: GET /v0/tokens with each scope as "
+                                "an object {type, resource} (the CLI reads scope['type'], scope['resource'], and "
+                                "token['token'] for a PIPES:READ scope of the pipe); segwork lists scopes as strings",
     "test_forward_append_files, test_forward_append_events": "tbapi: POST /v1/datasources/<name>/append (--file and "
                                                              "--events alike) and GET /v0/jobs/<id>",
     "test_forward_sql": "tbsql: /v0/sql",
@@ -125,6 +128,9 @@ def test_forward_reads_the_three_pipes(forward, server, pipe, params):
 def test_forward_ls(forward, server):
     listed = _json_out(forward.tb("datasource", "ls", "--format", "json"))["datasources"]
     assert {"customers", "customer_events"} <= {d["name"] for d in listed}
+
+
+def test_forward_endpoint_ls(forward, server):
     endpoints = _json_out(forward.tb("endpoint", "ls", "--format", "json"))["pipes"]
     assert {"customer_segment_lookup", "customer_engagement_analysis", "customer_segments_summary"} <= {p["name"] for p in endpoints}
 
