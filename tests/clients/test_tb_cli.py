@@ -158,3 +158,17 @@ def test_forward_sql(forward, server):
     got = _json_out(forward.tb("--output", "json", "sql", "SELECT count() AS n FROM customer_events WHERE startsWith(event_id, 'seed-')"))
     rows = got["data"] if isinstance(got, dict) else got
     assert rows == [{"n": 300}]
+
+
+def test_without_the_opt_outs_the_guard_catches_the_cli_calling_home(forward, server):
+    """The opt-outs are needed and the guard works in a real client: without TB_CLI_TELEMETRY_OPTOUT and
+    TB_VERSION_WARNING=0, Forward `tb` asks PyPI for its latest version and sends telemetry to the
+    vendor; the guard refuses both (the command itself still answers from segwork)."""
+    pipe, params = PIPE_CALLS[0]
+    done = forward.run(["tb", "--cloud", "endpoint", "data", pipe, *_args(params), "--format", "json"], check=False,
+                       TB_HOST=server.base, TB_TOKEN=server.admin, TB_CLI_TELEMETRY_OPTOUT="0", TB_VERSION_WARNING="1")
+    assert _json_out(done)["data"] == server.pipe(pipe, params)["data"]
+    tried = forward.guard_log.read_text()
+    assert "name look-up 'pypi.org'" in tried and "tinybird.co'" in tried, tried
+    with pytest.raises(AssertionError, match="tried to leave the machine"):
+        forward.assert_no_outside_traffic()
