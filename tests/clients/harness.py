@@ -54,10 +54,13 @@ class Recorder:
                 conn.settimeout(5)
                 try:
                     first = conn.recv(4096).split(b"\r\n", 1)[0].decode(errors="replace")
+                except OSError:
+                    first = ""
+                self.seen.append(first or "(connection without a request line)")  # before the answer: no race
+                try:
                     conn.sendall(b"HTTP/1.1 403 Forbidden\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
                 except OSError:
-                    first = "(connection without a request line)"
-                self.seen.append(first or "(empty connection)")
+                    pass
 
     def close(self) -> None:
         self._sock.close()

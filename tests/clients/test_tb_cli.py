@@ -169,7 +169,8 @@ def test_without_the_opt_outs_the_guard_catches_the_cli_calling_home(forward, se
     done = forward.run(["tb", "--cloud", "endpoint", "data", pipe, *_args(params), "--format", "json"], check=False,
                        TB_HOST=server.base, TB_TOKEN=server.admin, TB_CLI_TELEMETRY_OPTOUT="0", TB_VERSION_WARNING="1")
     assert _json_out(done)["data"] == server.pipe(pipe, params)["data"]
-    tried = forward.guard_log.read_text()
-    assert "name look-up 'pypi.org'" in tried and "tinybird.co'" in tried, tried
-    with pytest.raises(AssertionError, match="tried to leave the machine"):
+    # requests goes through HTTPS_PROXY (the recorder); a client ignoring it would meet the socket guard
+    tried = (forward.guard_log.read_text() if forward.guard_log.exists() else "") + "\n".join(forward.recorder.seen)
+    assert "pypi.org" in tried and "tinybird.co" in tried, tried
+    with pytest.raises(AssertionError, match="leave the machine|went through the proxy"):
         forward.assert_no_outside_traffic()
