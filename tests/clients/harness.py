@@ -198,8 +198,9 @@ class Client:
             self.assert_no_outside_traffic(f"{argv[:3]}")
         if ok and done.returncode:
             asked = "\n".join(self.server.requests_since(mark)) if self.server else ""
-            raise AssertionError(f"{argv} exited {done.returncode}\nstdout:\n{done.stdout[-3000:]}\nstderr:\n{done.stderr[-3000:]}"
-                                 f"\nrequests the server saw:\n{asked}")
+            message = (f"{argv} exited {done.returncode}\nstdout:\n{done.stdout[-3000:]}\nstderr:\n{done.stderr[-3000:]}"
+                       f"\nrequests the server saw:\n{asked}")
+            raise AssertionError(message.replace(self.server.admin, "<admin token>") if self.server else message)
         return done
 
     def assert_no_outside_traffic(self, during: str = "") -> None:
