@@ -191,6 +191,7 @@ class Client:
             **extra: str) -> subprocess.CompletedProcess:
         """Run a client command in `home`; it must exit 0 (unless ok=False) and must not reach outside
         (unless check=False: the guard's own tests)."""
+        __tracebackhide__ = True  # pytest would print argv, and so the classic CLI's --token, with this frame
         mark = self.server.mark() if self.server else 0
         done = subprocess.run(argv, cwd=self.home, env=self.env(**extra), input=stdin, capture_output=True, text=True,
                               timeout=CLIENT_TIMEOUT)

@@ -13,7 +13,7 @@ import pytest
 
 from tests.clients import envs
 from tests.clients.conftest import SEED_END, SEED_START, make_client
-from tests.clients.rows import (CUSTOMER_COLUMNS, EVENT_COLUMNS, assert_customers_stored, assert_events_stored,
+from tests.clients.rows import (CUSTOMER_COLUMNS, assert_customers_stored, assert_events_stored,
                                 new_customers, new_events, to_csv, to_ndjson)
 
 # What each test needs beyond main (issue 15; the calls are those the server logged for the CLI).
