@@ -18,8 +18,8 @@ from tests.clients.conftest import SEED_END, SEED_START, make_client
 from tests.clients.rows import (CUSTOMER_COLUMNS, APRIL, assert_customers_stored, assert_events_stored, new_customers,
                                 new_events, to_csv, to_ndjson)
 
-# What each test needs beyond main (issue 15; calls as the server logged them).
-# On a trial merge of main + tbapi (b9e3b8f) + tbsql (25d0592), 2026-12-01, all passed.
+# What each test needed beyond main before tbapi and tbsql were merged (issue 15; calls as the server logged them).
+# With both merged (main 3eaeace, 2026-12-01) all pass.
 NEEDS = {
     "test_tinybird_sdk_js_sql": "tbsql: GET|POST /v0/sql",
     # the rest works on main

@@ -16,8 +16,8 @@ from tests.clients.conftest import SEED_END, SEED_START, make_client
 from tests.clients.rows import (CUSTOMER_COLUMNS, assert_customers_stored, assert_events_stored,
                                 new_customers, new_events, to_csv, to_ndjson)
 
-# What each test needs beyond main (issue 15; the calls are those the server logged for the CLI).
-# On a trial merge of main + tbapi (b9e3b8f) + tbsql (25d0592), 2026-12-01, all but test_forward_endpoint_ls passed.
+# What each test needed beyond main before tbapi and tbsql were merged (issue 15; the calls are those the server logged for the CLI).
+# With both merged (main 3eaeace, 2026-12-01) all but test_forward_endpoint_ls pass.
 NEEDS = {
     "test_classic_*": "tbapi: GET /v0/workspace (the classic CLI stops every command on its 404)",
     "test_classic_ls": "tbapi: created_at/updated_at in GET /v0/datasources and GET /v0/pipes",
