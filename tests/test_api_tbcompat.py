@@ -118,6 +118,24 @@ def test_datasource_description_needs_a_scope_on_it(api):
         assert r.status_code == 403 and "DATASOURCES:APPEND" in r.json()["error"]
     assert api.http.get("/v0/datasources/nope", headers=api.bearer()).status_code == 404
     assert api.http.get("/v0/datasources/customers").status_code == 401
+    # a token that may read the table with SQL (DATASOURCES:READ) may see it described and listed too
+    sql_reader = api.token("sql-reader", "DATASOURCES:READ:customers")
+    assert api.http.get("/v0/datasources/customers", headers=api.bearer(sql_reader)).status_code == 200
+    listed = api.http.get("/v0/datasources", headers=api.bearer(sql_reader)).json()["datasources"]
+    assert [d["name"] for d in listed] == ["customers"]
+
+
+def test_token_listing_has_scopes_as_the_forward_cli_reads_them(api):
+    """`tb endpoint ls` (Forward) reads scope['type'], scope['resource'] and, for a PIPES:READ scope of
+    a pipe, token['token'] (null here: only a hash is stored, so the CLI falls back to its own token)."""
+    api.token("reader", "PIPES:READ:customer_segment_lookup", customer_id="c1")
+    api.token("mixed", "DATASOURCES:APPEND:customers", "DATASOURCES:READ:customer_events")
+    listed = {t["name"]: t for t in api.http.get("/v0/tokens", headers=api.bearer()).json()["tokens"]}
+    assert listed["reader"]["scopes"] == [{"type": "PIPES:READ", "resource": "customer_segment_lookup", "filter": ""}]
+    assert listed["mixed"]["scopes"] == [{"type": "DATASOURCES:APPEND", "resource": "customers", "filter": ""},
+                                         {"type": "DATASOURCES:READ", "resource": "customer_events", "filter": ""}]
+    assert {"type": "ADMIN"} in next(t for t in listed.values() if t["name"] != "reader" and t["name"] != "mixed")["scopes"]
+    assert all(t["token"] is None for t in listed.values())
 
 
 def test_listings_have_ids_times_and_statistics(api):

@@ -168,11 +168,11 @@ class Api:
         }, headers=headers)
 
     async def datasources(self, request: Request) -> Response:
-        """GET /v0/datasources: the tables this token may append to, with their columns."""
+        """GET /v0/datasources: the tables this token may append to or read, with their columns."""
         token = await self._authenticate(request)
         headers = self._limit(token)
         found = [{"name": t, "columns": columns(t), "required": TABLES[t]["required"], "quarantine": f"{t}_quarantine"}
-                 for t in TABLES if token.can_append(t)]
+                 for t in TABLES if token.can_describe(t)]
         incomplete = await self._run(lambda client: ingestlog.incomplete(client)) if found else None
         described = await self._run(lambda client: workspace.listed(client, [d["name"] for d in found]))
         for d in found:

@@ -256,7 +256,7 @@ def _query(values: dict) -> list[tuple[str, str]]:
 
 def _token(d: dict) -> tokens.Token:
     created = pd.Timestamp(d["created_at"]).to_pydatetime() if d.get("created_at") else None
-    return tokens.Token(d["name"], tuple(d["scopes"]), dict(d.get("fixed_params") or {}), created, bool(d.get("revoked")))
+    return tokens.Token(d["name"], tuple(tokens.scope_text(x) for x in d["scopes"]), dict(d.get("fixed_params") or {}), created, bool(d.get("revoked")))
 
 
 def _same_path(a: str, b: str) -> bool:

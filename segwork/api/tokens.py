@@ -52,6 +52,10 @@ class Token:
         """May this token append rows to `table`?"""
         return ADMIN in self.scopes or f"{APPEND}:{table}" in self.scopes
 
+    def can_describe(self, table: str) -> bool:
+        """May see the data source in listings and descriptions: append or read it."""
+        return self.can_append(table) or self.can_query(table)
+
     def can_query(self, table: str) -> bool:
         """May this token read the data source `table` with SQL (the Query API)? Never with pinned
         parameters: SQL over the table would read past the pins."""
@@ -66,10 +70,26 @@ class Token:
         return ADMIN in self.scopes
 
     def as_dict(self) -> dict:
-        """JSON-ready form (never holds the token or its hash)."""
-        return {"name": self.name, "scopes": list(self.scopes), "fixed_params": dict(self.fixed_params),
+        """JSON-ready form, scopes as the seed system writes them (`{"type": "PIPES:READ",
+        "resource": "customer_segment_lookup", "filter": ""}`; the Forward CLI's `endpoint ls`
+        reads them so). `token` is null: only a hash is stored, the secret is shown once, at creation."""
+        return {"name": self.name, "token": None, "scopes": [scope_object(s) for s in self.scopes],
+                "fixed_params": dict(self.fixed_params),
                 "created_at": self.created_at.strftime("%Y-%m-%d %H:%M:%S") if self.created_at else None,
                 "revoked": self.revoked}
+
+
+def scope_object(scope: str) -> dict:
+    """'PIPES:READ:x' -> {"type": "PIPES:READ", "resource": "x", "filter": ""}; 'ADMIN' -> {"type": "ADMIN"}."""
+    kind, _, resource = scope.rpartition(":") if scope.count(":") >= 2 else (scope, "", "")
+    return {"type": kind, "resource": resource, "filter": ""} if resource else {"type": kind}
+
+
+def scope_text(scope) -> str:
+    """The inverse of scope_object (a string is returned as it is: older servers listed strings)."""
+    if isinstance(scope, str):
+        return scope
+    return f"{scope['type']}:{scope['resource']}" if scope.get("resource") else scope["type"]
 
 
 def digest(token: str) -> bytes:

@@ -57,9 +57,9 @@ def routes(app, guard) -> list[Route]:
         name = name.removesuffix(".datasource")
         if name not in TABLES:
             raise ApiError(404, f"there is no data source '{name}'; the data sources are {', '.join(TABLES)}")
-        if not token.can_append(name):
+        if not token.can_describe(name):
             raise ApiError(403, f"token '{token.name}' may not read data source '{name}'; it needs the scope "
-                                f"{tokens.APPEND}:{name} (or {tokens.ADMIN})")
+                                f"{tokens.DS_READ}:{name} or {tokens.APPEND}:{name} (or {tokens.ADMIN})")
         headers = app._limit(token)
         found = await app._run(lambda client: described(client, [name]))
         if as_file:
