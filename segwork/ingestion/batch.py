@@ -78,36 +78,47 @@ def prepare(table: str, source, fmt: str | None, source_name: str, settings: Set
 
 
 def validate_many(table: str, items: list[Prepared]) -> pa.Table | None:
-    """Type each input's chunks, validate them all at once, and return the good rows of all
-    inputs as one block (column OWNER: the input's position in `items`), in input order.
-    Each item gets its counts, reasons and quarantine rows (tokens as if it came alone)."""
-    parts: list[tuple[int, RawChunk, Parsed, np.ndarray]] = []
+    """Type and validate every input's chunks at once, and return the good rows of all inputs
+    as one block (column OWNER: the input's position in `items`), in input order. Each item
+    gets its counts, reasons and quarantine rows (tokens as if it came alone)."""
+    parts = []  # (item, chunk, raw frame, line numbers)
     for k, item in enumerate(items):
         for chunk in item.chunks:
             frame = chunk.frame
             rows = frame["__row"].to_numpy() if "__row" in frame.columns else np.arange(chunk.first_row, chunk.first_row + len(frame))
-            parts.append((k, chunk, parse_chunk(table, frame.drop(columns="__row", errors="ignore")), rows))
-    typed = [p.typed for _, _, p, _ in parts if len(p.typed)]
-    failures = _validate_together(table, [p for _, _, p, _ in parts]) if typed else [{} for _ in parts]
-    good_frames, owners = [], []
-    for (k, chunk, parsed, rows), fails in zip(parts, failures):
-        item = items[k]
-        bad_pos = sorted(fails)
-        good = parsed.typed.drop(index=bad_pos) if bad_pos else parsed.typed
+            parts.append((k, chunk, frame.drop(columns="__row", errors="ignore"), rows))
+    groups = _alike(parts)
+    parsed = [parse_chunk(table, pd.concat([parts[i][2] for i in g], ignore_index=True) if len(g) > 1 else parts[g[0]][2])
+              for g in groups]
+    owner = np.concatenate([np.full(len(parts[i][2]), parts[i][0], np.int32) for g in groups for i in g] or [np.zeros(0, np.int32)])
+    failures = _validate_together(table, parsed, owner)
+    good_frames, owners, at = [], [], 0
+    for g, group_parsed in zip(groups, parsed):
+        rows = np.concatenate([parts[i][3] for i in g]) if len(g) > 1 else parts[g[0]][3]
+        local = {pos - at: errs for pos, errs in failures.items() if at <= pos < at + len(group_parsed.typed)}
+        bad_all = sorted(local)
+        good = group_parsed.typed.drop(index=bad_all) if bad_all else group_parsed.typed
         if len(good):
             good_frames.append(good)
-            owners.append(np.full(len(good), k, np.int32))
-        item.good += len(good)
-        q = quarantine_rows(table, parsed, fails, bad_pos, rows, chunk.bad, item.report, item.occurrences)
-        if q is not None:
-            item.quarantine = q if item.quarantine is None else pa.concat_tables([item.quarantine, q])
-        for pos in bad_pos:
-            for _, reason, _ in fails[pos]:
-                item.reasons[reason] += 1
-        for rec in chunk.bad:
-            item.reasons[rec.reason.split(" (", 1)[0]] += 1
-        item.report.rows_read += len(parsed.typed) + len(chunk.bad)
-        item.report.quarantined += len(bad_pos) + len(chunk.bad)
+            owners.append(owner[at:at + len(group_parsed.typed)][np.isin(np.arange(len(group_parsed.typed)), bad_all, invert=True)])
+        first = 0
+        for i in g:
+            k, chunk, frame, _ = parts[i]
+            item = items[k]
+            bad_pos = [p for p in bad_all if first <= p < first + len(frame)]
+            item.good += len(frame) - len(bad_pos)
+            q = quarantine_rows(table, group_parsed, local, bad_pos, rows, chunk.bad, item.report, item.occurrences)
+            if q is not None:
+                item.quarantine = q if item.quarantine is None else pa.concat_tables([item.quarantine, q])
+            for pos in bad_pos:
+                for _, reason, _ in local[pos]:
+                    item.reasons[reason] += 1
+            for rec in chunk.bad:
+                item.reasons[rec.reason.split(" (", 1)[0]] += 1
+            item.report.rows_read += len(frame) + len(chunk.bad)
+            item.report.quarantined += len(bad_pos) + len(chunk.bad)
+            first += len(frame)
+        at += len(group_parsed.typed)
     if not good_frames:
         return None
     frame = pd.concat(good_frames, ignore_index=True) if len(good_frames) > 1 else good_frames[0]
@@ -115,34 +126,49 @@ def validate_many(table: str, items: list[Prepared]) -> pa.Table | None:
     return block.append_column(OWNER, pa.array(np.concatenate(owners)))
 
 
-def _validate_together(table: str, parsed: list[Parsed]) -> list[dict]:
-    """Failures by position for each parsed chunk, found by one pandera call over all of them
-    (chunks typed alike: same dtypes per column; otherwise one call each). An event_id
-    repeated across chunks is not a failure (the later copy is a duplicate, found when written)."""
-    out: list[dict] = [dict(p.errors) for p in parsed]  # a chunk without rows has only its parse errors (none)
-    full = [i for i, p in enumerate(parsed) if len(p.typed)]
+def _alike(parts) -> list[list[int]]:
+    """The parts in runs typed in one go: a run's raw frames have the same columns and dtypes
+    (bodies of one shape, the usual case), so typing their concatenation is typing each."""
+    groups: list[list[int]] = []
+    shape = None
+    for i, (_, _, frame, _) in enumerate(parts):
+        mine = list(frame.dtypes.items())
+        if groups and mine == shape:
+            groups[-1].append(i)
+        else:
+            groups.append([i])
+            shape = mine
+    return groups
+
+
+def _validate_together(table: str, parsed: list[Parsed], owner: np.ndarray) -> dict[int, list]:
+    """Failures by position in all the rows of `parsed` (one after another), found by one
+    pandera call over all (when typed alike; otherwise one call each). An event_id repeated
+    across inputs (`owner`) is not a failure: the later copy is a duplicate, found when written."""
+    full = [p for p in parsed if len(p.typed)]
     if not full:
-        return out
-    dtypes = list(parsed[full[0]].typed.dtypes)
-    if len(full) == 1 or any(list(parsed[i].typed.dtypes) != dtypes for i in full):
-        for i in full:
-            out[i] = validate(table, parsed[i])
-        return out
-    starts = np.cumsum([0] + [len(parsed[i].typed) for i in full])
-    errors = {int(starts[j]) + pos: errs for j, i in enumerate(full) for pos, errs in parsed[i].errors.items()}
-    together = validate(table, Parsed(pd.concat([parsed[i].typed for i in full], ignore_index=True), None, errors))
-    repeats: dict[int, np.ndarray] = {}
-    for pos, errs in together.items():
-        j = int(np.searchsorted(starts, pos, side="right")) - 1
-        i, local = full[j], pos - int(starts[j])
-        if any(reason == _REPEAT for _, reason, _ in errs):
-            if i not in repeats:
-                repeats[i] = later_repeats(parsed[i].typed["event_id"])
-            if not repeats[i][local]:
-                errs = [e for e in errs if e[1] != _REPEAT]
-        if errs:
-            out[i][local] = errs
-    return out
+        return {}
+    starts = np.cumsum([0] + [len(p.typed) for p in parsed])
+    if len(full) == 1 or any(list(p.typed.dtypes) != list(full[0].typed.dtypes) for p in full):
+        together = {int(starts[j]) + pos: errs for j, p in enumerate(parsed) if len(p.typed) for pos, errs in validate(table, p).items()}
+        typed = None
+    else:
+        errors = {int(starts[j]) + pos: errs for j, p in enumerate(parsed) for pos, errs in p.errors.items()}
+        typed = pd.concat([p.typed for p in parsed], ignore_index=True) if len(parsed) > 1 else parsed[0].typed
+        together = validate(table, Parsed(typed, None, errors))
+    flagged = [pos for pos, errs in together.items() if any(reason == _REPEAT for _, reason, _ in errs)]
+    if flagged and len(np.unique(owner)) > 1:
+        ids = (typed if typed is not None else pd.concat([p.typed for p in parsed], ignore_index=True))["event_id"]
+        own = np.zeros(len(owner), bool)  # a repeat within its own input
+        for k in np.unique(owner[flagged]):
+            mine = np.flatnonzero(owner == k)
+            own[mine] = later_repeats(ids.iloc[mine].reset_index(drop=True))
+        for pos in flagged:
+            if not own[pos]:
+                together[pos] = [e for e in together[pos] if e[1] != _REPEAT]
+                if not together[pos]:
+                    del together[pos]
+    return together
 
 
 def write_many(client, table: str, items: list[Prepared], block: pa.Table | None) -> None:
