@@ -26,6 +26,7 @@ import subprocess
 import sys
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import httpx
@@ -46,7 +47,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--writers", type=int, default=2, help="parallel writers in the second ingestion phase")
     ap.add_argument("--clients", type=int, default=8, help="concurrent clients of the small-payload cases")
     ap.add_argument("--only", choices=["small"], help="run only these cases (small: single events and 100-event batches)")
-    ap.add_argument("--role", choices=["prepare", "baseline", "cleanup"], help=argparse.SUPPRESS)
+    ap.add_argument("--role", choices=["prepare", "baseline", "cleanup", "writes"], help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
     if args.role:
         return _role(args)
@@ -156,6 +157,10 @@ def _small(url, auth, clients: int, seconds: float) -> dict:
     """Per case of SMALL_CASES: events/s and the round trips (s) of `clients` concurrent clients,
     each posting its next request once the previous is answered, for `seconds`."""
     out = {}
+    with httpx.Client(headers=auth, timeout=120) as http:  # warm-up: the server's threads open their engine clients
+        warm = SmallBatches(1)
+        with ThreadPoolExecutor(clients) as pool:
+            list(pool.map(lambda _: http.post(f"{url}/v0/events?name=customer_events", content=warm.next()), range(4 * clients)))
     for size, wait in SMALL_CASES:
         make = SmallBatches(size)
         done, errors, spent = [0] * clients, [], []
@@ -218,6 +223,7 @@ def _small_only(args) -> int:
         small = _small(f"http://127.0.0.1:{port}", {"Authorization": f"Bearer {state['ingest_token']}"}, args.clients, args.seconds)
     finally:
         _stop(server)
+    writes = json.loads(_python("--role", "writes", "--size", args.size).stdout)
     _python("--role", "cleanup", "--size", args.size)
     import contextlib
     import io
@@ -225,6 +231,11 @@ def _small_only(args) -> int:
     out = io.StringIO()
     with contextlib.redirect_stdout(out):
         _small_table(small, args)
+        print(f"\nWrites (from ingest_log: requests logged 'finished' in one insert): {writes['writes']:,} for "
+              f"{writes['requests']:,} requests; per write at most {writes['max_requests']} requests and "
+              f"{writes['max_rows']:,} rows (median {writes['median_rows']:,.0f}); 'started' to 'finished' at most "
+              f"{writes['max_ms']:,.0f} ms (median {writes['median_ms']:,.0f}). A request is answered after its write's "
+              "'finished' row: these are the rows and the time a crash could catch unanswered, never answered ones.")
     print(out.getvalue())
     _save_small(out.getvalue())
     return 0
@@ -360,6 +371,17 @@ def _role(args) -> int:
         rate = done / (time.monotonic() - started)
         client.command("DROP DATABASE api_baseline")
         print(json.dumps({"events_per_s": rate}))
+        return 0
+    if args.role == "writes":  # the small-payload run's writes, as ingest_log tells them
+        client = segwork.connect(settings.resolved_dsn, database=INGEST_DATABASE, settings=settings)
+        w = client.query_df(
+            "SELECT f.updated_at AS at, count() AS requests, sum(f.rows_read) AS rows, "
+            "max(dateDiff('millisecond', s.updated_at, f.updated_at)) AS ms FROM ingest_log AS f "
+            "INNER JOIN ingest_log AS s ON s.ingest_id = f.ingest_id AND s.status = 'started' "
+            "WHERE f.status = 'finished' GROUP BY f.updated_at")
+        print(json.dumps({"writes": len(w), "requests": int(w.requests.sum()), "max_requests": int(w.requests.max()),
+                          "max_rows": int(w.rows.max()), "median_rows": float(w.rows.median()),
+                          "max_ms": float(w.ms.max()), "median_ms": float(w.ms.median())}))
         return 0
     database = DATABASE.format(size=args.size)
     client = segwork.connect(settings.resolved_dsn, database=database, settings=settings)

@@ -28,7 +28,7 @@ class Settings:
     api_max_inflated_bytes: int = 100 * 1024 * 1024  # a gzip Events API body, once decompressed
     api_max_upload_bytes: int = 1024 * 1024 * 1024  # a file posted to /v0/datasources
     api_threads: int = 8  # engine calls the API runs at once (one client per thread)
-    api_coalesce_bytes: int = 4 * 1024 * 1024  # Events API bodies up to this (decoded) are written together with concurrent ones; 0: never
+    api_coalesce_bytes: int = 256 * 1024  # Events API bodies up to this (decoded) are written together with concurrent ones; 0: never
     api_host: str = "127.0.0.1"  # `python -m segwork serve`
     api_port: int = 8000
     demo_customers: int = 20_000
