@@ -28,6 +28,7 @@ class Settings:
     api_max_inflated_bytes: int = 100 * 1024 * 1024  # a gzip Events API body, once decompressed
     api_max_upload_bytes: int = 1024 * 1024 * 1024  # a file posted to /v0/datasources
     api_threads: int = 8  # engine calls the API runs at once (one client per thread)
+    api_coalesce_bytes: int = 256 * 1024  # Events API bodies up to this (decoded) are written together with concurrent ones; 0: never
     api_host: str = "127.0.0.1"  # `python -m segwork serve`
     api_port: int = 8000
     demo_customers: int = 20_000
@@ -83,6 +84,7 @@ class Settings:
             api_max_inflated_bytes=_int(env, "SEGWORK_API_MAX_INFLATED_BYTES", s.api_max_inflated_bytes),
             api_max_upload_bytes=_int(env, "SEGWORK_API_MAX_UPLOAD_BYTES", s.api_max_upload_bytes),
             api_threads=_int(env, "SEGWORK_API_THREADS", s.api_threads),
+            api_coalesce_bytes=_int(env, "SEGWORK_API_COALESCE_BYTES", s.api_coalesce_bytes),
             api_host=env.get("SEGWORK_API_HOST") or s.api_host,
             api_port=_int(env, "SEGWORK_API_PORT", s.api_port),
             demo_customers=_int(env, "SEGWORK_DEMO_CUSTOMERS", s.demo_customers),

@@ -254,20 +254,28 @@ def test_oversized_bodies_get_413(client, database):
         assert overview.table_counts(api.client)["customer_events"] == 0
 
 
-def test_engine_errors_map_to_5xx_and_bugs_surface(api, monkeypatch):
+def _fail_writes(monkeypatch, failure) -> None:
+    """Make both ways an Events API body is written fail: alone (segwork.ingest, big bodies)
+    and together with concurrent requests (segwork.ingestion.batch, small ones)."""
     from segwork.api import app as app_module
+    from segwork.ingestion import batch
 
+    monkeypatch.setattr(app_module, "ingest", failure)
+    monkeypatch.setattr(batch, "write_many", failure)
+
+
+def test_engine_errors_map_to_5xx_and_bugs_surface(api, monkeypatch):
     def busy(*args, **kwargs):
         raise EngineBusyError("the embedded database is in use by another process")
 
-    monkeypatch.setattr(app_module, "ingest", busy)
+    _fail_writes(monkeypatch, busy)
     r = api.http.post("/v0/events?name=customers", headers=api.bearer(), content=TUTORIAL_CUSTOMER)
     assert r.status_code == 503 and r.headers["Retry-After"] and "in use" in r.json()["error"]
 
     def refused(*args, **kwargs):
         raise EngineError("the engine refused statement 'x': Code: 241. MEMORY_LIMIT_EXCEEDED")
 
-    monkeypatch.setattr(app_module, "ingest", refused)
+    _fail_writes(monkeypatch, refused)
     r = api.http.post("/v0/events?name=customers", headers=api.bearer(), content=TUTORIAL_CUSTOMER)
     assert r.status_code == 500 and "MEMORY_LIMIT_EXCEEDED" in r.json()["error"]
 
@@ -283,7 +291,7 @@ def test_a_bug_is_a_json_500_and_its_traceback_is_logged(api, monkeypatch, caplo
         raise KeyError("a bug")
 
     if where == "ingest":
-        monkeypatch.setattr(app_module, "ingest", bug)
+        _fail_writes(monkeypatch, bug)
         r = api.http.post("/v0/events?name=customers", headers=api.bearer(), content=TUTORIAL_CUSTOMER)
     else:
         monkeypatch.setattr(app_module.pipes, "run", bug)

@@ -24,13 +24,14 @@ from starlette.routing import BaseRoute, Route
 from segwork import db, overview, params, through_time
 from segwork.ingestion import read as readers
 from segwork.api import body, jobs, pipes, query, responses, segments, tokens, workspace
+from segwork.api.coalesce import Coalescer
 from segwork.api.accesslog import AccessLog
 from segwork.api.authlog import AuthFailures, peer
 from segwork.api.ratelimit import RateLimiter
 from segwork.api.responses import ApiError
 from segwork.config import Settings
 from segwork.errors import SegworkError
-from segwork.ingestion import Dialect, ingest, ingestlog
+from segwork.ingestion import Dialect, batch, ingest, ingestlog
 from segwork.mapping import store as mapping_store
 from segwork.schemas import TABLES, columns
 
@@ -68,6 +69,7 @@ class Api:
         self.limiter = RateLimiter(settings.api_rate_limit_per_minute)
         self.failures = AuthFailures()
         self._pool = ThreadPoolExecutor(max_workers=max(settings.api_threads, 1), thread_name_prefix="segwork-api")
+        self.coalescer = Coalescer(settings, self._pool, max_rows=settings.chunk_rows)
         self._routes = self._make_routes()
 
     def routes(self) -> list[BaseRoute]:
@@ -115,13 +117,19 @@ class Api:
             _still_there(request, gone)
             source = f"POST /v0/events ({token.name})"
             started = time.perf_counter()
-            report = await self._run(lambda client: ingest(client, table, payload, format=fmt, settings=self.settings, source_name=source))
+            if len(payload) <= self.settings.api_coalesce_bytes:  # written together with concurrent requests
+                prepared = await self._offload(batch.prepare, table, payload, fmt, source, self.settings)
+                _still_there(request, gone)
+                report = await self.coalescer.ingest(table, prepared)
+            else:
+                report = await self._run(lambda client: ingest(client, table, payload, format=fmt, settings=self.settings,
+                                                               source_name=source))
         headers["Server-Timing"] = _timing("ingest", started)
         result = {"successful_rows": report.accepted, "quarantined_rows": report.quarantined,
                   "duplicate_rows": report.duplicates, "import_id": report.ingest_id}
         if report.quarantined:
             result["quarantine_reasons"] = [{"reason": r, "rows": n} for r, n in report.reasons]
-        # Rows are inserted before the answer either way; wait only picks 200 over 202.
+        # Rows are inserted before the answer either way (segwork.api.coalesce); wait only picks 200 over 202.
         return JSONResponse(result, status_code=200 if wait else 202, headers=headers)
 
     async def append(self, request: Request) -> Response:

@@ -70,7 +70,7 @@ def ingest(client: Client, table: str, source, *, format: str | None = None, set
                                    decimal=decimal)
             elif i == 0:
                 report.notes = list(src.notes) if src else []
-                report.ignored_columns = _check_columns(table, report.source + _sheet_words(src), header, chunk, src)
+                report.ignored_columns = check_columns(table, report.source + _sheet_words(src), header, chunk, src)
             _load_chunk(table, chunk, report, reasons, gathered, step, decimal)
             if progress:
                 done = readers.bytes_done(src) if src else None
@@ -138,7 +138,8 @@ def _present(chunk: readers.RawChunk) -> list[str]:
     return [c for c in (chunk.seen if chunk.seen is not None else list(chunk.frame.columns)) if c != "__row"]
 
 
-def _check_columns(table: str, name: str, header, chunk: readers.RawChunk, src) -> list[str]:
+def check_columns(table: str, name: str, header, chunk: readers.RawChunk, src) -> list[str]:
+    """The input's columns not in `table` (ignored); refuses an input without a required column."""
     present = [c for c in header if c != "__row"] if header is not None else _present(chunk)
     if src is not None and src.format in ("ndjson", "json") and not present and chunk.bad:
         return []  # every record broken: each is quarantined with its reason
