@@ -162,7 +162,7 @@ def _serve(data_dir, port):
     env.pop("SEGWORK_DSN", None)
     proc = subprocess.Popen([sys.executable, "-m", "segwork", "serve", "--port", str(port)], cwd=PROJECT_DIR, env=env,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    deadline = time.monotonic() + 60
+    deadline = time.monotonic() + 180  # a loaded machine: it took over 60 s once
     while time.monotonic() < deadline:
         try:
             httpx.get(f"http://127.0.0.1:{port}/v0/pipes", timeout=1)
