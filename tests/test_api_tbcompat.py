@@ -319,3 +319,18 @@ def test_dialect_delimiter_is_the_delimiter(api):
     assert r.status_code == 200 and r.json()["successful_rows"] == 1, r.text
     assert stored_events(api) == [{"event_id": "e1", "customer_id": "c1", "event_type": "purchase", "event_value": 9.5,
                                    "product_id": "p1", "category": "a,b,c,d,e,f", "timestamp": "2024-03-01 10:00:00"}]
+
+
+def test_example_url_of_a_pipe_as_the_forward_cli_asks_it(api):
+    """`tb endpoint ls` asks /examples/query.http for each pipe's URL (it printed 'Not Found')."""
+    reader = api.token("reader", "PIPES:READ:customer_segment_lookup")
+    r = api.http.get("/examples/query.http", params={"format": "json", "pipe": "customer_segment_lookup", "q": "", "token": reader})
+    assert r.status_code == 200
+    url = r.text
+    assert url.startswith("http") and url.split("?")[0].endswith("/v0/pipes/customer_segment_lookup.json")
+    assert api.http.get(url.replace(str(api.http.base_url).rstrip("/"), "") + "&customer_id=c1").status_code == 200
+    for params, status in (({"pipe": "customer_segments_summary", "token": reader}, 403),
+                           ({"pipe": "nope", "token": reader}, 404),
+                           ({"pipe": "customer_segment_lookup", "format": "exe", "token": reader}, 400),
+                           ({"pipe": "customer_segment_lookup"}, 401)):
+        assert api.http.get("/examples/query.http", params=params).status_code == status, params

@@ -6,6 +6,7 @@
                                   id, times, engine, schema.columns with types and jsonpaths, statistics
   GET /v0/pipes/<name>            a pipe's description (PIPES:READ:<name> or ADMIN): one endpoint node
                                   with its SQL and typed parameters
+  GET /examples/query.http        a pipe's URL as text (PIPES:READ:<pipe> or ADMIN; the Forward CLI's endpoint ls)
   ...<name>.datasource, ?format=datasource, /v0/pipes/<name>?format=pipe: the same as the seed system's
                                   datafile text (what its SDKs fetch to pull a project), for reading only
 
@@ -23,6 +24,7 @@ from __future__ import annotations
 import re
 import uuid
 from datetime import timezone
+from urllib.parse import urlencode
 
 import pandas as pd
 from starlette.requests import Request
@@ -79,9 +81,29 @@ def routes(app, guard) -> list[Route]:
             return PlainTextResponse(pipe_file(found), headers=headers)
         return JSONResponse(found, headers=headers)
 
-    return [Route("/v0/workspace", guard(workspace), methods=["GET"]), Route("/v1/workspace", guard(workspace), methods=["GET"]),
+    async def example(request: Request) -> Response:
+        """GET /examples/query.http?pipe=&format=&token=: a pipe's URL as text (the Forward CLI's
+        `endpoint ls` / `endpoint url` print it). Only known pipes and formats, for a token that may
+        read the pipe; the token goes back only to whoever presented it."""
+        token = await app._authenticate(request)
+        name, fmt = request.query_params.get("pipe", ""), request.query_params.get("format", "json")
+        if name not in pipe_defs.PIPES:
+            raise ApiError(404, f"there is no pipe '{name}'; the pipes are {', '.join(pipe_defs.PIPES)}")
+        if fmt not in EXAMPLE_FORMATS:
+            raise ApiError(400, f"format {fmt!r} is not one of {', '.join(EXAMPLE_FORMATS)}")
+        if not token.can_read(name):
+            raise ApiError(403, f"token '{token.name}' may not read pipe '{name}'; it needs the scope {tokens.READ}:{name}")
+        query = {k: request.query_params[k] for k in ("token", "q") if request.query_params.get(k)}
+        url = f"{str(request.base_url).rstrip('/')}/v0/pipes/{name}.{fmt}" + (f"?{urlencode(query)}" if query else "")
+        return PlainTextResponse(url, headers=app._limit(token))
+
+    return [Route("/v0/workspace", guard(workspace), methods=["GET"]),
+            Route("/examples/query.http", guard(example), methods=["GET"]), Route("/v1/workspace", guard(workspace), methods=["GET"]),
             Route("/v0/datasources/{name}", guard(datasource), methods=["GET"]),
             Route("/v0/pipes/{name}", guard(pipe), methods=["GET"])]
+
+
+EXAMPLE_FORMATS = ("json", "csv", "ndjson", "parquet")
 
 
 def identity(client) -> dict:
