@@ -21,7 +21,12 @@ if __name__ == "__main__":
         st.Page(PAGES / "lookup.py", title="Customer lookup", icon=":material/person_search:"),
         st.Page(PAGES / "engagement.py", title="Engagement", icon=":material/trending_up:"),
         st.Page(PAGES / "segments.py", title="Segments", icon=":material/donut_small:"),
+        st.Page(PAGES / "through_time.py", title="Through time", icon=":material/timeline:"),
+        st.Page(PAGES / "rfm.py", title="RFM", icon=":material/leaderboard:"),
+        st.Page(PAGES / "cohorts.py", title="Cohorts", icon=":material/grid_on:"),
         st.Page(PAGES / "rules.py", title="Segment rules", icon=":material/tune:"),
+        st.Page(PAGES / "builder.py", title="Segment builder", icon=":material/construction:"),
+        st.Page(PAGES / "saved.py", title="Saved segments", icon=":material/bookmarks:"),
         st.Page(PAGES / "api.py", title="API", icon=":material/api:"),
     ])
     page.run()

@@ -148,3 +148,90 @@ def _gather(blocks: list[pa.Table], insert_rows: int) -> list[list[pa.Table]]:
     if group:
         inserts.append(group)
     return inserts
+
+
+def small_post(rows: int = 1, rounds: int = 30) -> dict[str, float]:
+    """Median milliseconds of each step one small POST /v0/events goes through (a body of
+    `rows` new events), the steps run one after another as segwork.ingest runs them, on a fresh
+    database of the benchmark's engine; and segwork.ingest of the same bodies whole."""
+    import asyncio
+    import json
+    from concurrent.futures import ThreadPoolExecutor
+
+    from segwork import db
+    from segwork.api import body as api_body
+    from segwork.ingestion import dedup, ingest, ingestlog, read as readers
+    from segwork.ingestion.write import content_token, insert
+    from segwork.schemas import columns
+
+    table, settings = "customer_events", Settings()
+    name = f"anat_{uuid.uuid4().hex[:10]}"
+    client = open_client(name)
+    pool = ThreadPoolExecutor(max_workers=1)
+    loop = asyncio.new_event_loop()
+
+    def payload(tag: str) -> bytes:
+        return "".join(json.dumps({"event_id": f"{tag}-{i}", "customer_id": f"c{i % 50:04d}", "event_type": "purchase",
+                                   "event_value": 1.5 + i, "product_id": "p1", "category": "books",
+                                   "timestamp": "2026-11-30 12:00:00"}) + "\n" for i in range(rows)).encode()
+
+    steps = ("thread offload (event loop -> API thread -> back)", "body: decode and sniff", "read NDJSON",
+             "type (parse)", "validate (pandera)", "to Arrow", "ingest_log 'started' insert",
+             "content token + ingest_blocks lookup", "dedup lookup (event_id index)", "data insert",
+             "ingest_blocks insert", "ingest_log 'finished' insert")
+    times: dict[str, list[float]] = {k: [] for k in (*steps, "segwork.ingest, whole", "sum of the steps")}
+    try:
+        for i in range(-3, rounds):
+            lap: dict[str, float] = {}
+
+            def timed(step, fn, *args):
+                t = time.perf_counter()
+                out = fn(*args)
+                lap[step] = time.perf_counter() - t
+                return out
+
+            timed(steps[0], lambda: loop.run_until_complete(loop.run_in_executor(pool, int)))
+            data, fmt = timed(steps[1], api_body.events_body, payload(f"a{i}"), None, settings.api_max_inflated_bytes)
+            chunk = timed(steps[2], lambda: next(readers.rechunk(readers.read_chunks(
+                readers.open_source(data, fmt, "anatomy", settings), columns(table), settings.chunk_rows), settings.chunk_rows)))
+            frame = chunk.frame.drop(columns="__row")
+            parsed = timed(steps[3], parse_chunk, table, frame)
+            timed(steps[4], validate, table, parsed)
+            block = timed(steps[5], to_arrow, table, parsed.typed)
+            report = IngestReport(uuid.uuid4().hex, table, "anatomy", "ndjson")
+            timed(steps[6], ingestlog.log, client, report, "started")
+            timed(steps[7], lambda: db.query_rows(client, "ingest_blocks_seen",
+                                                  {"table_name": table, "tokens": [content_token(table, block)]}))
+            new, hashes = timed(steps[8], dedup.new_events, client, block)
+            timed(steps[9], insert, client, table, new)
+            dedup.remember(client, hashes)
+            timed(steps[10], insert, client, "ingest_blocks", pa.table({
+                "table_name": [table], "token": [content_token(table, block)], "ingest_id": [report.ingest_id],
+                "rows": pa.array([block.num_rows], pa.uint64()),
+                "inserted_at": pa.array([report.started_at.replace(microsecond=0)], pa.timestamp("s", tz="UTC"))}))
+            timed(steps[11], ingestlog.log, client, report, "finished")
+            t = time.perf_counter()
+            ingest(client, table, payload(f"b{i}"), format="ndjson", settings=settings, source_name="anatomy")
+            whole = time.perf_counter() - t
+            if i >= 0:
+                for step in steps:
+                    times[step].append(lap[step] * 1000)
+                times["sum of the steps"].append(sum(lap.values()) * 1000)
+                times["segwork.ingest, whole"].append(whole * 1000)
+    finally:
+        loop.close()
+        pool.shutdown()
+        client.command(f"DROP DATABASE `{name}`")
+    return {k: statistics.median(v) for k, v in times.items()}
+
+
+if __name__ == "__main__":  # python -m bench.anatomy [rows]: the anatomy of one small POST /v0/events
+    import os
+    import sys
+
+    n = int(sys.argv[1]) if len(sys.argv) > 1 else 1
+    figures = small_post(n)
+    print(f"One POST /v0/events of {n} event(s), steps one after another (medians of 30; load "
+          f"{' '.join(f'{x:.1f}' for x in os.getloadavg())}):\n\n| step | ms |\n|---|---:|")
+    for step, ms in figures.items():
+        print(f"| {step} | {ms:.1f} |")

@@ -1,6 +1,7 @@
 """HTTP API benchmark (not a test): sustained NDJSON ingestion and pipe latency, over loopback.
 
     .venv/bin/python -m bench.api_bench [--size S|M] [--seconds 15] [--writers 2]
+    .venv/bin/python -m bench.api_bench --only small [--seconds 10] [--clients 8]
 
 Runs `python -m segwork serve` as its own process on the benchmark's data (bench.data, loaded
 through POST /v0/datasources into bench/cache/api/, never data/), and drives it from this
@@ -8,7 +9,10 @@ process with HTTP clients, so client and server do not share a GIL. Prints, each
 baseline measured in the same run:
 - Events API: events/s with batches of 10,000 NDJSON events (unique per request, timestamps of
   the last hour), 1 and N writers, against segwork.ingest on the same batches without HTTP;
-- pipes: p50/p95 of the tutorial's three calls, idle and while one writer ingests nonstop.
+- pipes: p50/p95 of the tutorial's three calls, idle and while one writer ingests nonstop;
+- pipes over HTTP against the same library call with the same parameters (bench/api_compare.py).
+- small payloads (`--only small` runs just these): `--clients` concurrent clients posting single
+  events and 100-event batches into an empty database, events/s and p50/p95 per request.
 Figures depend on the machine and its load (the load average is printed).
 """
 from __future__ import annotations
@@ -23,6 +27,7 @@ import subprocess
 import sys
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import httpx
@@ -41,10 +46,14 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--size", choices=["S", "M"], default="S")
     ap.add_argument("--seconds", type=float, default=15.0, help="length of each timed phase")
     ap.add_argument("--writers", type=int, default=2, help="parallel writers in the second ingestion phase")
-    ap.add_argument("--role", choices=["prepare", "baseline", "cleanup"], help=argparse.SUPPRESS)
+    ap.add_argument("--clients", type=int, default=8, help="concurrent clients of the small-payload cases")
+    ap.add_argument("--only", choices=["small"], help="run only these cases (small: single events and 100-event batches)")
+    ap.add_argument("--role", choices=["prepare", "baseline", "cleanup", "writes"], help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
     if args.role:
         return _role(args)
+    if args.only == "small":
+        return _small_only(args)
     from bench import data
 
     ds = data.dataset(args.size, log=log)
@@ -85,8 +94,10 @@ def main(argv: list[str] | None = None) -> int:
         background.join()
     finally:
         _stop(server)
+    log("  pipes over HTTP against the library call, same parameters, interleaved (bench.api_compare) ...")
+    compare = json.loads(_run_module("bench.api_compare", DATABASE.format(size=args.size), "--size", args.size).stdout)
     _python("--role", "cleanup", "--size", args.size)
-    _report(results, base, idle, busy, box[0], args)
+    _report(results, base, idle, busy, box[0], args, compare)
     return 0
 
 
@@ -142,6 +153,115 @@ def _ingest(url, auth, make: Batches, writers: int, seconds: float | None, stop:
     return sum(done) / (time.monotonic() - started), spent
 
 
+SMALL_CASES = ((1, False), (1, True), (100, False), (100, True))  # (events per request, wait=true)
+
+
+def _small(url, auth, clients: int, seconds: float) -> dict:
+    """Per case of SMALL_CASES: events/s and the round trips (s) of `clients` concurrent clients,
+    each posting its next request once the previous is answered, for `seconds`."""
+    out = {}
+    with httpx.Client(headers=auth, timeout=120) as http:  # warm-up: the server's threads open their engine clients
+        warm = SmallBatches(1)
+        with ThreadPoolExecutor(clients) as pool:
+            list(pool.map(lambda _: http.post(f"{url}/v0/events?name=customer_events", content=warm.next()), range(4 * clients)))
+    for size, wait in SMALL_CASES:
+        make = SmallBatches(size)
+        done, errors, spent = [0] * clients, [], []
+        end = time.monotonic() + seconds
+        query = f"{url}/v0/events?name=customer_events" + ("&wait=true" if wait else "")
+
+        def client(k: int) -> None:
+            with httpx.Client(headers={**auth, "Content-Type": "application/x-ndjson"}, timeout=120) as http:
+                while not errors and time.monotonic() < end:
+                    body = make.next()
+                    started = time.perf_counter()
+                    r = http.post(query, content=body)
+                    if r.status_code != (200 if wait else 202) or r.json()["successful_rows"] != size:
+                        errors.append(f"{r.status_code} {r.text[:300]}")
+                        return
+                    spent.append(time.perf_counter() - started)
+                    done[k] += size
+
+        started = time.monotonic()
+        threads = [threading.Thread(target=client, args=(k,)) for k in range(clients)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        if errors:
+            raise SystemExit(f"small-payload ingestion failed: {errors[0]}")
+        out[(size, wait)] = (sum(done) / (time.monotonic() - started), spent)
+        log(f"  {clients} clients, {size} event(s) per request, wait={str(wait).lower()}: {out[(size, wait)][0]:,.0f} events/s, "
+            f"p50 {_pct(spent, 50) * 1000:.1f} ms")
+    return out
+
+
+class SmallBatches:
+    """Unique NDJSON bodies of `size` events (timestamps of the last hour, 2,000 customers)."""
+
+    def __init__(self, size: int):
+        self.size, self.run, self._n = size, f"{time.time_ns():x}", 0
+        self._lock = threading.Lock()
+        self.now = pd.Timestamp.now(tz="UTC").floor("s")
+
+    def next(self) -> bytes:
+        with self._lock:
+            self._n += 1
+            n = self._n
+        kinds = ("page_view", "product_view", "add_to_cart", "login", "purchase", "search")
+        return "".join(json.dumps({"event_id": f"apismall-{self.run}-{n}-{i}", "customer_id": f"c{(n * 7 + i) % 2000:07d}",
+                                   "event_type": kinds[(n + i) % 6], "event_value": round(1 + (n * 13 + i) % 199 * 1.01, 2),
+                                   "product_id": f"p{(n + i) % 5000:05d}", "category": "books",
+                                   "timestamp": (self.now - pd.Timedelta(seconds=(n * 31 + i) % 3600)).strftime("%Y-%m-%d %H:%M:%S")})
+                       + "\n" for i in range(self.size)).encode()
+
+
+def _small_only(args) -> int:
+    """`--only small`: the small-payload cases alone, on an empty database."""
+    log(f"small payloads: {args.clients} clients, {args.seconds:.0f} s per case; load {_load()}")
+    state = json.loads(_python("--role", "prepare", "--size", args.size).stdout)
+    port = _free_port()
+    server = _serve(port, INGEST_DATABASE)
+    try:
+        small = _small(f"http://127.0.0.1:{port}", {"Authorization": f"Bearer {state['ingest_token']}"}, args.clients, args.seconds)
+    finally:
+        _stop(server)
+    writes = json.loads(_python("--role", "writes", "--size", args.size).stdout)
+    _python("--role", "cleanup", "--size", args.size)
+    import contextlib
+    import io
+
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        _small_table(small, args)
+        print(f"\nWrites (from ingest_log: requests logged 'finished' in one insert): {writes['writes']:,} for "
+              f"{writes['requests']:,} requests; per write at most {writes['max_requests']} requests and "
+              f"{writes['max_rows']:,} rows (median {writes['median_rows']:,.0f}); 'started' to 'finished' at most "
+              f"{writes['max_ms']:,.0f} ms (median {writes['median_ms']:,.0f}). A request is answered after its write's "
+              "'finished' row: these are the rows and the time a crash could catch unanswered, never answered ones.")
+    print(out.getvalue())
+    _save_small(out.getvalue())
+    return 0
+
+
+def _small_table(small: dict, args) -> None:
+    print(f"\nSmall payloads: {args.clients} concurrent clients, {args.seconds:.0f} s per case, empty database; load {_load()}")
+    print("\n| POST /v0/events | events/s | requests/s | p50 ms per request | p95 ms |\n|---|---:|---:|---:|---:|")
+    for (size, wait), (rate, spent) in small.items():
+        what = f"{size} event{'s' if size > 1 else ''} per request, " + ("wait=true (200)" if wait else "default (202)")
+        print(f"| {what} | {rate:,.0f} | {rate / size:,.0f} | {_pct(spent, 50) * 1000:.1f} | {_pct(spent, 95) * 1000:.1f} |")
+
+
+def _save_small(text: str) -> None:
+    """Keep the small-payload table as its own section of bench/API_RESULTS.md (the size sections stay)."""
+    path = ROOT / "bench" / "API_RESULTS.md"
+    old = path.read_text() if path.exists() else "# HTTP API benchmark results\n\nWritten by `bench/api_bench.py`; figures depend on the machine and its load.\n"
+    head = old.partition("\n## Small payloads")[0]  # the section is always last (_save keeps it there)
+    section = (f"\n## Small payloads\n\nRun {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())} by "
+               f"`python -m bench.api_bench --only small`.\n" + text)
+    path.write_text(head.rstrip("\n") + "\n" + section)
+
+
 def _server_ms(response) -> float:
     """The engine time the server reported in Server-Timing (ms)."""
     return float(response.headers["Server-Timing"].split("dur=", 1)[1])
@@ -183,7 +303,7 @@ def _pct(values: list[float], q: float) -> float:
     return float(np.percentile(values, q)) if values else float("nan")
 
 
-def _report(results, base, idle, busy, busy_ingest, args) -> None:
+def _report(results, base, idle, busy, busy_ingest, args, compare) -> None:
     """Print the tables, and keep them in bench/API_RESULTS.md (latest run of each size)."""
     import contextlib
     import io
@@ -191,6 +311,7 @@ def _report(results, base, idle, busy, busy_ingest, args) -> None:
     out = io.StringIO()
     with contextlib.redirect_stdout(out):
         _tables(results, base, idle, busy, busy_ingest, args)
+        _compare_table(compare)
     text = out.getvalue()
     print(text)
     _save(args.size, text)
@@ -198,13 +319,15 @@ def _report(results, base, idle, busy, busy_ingest, args) -> None:
 
 def _save(size: str, text: str) -> None:
     path = ROOT / "bench" / "API_RESULTS.md"
-    parts = {}
+    parts, small = {}, ""
     if path.exists():
-        for chunk in path.read_text().split("\n## Size ")[1:]:
+        text, _, small = path.read_text().partition("\n## Small payloads")  # that section is kept as it is, last
+        small = "\n## Small payloads" + small if small else ""
+        for chunk in text.split("\n## Size ")[1:]:
             parts[chunk[0]] = "## Size " + chunk.rstrip() + "\n"
     parts[size] = f"## Size {size}\n\n" + f"Run {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())} by `python -m bench.api_bench --size {size}`.\n" + text
     header = "# HTTP API benchmark results\n\nWritten by `bench/api_bench.py`; figures depend on the machine and its load.\n"
-    path.write_text(header + "".join("\n" + parts[k] for k in sorted(parts)))
+    path.write_text(header + "".join("\n" + parts[k] for k in sorted(parts)) + small)
 
 
 def _tables(results, base, idle, busy, busy_ingest, args) -> None:
@@ -230,6 +353,20 @@ def _tables(results, base, idle, busy, busy_ingest, args) -> None:
               f"{len(idle[name])}/{len(busy[name])} |")
 
 
+def _compare_table(compare: dict) -> None:
+    """Target 2 of issue 16: each pipe's p50 over HTTP within 1.3x of the same library call."""
+    print(f"\nPipes over HTTP against the same library call with the same parameters, {compare['rounds']} interleaved "
+          "rounds in one process (bench/api_compare.py: the API on a thread, the library beside it); load "
+          f"{' '.join(f'{x:.2f}' for x in compare['load_start'])} at the start, "
+          f"{' '.join(f'{x:.2f}' for x in compare['load_end'])} at the end.")
+    print("\n| pipe | HTTP p50 ms [min - max] | library p50 ms [min - max] | server's own p50 ms | HTTP / library (goal <= 1.3x) |"
+          "\n|---|---:|---:|---:|---:|")
+    for name, t in compare["times"].items():
+        h, lib, srv = (statistics.median(t[k]) for k in ("http", "library", "server"))
+        print(f"| {name} | {h:.1f} [{min(t['http']):.1f} - {max(t['http']):.1f}] | {lib:.1f} [{min(t['library']):.1f} - "
+              f"{max(t['library']):.1f}] | {srv:.1f} | {h / lib:.2f}x |")
+
+
 # --- roles run in child processes (the embedded database belongs to one process at a time) ---
 
 def _role(args) -> int:
@@ -252,6 +389,17 @@ def _role(args) -> int:
         rate = done / (time.monotonic() - started)
         client.command("DROP DATABASE api_baseline")
         print(json.dumps({"events_per_s": rate}))
+        return 0
+    if args.role == "writes":  # the small-payload run's writes, as ingest_log tells them
+        client = segwork.connect(settings.resolved_dsn, database=INGEST_DATABASE, settings=settings)
+        w = client.query_df(
+            "SELECT f.updated_at AS at, count() AS requests, sum(f.rows_read) AS rows, "
+            "max(dateDiff('millisecond', s.updated_at, f.updated_at)) AS ms FROM ingest_log AS f "
+            "INNER JOIN ingest_log AS s ON s.ingest_id = f.ingest_id AND s.status = 'started' "
+            "WHERE f.status = 'finished' GROUP BY f.updated_at")
+        print(json.dumps({"writes": len(w), "requests": int(w.requests.sum()), "max_requests": int(w.requests.max()),
+                          "max_rows": int(w.rows.max()), "median_rows": float(w.rows.median()),
+                          "max_ms": float(w.ms.max()), "median_ms": float(w.ms.median())}))
         return 0
     database = DATABASE.format(size=args.size)
     client = segwork.connect(settings.resolved_dsn, database=database, settings=settings)
@@ -286,6 +434,13 @@ def _env(database: str = INGEST_DATABASE) -> dict:
     env = {**os.environ, "SEGWORK_DSN": f"chdb://{FOLDER / 'chdb'}", "SEGWORK_DATABASE": database,
            "SEGWORK_API_RATE_LIMIT": str(10**7), "SEGWORK_API_MAX_UPLOAD_BYTES": str(4 * 1024**3)}
     return env
+
+
+def _run_module(module: str, database: str, *args) -> subprocess.CompletedProcess:
+    proc = subprocess.run([sys.executable, "-m", module, *args], cwd=ROOT, env=_env(database), capture_output=True, text=True)
+    if proc.returncode:
+        raise SystemExit(f"{module} {' '.join(args)} failed:\n{proc.stderr}")
+    return proc
 
 
 def _python(*args) -> subprocess.CompletedProcess:

@@ -89,7 +89,9 @@ def kept_sections() -> dict[str, list[str]]:
         return {}
     found, size = {}, None
     for line in RESULTS_MD.read_text().splitlines():
-        if line.startswith("## "):
+        if line.startswith("<!-- custom segments"):  # bench.custom_segments' own section: kept by it
+            size = None
+        elif line.startswith("## "):
             size = line[len("## Size "):].split(":")[0] if line.startswith("## Size ") else None
             if size:
                 found[size] = []
@@ -108,6 +110,8 @@ def render(runs: dict[str, dict], kept: dict[str, list[str]] | None = None) -> s
             lines += section(runs[size])
         elif size in (kept or {}):
             lines += kept[size]
+    from bench.custom_segments import kept_section  # its own run (python -m bench.custom_segments): kept as it is
+    lines += kept_section()
     lines += METHOD.splitlines()
     text = "\n".join(lines) + "\n"
     while "\n\n\n" in text:

@@ -3,7 +3,7 @@ import streamlit as st
 
 from segwork import charts
 from segwork.queries import ORDER_BY
-from segwork.workbench import data, filters, state, ui
+from segwork.workbench import data, drill, filters, state, ui
 
 st.title("Engagement")
 with ui.errors():
@@ -39,8 +39,9 @@ with ui.errors():
     result = data.query("customer_engagement_analysis", start_date=v["start"], end_date=v["end"],
                         event_types=v["event_type"], limit=v["limit"], location=v["location"] or None,
                         order_by=v["order_by"], include_inactive=v["inactive"])
-    st.plotly_chart(charts.top_customers(result, measure=v["order_by"], top=25), key="en_top")
-    ui.table(result, key="en_table")
+    drill.open_lookup_on_click(st.plotly_chart(charts.top_customers(result, measure=v["order_by"], top=25), key="en_top",
+                                               on_select="rerun", selection_mode="points"), "y")
+    ui.table(result, key="en_table", links=True)
     ui.download_csv(f"Download these {len(result):,} rows (CSV)", data.csv_bytes(result), "engagement.csv", key="en_csv")
     daily = data.query("events_over_time", start_date=v["start"], end_date=v["end"],
                        event_types=v["event_type"], location=v["location"] or None)

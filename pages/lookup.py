@@ -26,7 +26,10 @@ if not text:
     st.info("Type a customer id, or the first letters of an email address or name.", icon=":material/search:")
 with ui.errors():
     matches = data.query("find_customers", text=text, limit=50) if text else None
-    if matches is not None and matches.empty:
+    gone = data.query("profile_versions", customer_id=text) if matches is not None and matches.empty else None
+    if gone is not None and len(gone):  # a deleted customer's id: no profile now, but a history
+        ui.profile_history(gone, customer_id=text)
+    elif matches is not None and matches.empty:
         st.warning(f"No customer id, email or name starts with {text!r}.", icon=":material/person_off:")
     elif matches is not None:
         labels = filters.customer_labels(matches)
@@ -40,6 +43,7 @@ with ui.errors():
 if customer_id:
     with ui.errors():
         ui.customer_profile(data.query("customer_segment_lookup", customer_id=customer_id))
+        ui.profile_history(data.query("profile_versions", customer_id=customer_id))
         EVENTS = (state.Field("lk_types", "event_type", [], "list", options=tuple(data.query("event_types_present"))),
                   state.Field("lk_from", "from", None, "date"), state.Field("lk_to", "to", None, "date"),
                   state.Field("lk_page", "page", 1, "int", minimum=1))

@@ -2,7 +2,7 @@
 import streamlit as st
 
 from segwork import charts, segments
-from segwork.workbench import data, filters, state, ui
+from segwork.workbench import data, drill, filters, state, ui
 
 PAGE_SIZE = 50
 
@@ -36,15 +36,14 @@ with ui.errors():
         state.mirror(*FILTERS)
     else:
         ui.table(summary, key="sg_summary")
-        c = st.columns(2)
-        c[0].plotly_chart(charts.segment_bars(summary, "customer_count"), key="sg_counts")
-        c[1].plotly_chart(charts.segment_bars(summary, "avg_lifetime_value"), key="sg_values")
-
         labels = tuple(segments.segment_labels(summary))
         PICK = (state.Field("sg_segment", "segment", None, options=labels + (None,)),
                 state.Field("sg_page", "page", 1, "int", minimum=1))
         ui.problems(state.init(*PICK))
-        st.selectbox("Segment", labels, key="sg_segment", placeholder="Choose a segment to list its customers",
+        for column, (measure, key) in zip(st.columns(2), (("customer_count", "sg_counts"), ("avg_lifetime_value", "sg_values"))):
+            column.plotly_chart(charts.segment_bars(summary, measure), key=key, selection_mode="points",
+                                on_select=drill.follow(key, "y", "sg_segment", labels, "sg_page"))
+        st.selectbox("Segment", labels, key="sg_segment", placeholder="Click a bar, or choose a segment, to list its customers",
                      on_change=first_page)
         chosen = state.values(*PICK)
         if chosen["segment"]:
@@ -53,8 +52,9 @@ with ui.errors():
                 value, loyalty, where, page=chosen["page"], page_size=PAGE_SIZE)
         state.mirror(*FILTERS, *PICK)  # after the page is known: past the end, the URL names the last page
         if chosen["segment"]:
-            st.markdown(f"**{chosen['segment']}**: {total:,} customer{'s' * (total != 1)}, highest lifetime value first.")
-            ui.table(rows, key="sg_customers")
+            st.markdown(f"**{chosen['segment']}**: {total:,} customer{'s' * (total != 1)}, highest lifetime value first. "
+                        "A customer id opens the Customer lookup.")
+            ui.table(rows, key="sg_customers", links=True)
             c = st.columns([1, 3])
             c[0].number_input(f"Page (of {filters.page_count(total, PAGE_SIZE):,})", min_value=1,
                               max_value=filters.page_count(total, PAGE_SIZE), key="sg_page")

@@ -9,6 +9,7 @@ from segwork.queries import (customer_engagement_analysis, customer_event_count,
                              customer_segments_summary, customer_timeline, event_types_present, events_over_time,
                              find_customers, locations_present, segment_customers)
 from segwork.migrations import migrate
+from segwork.custom import DefinitionError, Segment
 from segwork.segments import DEFAULT_RULES, SegmentRules
 
 __all__ = [
@@ -17,5 +18,5 @@ __all__ = [
     "segment_customers", "find_customers", "customer_timeline", "customer_event_count", "events_over_time",
     "event_types_present", "locations_present",
     "SegworkError", "ConfigError", "EngineError", "EngineBusyError", "InputFileError", "InputTooLargeError",
-    "ParameterError", "SchemaVersionError",
+    "ParameterError", "SchemaVersionError", "Segment", "DefinitionError",
 ]

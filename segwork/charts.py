@@ -19,10 +19,19 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from segwork.analysis import RFM_SEGMENTS
-from segwork.segments import LOYALTY_SEGMENTS, VALUE_SEGMENTS, in_segment_order, segment_labels
+from segwork.segments import LOYALTY_SEGMENTS, SEGMENTS, SEPARATOR, VALUE_SEGMENTS, in_segment_order, segment_labels
+from segwork.through_time import OUTSIDE
 
 SEGMENT_COLORS = {"High Value": "#1b6ca8", "Medium Value": "#5aa0d6", "Low Value": "#9ec5e6",
-                  "Loyal": "#2e7d32", "Regular": "#81c784", "New": "#a5d6a7", "no profile": "#999999"}
+                  "Loyal": "#2e7d32", "Regular": "#81c784", "New": "#a5d6a7", "no profile": "#999999",
+                  OUTSIDE: "#999999"}
+# A (value, loyalty) segment is drawn in its value segment's colour (as the Segments page's bars),
+# told apart by a dash and a marker per loyalty segment where all nine share a chart.
+LOYALTY_DASHES = {"Loyal": "solid", "Regular": "dash", "New": "dot"}
+LOYALTY_MARKERS = {"Loyal": "circle", "Regular": "square", "New": "diamond"}
+_SEGMENTINGS = {"segment": ("segment", SEGMENTS), "value": ("value_segment", VALUE_SEGMENTS),
+                "loyalty": ("loyalty_segment", LOYALTY_SEGMENTS)}  # through_time's `by`: column, order
+_SEGMENTING_WORDS = {"segment": "segment", "value": "value segment", "loyalty": "loyalty segment"}
 EVENT_TYPE_COLORS = {  # the demo's and the Online Retail data's types, in the order legends list them
     "page_view": "#4c78a8", "product_view": "#72b7b2", "search": "#b279a2", "add_to_cart": "#f58518",
     "wishlist": "#ff9da6", "purchase": "#54a24b", "return": "#e45756", "login": "#9d755d"}
@@ -204,6 +213,109 @@ def retention_heatmap(matrix: pd.DataFrame, *, title: str = "Share of each signu
     return _tidy(fig)
 
 
+def segment_color(place: str) -> str:
+    """The fixed colour of a segment of any segmenting: a value or loyalty segment its own, a
+    (value, loyalty) segment its value segment's, OUTSIDE ('Not a customer') grey."""
+    return SEGMENT_COLORS.get(place) or SEGMENT_COLORS.get(str(place).split(SEPARATOR)[0], SEGMENT_COLORS[OUTSIDE])
+
+
+def segment_sizes(sizes: pd.DataFrame, by: str = "segment", *, title: str | None = None) -> go.Figure:
+    """One line per segment over time, from through_time.segment_sizes: per (value, loyalty) segment
+    (by='segment': the value segment's colour, a dash and marker per loyalty segment), or summed
+    per value or loyalty segment (by='value' / 'loyalty': their own colours); legend in the fixed order."""
+    column, order = _SEGMENTINGS[by]
+    if sizes.empty:
+        return _empty("no segment sizes in the selection")
+    frame = sizes.groupby(["day", column], as_index=False, sort=False)["customers"].sum()
+    fig = go.Figure()
+    many = frame["day"].nunique() > 60  # markers only while a point stands out (weeks, months)
+    for label in [s for s in order if s in set(frame[column])]:
+        rows = frame[frame[column] == label].sort_values("day")
+        loyalty = str(label).split(SEPARATOR)[-1] if by == "segment" else "Loyal"
+        fig.add_trace(go.Scatter(
+            x=pd.to_datetime(rows["day"]), y=rows["customers"], name=label, mode="lines" if many else "lines+markers",
+            line={"color": segment_color(label), "dash": LOYALTY_DASHES.get(loyalty, "solid"), "width": 2.5},
+            marker={"symbol": LOYALTY_MARKERS.get(loyalty, "circle"), "size": 7},
+            hovertemplate="%{y:,}<extra>" + label + "</extra>"))
+    fig.update_layout(title=title or f"Customers per {_SEGMENTING_WORDS[by]} over time", xaxis_title="end of day (UTC)",
+                      yaxis_title="customers", hovermode="x unified", legend={"title": _SEGMENTING_WORDS[by]}, height=460)
+    fig.update_yaxes(rangemode="tozero", tickformat=",")
+    fig.update_xaxes(hoverformat="%Y-%m-%d")
+    return _tidy(fig)
+
+
+def transition_heatmap(matrix: pd.DataFrame, *, date_a: str = "date A", date_b: str = "date B") -> go.Figure:
+    """The from (rows) x to (columns) matrix of through_time.transition_matrix: each cell's
+    customers as text, its colour the share of the row's customers (so moves show beside stays)."""
+    matrix = matrix.loc[matrix.sum(axis=1) > 0, matrix.sum(axis=0) > 0]  # places nobody was in at that date
+    if matrix.empty:
+        return _empty("no customers at either date")
+    share = matrix.div(matrix.sum(axis=1).replace(0, 1), axis=0)
+    text = matrix.map(lambda v: f"{v:,}" if v else "")
+    fig = go.Figure(go.Heatmap(
+        z=share.to_numpy(), x=list(matrix.columns), y=list(matrix.index), text=text.to_numpy(), texttemplate="%{text}",
+        customdata=matrix.to_numpy(), colorscale="Blues", zmin=0, zmax=1,
+        colorbar={"title": "share of row", "tickformat": ".0%"},
+        hovertemplate="%{y} → %{x}: %{customdata:,} customers (%{z:.1%} of the row)<extra></extra>"))
+    fig.update_layout(title=f"From (rows, end of {date_a}) to (columns, end of {date_b})",
+                      xaxis_title=f"at the end of {date_b}", yaxis_title=f"at the end of {date_a}",
+                      yaxis_autorange="reversed", height=max(360, 38 * len(matrix) + 200))
+    fig.update_xaxes(tickangle=-30)
+    return _tidy(fig)
+
+
+def transition_sankey(flows: pd.DataFrame, places: list[str], *, date_a: str = "date A", date_b: str = "date B",
+                      title: str | None = None) -> go.Figure:
+    """Where customers went from date_a (left) to date_b (right), from through_time.transitions:
+    nodes in the fixed order of `places` (Not a customer last) and their segment colours; a
+    flow between two places is drawn stronger than customers staying put."""
+    flows = flows.groupby(["from_state", "to_state"], as_index=False, sort=False)["customers"].sum()
+    flows = flows[flows["customers"] > 0]
+    if flows.empty:
+        return _empty("no customers at either date")
+    left = [p for p in places if p in set(flows["from_state"])]
+    right = [p for p in places if p in set(flows["to_state"])]
+    size_a = flows.groupby("from_state")["customers"].sum()
+    size_b = flows.groupby("to_state")["customers"].sum()
+    index_a = {p: i for i, p in enumerate(left)}
+    index_b = {p: len(left) + i for i, p in enumerate(right)}
+    moved = flows["from_state"] != flows["to_state"]
+    fig = go.Figure(go.Sankey(
+        arrangement="fixed",
+        node={"label": [f"{p} ({size_a[p]:,})" for p in left] + [f"{p} ({size_b[p]:,})" for p in right],
+              "color": [segment_color(p) for p in left + right], "pad": 12, "thickness": 16,
+              "line": {"color": "white", "width": 0.5},
+              "x": [0.001] * len(left) + [0.999] * len(right),
+              "y": _stacked([size_a[p] for p in left]) + _stacked([size_b[p] for p in right]),
+              "hovertemplate": "%{label}<extra></extra>"},
+        link={"source": [index_a[p] for p in flows["from_state"]], "target": [index_b[p] for p in flows["to_state"]],
+              "value": flows["customers"].tolist(),
+              "color": [_faded(segment_color(t), 0.55 if m else 0.18) for t, m in zip(flows["to_state"], moved)],
+              "customdata": [f"{a} → {b}" for a, b in zip(flows["from_state"], flows["to_state"])],
+              "hovertemplate": "%{customdata}: %{value:,} customers<extra></extra>"},
+    ))
+    fig.update_traces(textfont={"color": "#262730", "size": 12, "shadow": "none"})
+    fig.update_layout(title=title or f"From the end of {date_a} (left) to the end of {date_b} (right)",
+                      height=max(420, 54 * max(len(left), len(right)) + 120))
+    return _tidy(fig)
+
+
+def _stacked(sizes: list[int], pad: float = 0.04) -> list[float]:
+    """Node centres (0 top, 1 bottom) for nodes of these sizes stacked in this order."""
+    total, gaps = float(sum(sizes)) or 1.0, pad * max(len(sizes) - 1, 0)
+    scale = max(1.0 - gaps, 0.2) / total
+    centres, top = [], 0.0
+    for size in sizes:
+        centres.append(min(max(top + size * scale / 2, 0.001), 0.999))
+        top += size * scale + pad
+    return centres
+
+
+def _faded(color: str, alpha: float) -> str:
+    red, green, blue = (int(color[i:i + 2], 16) for i in (1, 3, 5))
+    return f"rgba({red},{green},{blue},{alpha})"
+
+
 def _empty(message: str) -> go.Figure:
     fig = go.Figure()
     fig.add_annotation(text=message, showarrow=False, x=0.5, y=0.5, xref="paper", yref="paper", font_size=16)
@@ -215,3 +327,142 @@ def _empty(message: str) -> go.Figure:
 def _tidy(fig: go.Figure) -> go.Figure:
     fig.update_layout(template="plotly_white", margin={"l": 10, "r": 10, "t": 60, "b": 10})
     return fig
+
+
+
+STAYING_COLOR = "#e0e0e0"  # the migration matrix's diagonal: customers who keep their segment
+
+
+def migration_heatmap(matrix: pd.DataFrame, *, title: str = "Customers moving from each segment to each under the new rules") -> go.Figure:
+    """Segments now (rows) x segments under new rules (columns), from a from x to table of
+    customers (segwork.workbench.analyses.migration_matrix of queries.rule_change_impact).
+
+    Blue shades count the customers who move; the diagonal (those who stay) is grey with its
+    count, so a few movers are not washed out by thousands who stay. Empty cells are blank.
+    """
+    if matrix.empty or not matrix.to_numpy().any():
+        return _empty("no customers")
+    values = matrix.to_numpy().astype(float)
+    stay = pd.DataFrame(values, index=matrix.index, columns=matrix.columns)
+    move = stay.copy()
+    for s in matrix.index:
+        if s in matrix.columns:
+            move.at[s, s] = float("nan")
+    diagonal = pd.DataFrame([[r == c for c in matrix.columns] for r in matrix.index], index=matrix.index, columns=matrix.columns)
+    stay = stay.where(diagonal & (stay > 0))
+    move = move.where(move > 0)
+    x, y = list(matrix.columns), list(matrix.index)
+    fig = go.Figure([
+        go.Heatmap(z=move.to_numpy(), x=x, y=y, texttemplate="%{z:,.0f}", colorscale="Blues", zmin=0,
+                   colorbar={"title": "customers<br>moving"}, hoverongaps=False,
+                   hovertemplate="%{z:,} customers would move<br>from %{y}<br>to %{x}<extra></extra>"),
+        go.Heatmap(z=stay.to_numpy(), x=x, y=y, texttemplate="%{z:,.0f}", colorscale=[[0, STAYING_COLOR], [1, STAYING_COLOR]],
+                   showscale=False, hoverongaps=False, hovertemplate="%{z:,} customers stay in %{y}<extra></extra>"),
+    ])
+    fig.update_layout(title=title, xaxis_title="segment under the new rules", yaxis_title="segment now",
+                      yaxis_autorange="reversed", height=max(380, 40 * len(matrix) + 220))
+    fig.update_xaxes(tickangle=-35, type="category", categoryorder="array", categoryarray=x)
+    fig.update_yaxes(type="category", categoryorder="array", categoryarray=y)
+    return _tidy(fig)
+
+
+def cohort_heatmap(matrix: pd.DataFrame, *, title: str = "Share of each signup cohort active N months later") -> go.Figure:
+    """retention_heatmap sized for the page: a row per cohort tall enough to read, and the
+    percentages written in the cells only while they fit (hover always gives them)."""
+    fig = retention_heatmap(matrix, title=title)
+    if matrix.empty:
+        return fig
+    fig.update_layout(height=max(360, 26 * len(matrix) + 160))
+    fig.update_traces(hovertemplate="cohort %{y}, %{x} months after signup: %{z:.1%} active<extra></extra>")
+    if len(matrix.columns) > 25:
+        fig.update_traces(texttemplate="")
+    return fig
+
+
+# --- your own segments (segwork.custom): the builder, saved segments, comparisons ---------------
+
+COMPARE_COLORS = {"A": "#7b3294", "B": "#e08214", "both": "#9a9a3a", "every customer": "#999999",
+                  "the segment": "#7b3294", "condition": "#c2a5cf"}
+
+
+def condition_counts(counts: pd.DataFrame, *, title: str = "Customers matching each condition alone") -> go.Figure:
+    """One horizontal bar per condition (segwork.custom.condition_counts, with a `label` column to
+    show), then the segment and every customer, first condition on top."""
+    if counts.empty:
+        return _empty("no conditions yet")
+    frame = counts.assign(label=counts["label"] if "label" in counts else counts["condition"])
+    frame["kind"] = [c if c in ("the segment", "every customer") else "condition" for c in frame["condition"]]
+    fig = px.bar(frame, x="customers", y="label", orientation="h", color="kind", color_discrete_map=COMPARE_COLORS,
+                 text=frame["customers"].map("{:,}".format), labels={"customers": "customers", "label": "", "kind": ""},
+                 title=title)
+    fig.update_yaxes(categoryorder="array", categoryarray=list(frame["label"])[::-1], type="category")
+    fig.update_traces(textposition="outside", cliponaxis=False)
+    fig.update_layout(height=max(260, 40 * len(frame) + 120), showlegend=False)
+    return _tidy(fig)
+
+
+def overlap(sizes: dict, a: str, b: str, *, title: str | None = None) -> go.Figure:
+    """Only A / both / only B (segwork.custom.compare.overlap) as one stacked bar, A's colour and B's fixed;
+    against every customer (b == 'every customer'): A's members and the rest."""
+    if b == "every customer":  # A is a part of everyone: its members and the rest
+        parts = [(f"in {a}", sizes["both"], COMPARE_COLORS["A"]),
+                 ("every other customer", sizes["only_b"], COMPARE_COLORS["every customer"])]
+    else:
+        parts = [(f"only {a}", sizes["only_a"], COMPARE_COLORS["A"]), ("both", sizes["both"], COMPARE_COLORS["both"]),
+                 (f"only {b}", sizes["only_b"], COMPARE_COLORS["B"])]
+    fig = go.Figure([go.Bar(x=[n], y=["customers"], name=label, orientation="h", marker_color=color, text=f"{label}: {n:,}",
+                            textposition="inside", hovertemplate=f"{label}: %{{x:,}}<extra></extra>")
+                     for label, n, color in parts])
+    fig.update_layout(barmode="stack", height=220, title=title or f"Overlap of {a} and {b}", xaxis_title="customers",
+                      legend={"orientation": "h", "y": -0.4, "traceorder": "normal"}, yaxis_visible=False)
+    return _tidy(fig)
+
+
+def composition(frame: pd.DataFrame, by: str, *, title: str | None = None) -> go.Figure:
+    """Members per value of `by` (segwork.custom.compare.composition), biggest first; value and
+    loyalty segments in their fixed colours."""
+    if frame.empty:
+        return _empty("no members")
+    words = by.replace("_", " ")
+    colors = {"color": by, "color_discrete_map": SEGMENT_COLORS} if by in ("value_segment", "loyalty_segment") else \
+        {"color_discrete_sequence": [SEQUENTIAL[-2]]}
+    fig = px.bar(frame, x=by, y="customers", text=frame["share"].map("{:.0%}".format),
+                 labels={by: words, "customers": "customers"}, hover_data={"share": ":.1%"},
+                 title=title or f"Members by {words}", **colors)
+    fig.update_xaxes(type="category")
+    if frame["customers"].max() <= 10:
+        fig.update_yaxes(dtick=1)  # whole customers, not 0.2 of one
+    fig.update_layout(showlegend=False)
+    return _tidy(fig)
+
+
+def event_mix(mix: pd.DataFrame, *, days: int = 30, title: str | None = None) -> go.Figure:
+    """Events per member by type in the last `days` days (segwork.custom.compare.event_mix), in the event types' colours."""
+    if mix.empty:
+        return _empty(f"no events in the last {days} days")
+    fig = px.bar(mix, x="event_type", y="per_member", color="event_type", **_event_colors(mix["event_type"]),
+                 hover_data={"events": ":,", "customers": ":,", "per_member": ":.2f"},
+                 labels={"event_type": "event type", "per_member": "events per member"},
+                 title=title or f"Events per member, last {days} days")
+    fig.update_layout(showlegend=False)
+    return _tidy(fig)
+
+
+def composition_compare(frame: pd.DataFrame, by: str, a: str, b: str, *, title: str | None = None) -> go.Figure:
+    """Side by side shares of A and B per value of `by` (workbench custom_data.side_by_side), the
+    difference (A - B, percentage points) marked above each pair: the biggest differences first."""
+    if frame.empty:
+        return _empty("no members")
+    words = by.replace("_", " ")
+    fig = go.Figure([go.Bar(x=frame[by], y=frame[f"share_{k}"], name=label, marker_color=COMPARE_COLORS[k.upper()],
+                            hovertemplate=f"{label}: %{{y:.1%}}<extra></extra>") for k, label in (("a", a), ("b", b))])
+    top = frame[["share_a", "share_b"]].max(axis=1)
+    for x, y, d in zip(frame[by], top, frame["difference"]):
+        if abs(d) >= 0.005:
+            fig.add_annotation(x=x, y=y, text=f"{d * 100:+.0f} pts", showarrow=False, yshift=12,
+                               font={"color": COMPARE_COLORS["A"] if d > 0 else COMPARE_COLORS["B"], "size": 12})
+    fig.update_layout(barmode="group", title=title or f"Share of members by {words} (A - B marked)",
+                      xaxis_title=words, yaxis_title="share of members", legend={"orientation": "h", "y": -0.25})
+    fig.update_xaxes(type="category")
+    fig.update_yaxes(tickformat=".0%")
+    return _tidy(fig)

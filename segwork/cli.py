@@ -56,7 +56,7 @@ def main(argv: list[str] | None = None) -> int:
 def _load_plugins() -> None:
     import importlib
 
-    for module in ("segwork.api.cli", "segwork.workbench"):
+    for module in ("segwork.api.cli", "segwork.segment_cli", "segwork.workbench"):
         try:
             importlib.import_module(module)
         except ModuleNotFoundError as exc:
@@ -64,12 +64,13 @@ def _load_plugins() -> None:
                 raise
 
 
-@command("demo", "Load generated demo data (seeded) into the database, with a progress bar.")
+@command("demo", "Load generated demo data (seeded) into the database, with the customers' earlier profile versions "
+                 "(a past for `segment sizes` / `transitions`), with a progress bar.")
 def run_demo(args, settings: Settings) -> int:
     client = connect(settings=settings)
     bar = tqdm(total=args.customers + args.events, unit="rows", unit_scale=True, desc="demo data", file=sys.stderr)
     reports = demo.load(client, customers=args.customers, events=args.events, seed=args.seed, settings=settings,
-                        progress=lambda n: bar.update(n))
+                        progress=lambda n: bar.update(n), history=not args.no_history)
     bar.close()
     for report in reports:
         print(report.summary())
@@ -81,6 +82,7 @@ run_demo.arguments = lambda p: (
     p.add_argument("--customers", type=int, default=Settings().demo_customers, help="number of customers (default %(default)s)"),
     p.add_argument("--events", type=int, default=Settings().demo_events, help="number of events (default %(default)s)"),
     p.add_argument("--seed", type=int, default=7, help="random seed (default %(default)s)"),
+    p.add_argument("--no-history", action="store_true", help="the current profiles only, no earlier versions"),
 )
 
 

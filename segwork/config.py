@@ -28,6 +28,7 @@ class Settings:
     api_max_inflated_bytes: int = 100 * 1024 * 1024  # a gzip Events API body, once decompressed
     api_max_upload_bytes: int = 1024 * 1024 * 1024  # a file posted to /v0/datasources
     api_threads: int = 8  # engine calls the API runs at once (one client per thread)
+    api_coalesce_bytes: int = 256 * 1024  # Events API bodies up to this (decoded) are written together with concurrent ones; 0: never
     api_host: str = "127.0.0.1"  # `python -m segwork serve`
     api_port: int = 8000
     demo_customers: int = 20_000
@@ -39,6 +40,11 @@ class Settings:
     force_client_api: bool = False  # embedded engine through clickhouse-connect's API only, as a server is used
     query_timeout_seconds: float = 30.0  # every read is stopped past this (ClickHouse max_execution_time)
     query_max_rows: int = 1_000_000  # most rows a read may return (max_result_rows); queries.MAX_LIMIT's largest answer
+    sql_max_query_bytes: int = 256 * 1024  # the Query API's SQL text (ClickHouse's own max_query_size)
+    sql_max_rows_to_read: int = 1_000_000_000  # rows one Query API query may read (max_rows_to_read)
+    sql_max_memory_bytes: int = 4 * 1024**3  # memory one Query API query may use (max_memory_usage)
+    segment_webhook_url: str | None = None  # where `segment diff --post` sends enters/exits (NDJSON) by default
+    webhook_attempts: int = 4  # tries of one webhook POST (waits 0.5, 1, 2 s between) before giving up
 
     def for_uploads(self) -> "Settings":
         """These settings for reading an upload (workbench, POST /v0/datasources): a gzip file
@@ -78,6 +84,7 @@ class Settings:
             api_max_inflated_bytes=_int(env, "SEGWORK_API_MAX_INFLATED_BYTES", s.api_max_inflated_bytes),
             api_max_upload_bytes=_int(env, "SEGWORK_API_MAX_UPLOAD_BYTES", s.api_max_upload_bytes),
             api_threads=_int(env, "SEGWORK_API_THREADS", s.api_threads),
+            api_coalesce_bytes=_int(env, "SEGWORK_API_COALESCE_BYTES", s.api_coalesce_bytes),
             api_host=env.get("SEGWORK_API_HOST") or s.api_host,
             api_port=_int(env, "SEGWORK_API_PORT", s.api_port),
             demo_customers=_int(env, "SEGWORK_DEMO_CUSTOMERS", s.demo_customers),
@@ -89,6 +96,11 @@ class Settings:
             force_client_api=_bool(env, "SEGWORK_FORCE_CLIENT_API", s.force_client_api),
             query_timeout_seconds=_positive(env, "SEGWORK_QUERY_TIMEOUT_SECONDS", s.query_timeout_seconds, float),
             query_max_rows=_positive(env, "SEGWORK_QUERY_MAX_ROWS", s.query_max_rows, int),
+            sql_max_query_bytes=_positive(env, "SEGWORK_SQL_MAX_QUERY_BYTES", s.sql_max_query_bytes, int),
+            sql_max_rows_to_read=_positive(env, "SEGWORK_SQL_MAX_ROWS_TO_READ", s.sql_max_rows_to_read, int),
+            sql_max_memory_bytes=_positive(env, "SEGWORK_SQL_MAX_MEMORY_BYTES", s.sql_max_memory_bytes, int),
+            segment_webhook_url=env.get("SEGWORK_SEGMENT_WEBHOOK_URL") or None,
+            webhook_attempts=_positive(env, "SEGWORK_WEBHOOK_ATTEMPTS", s.webhook_attempts, int),
         )
 
 

@@ -37,6 +37,8 @@ class QueryOutput:
     settings: dict[str, Any] = field(default_factory=dict)
     body: bytes | None = None
     query: str | None = None  # name of the sql/<name>.sql that ran
+    sql: str | None = None  # with format None (query_capture): the query's text and parameters, not run
+    parameters: dict[str, Any] | None = None
 
 
 @contextmanager
@@ -51,6 +53,19 @@ def query_output(fmt: str, settings: dict[str, Any] | None = None):
         yield out
     finally:
         _output.reset(token)
+
+
+@contextmanager
+def query_capture():
+    """Within the block, query_df does not run its one answering query: the yielded QueryOutput
+    keeps its SQL text and parameters (the Query API puts a pipe's result in a table so)."""
+    with query_output(None) as out:
+        yield out
+
+
+def answering() -> bool:
+    """True inside query_output: the next query_df's result goes out as the engine formatted it."""
+    return _output.get() is not None
 
 
 @dataclass(frozen=True)
@@ -155,6 +170,37 @@ def thread_client(dsn: str | None = None, *, database: str | None = None, settin
     return clients[key]
 
 
+def reader_client(session: dict[str, Any], *, settings: Settings | None = None) -> Client:
+    """A client for SQL that clients of the API write (segwork.sqlguard), one per thread: its
+    session carries `session` (ClickHouse settings, `readonly` last), so with readonly=1 no query
+    on it can write, nor change a setting, a limit included. Over HTTP the settings go with every
+    request. A separate client: on the embedded engine, per-call settings are SET on the session
+    and readonly would stick, so the ordinary clients never carry it."""
+    settings = settings or Settings.from_env()
+    where = target(None, None, settings)
+    key = ("reader", where.dsn, where.database, tuple(session.items()))
+    clients = _local.__dict__.setdefault("clients", {})
+    if key not in clients:
+        client = _open(where.engine_dsn, session)
+        client.database = where.database
+        clients[key] = client
+    return clients[key]
+
+
+def discard(client: Client) -> None:
+    """Close a client of this thread and forget it (the next call makes a new one). After a query
+    that failed part-way, the embedded engine hands that query's partial output (a JSON header)
+    to the next query on the same connection (chDB 4.4), so segwork.sqlguard never reuses a
+    reader that saw an error: another token's request could read it."""
+    clients = _local.__dict__.setdefault("clients", {})
+    for key in [k for k, c in clients.items() if c is client]:
+        del clients[key]
+    try:
+        client.close()
+    except Exception:  # closing is best effort; the client is forgotten either way
+        log.debug("closing a discarded client failed", exc_info=True)
+
+
 def query_df(client: Client, name: str, parameters: dict[str, Any], *, utc: bool = False,
              answer: bool = True) -> pd.DataFrame:
     """Run sql/<name>.sql with server-side parameters; engine errors become EngineError.
@@ -163,7 +209,13 @@ def query_df(client: Client, name: str, parameters: dict[str, Any], *, utc: bool
     (segwork.embedded: the same frame, without rebuilding it in Python). answer=False: a
     query that only prepares the answer (never the one query_output keeps).
     """
-    sql = sqlfiles.load(name)
+    return query_text_df(client, name, sqlfiles.load(name), parameters, utc=utc, answer=answer)
+
+
+def query_text_df(client: Client, name: str, sql: str, parameters: dict[str, Any], *, utc: bool = False,
+                  answer: bool = True) -> pd.DataFrame:
+    """query_df for SQL composed by segwork itself from whitelisted parts (segwork.custom's
+    compiled definitions), `name` saying what it is in messages; values only as parameters."""
     out = _output.get() if answer else None
     limits = read_settings(client)
     try:
@@ -193,9 +245,16 @@ def _utc(df: pd.DataFrame) -> pd.DataFrame:
 
 def _query_formatted(client: Client, name: str, sql: str, parameters: dict[str, Any], out: QueryOutput,
                      limits: dict[str, Any]) -> pd.DataFrame:
-    if out.body is not None:
+    if out.body is not None or out.sql is not None:
         raise RuntimeError(f"query_output holds one query's result; '{out.query}' ran already, then '{name}'")
-    out.body = client.raw_query(sql, parameters=parameters, fmt=out.format, settings={**out.settings, **limits})
+    if out.format is None:  # query_capture
+        out.sql, out.parameters, out.query = sql, dict(parameters), name
+        return pd.DataFrame()
+    settings = {**out.settings, **limits}
+    if embedded.usable(client):  # the handle's own call: no SET/restore round trips per setting
+        out.body = embedded.query_raw(client, sql, parameters, out.format, settings)
+    else:
+        out.body = client.raw_query(sql, parameters=parameters, fmt=out.format, settings=settings)
     out.query = name
     return pd.DataFrame()
 
@@ -269,7 +328,7 @@ def is_embedded(client: Client) -> bool:
     return getattr(client, "path", None) is not None
 
 
-def _open(dsn: str) -> Client:
+def _open(dsn: str, session: dict[str, Any] | None = None) -> Client:
     folder = _dsn_location(dsn) if dsn.startswith("chdb://") and _dsn_location(dsn) != ":memory:" else None
     if folder is not None:
         try:
@@ -278,11 +337,12 @@ def _open(dsn: str) -> Client:
             raise EngineError(f"the embedded database folder {folder} cannot be made: {exc.strerror or exc} "
                               f"({exc.filename or folder}). {enginefolder.ELSEWHERE}") from exc
     try:
+        extra = {"settings": session} if session else {}  # a reader's session (reader_client)
         if dsn.startswith("chdb:"):
-            client = clickhouse_connect.get_client(dsn=dsn)
+            client = clickhouse_connect.get_client(dsn=dsn, **extra)
             _chdb_opened.add(_dsn_location(dsn))
             return client
-        return clickhouse_connect.get_client(dsn=dsn, autogenerate_session_id=False)
+        return clickhouse_connect.get_client(dsn=dsn, autogenerate_session_id=False, **extra)
     except ProgrammingError as exc:
         others = sorted(_chdb_opened - {_dsn_location(dsn)})
         if "chdb" in str(exc).lower() and others:
@@ -292,7 +352,7 @@ def _open(dsn: str) -> Client:
                 "the process (or the notebook kernel) to switch, or use a ClickHouse server via SEGWORK_DSN."
             ) from exc
         if folder is not None and folder not in _chdb_opened:  # held elsewhere, or damaged: tell which
-            client = enginefolder.reopen_or_explain(folder, lambda: clickhouse_connect.get_client(dsn=dsn), exc)
+            client = enginefolder.reopen_or_explain(folder, lambda: clickhouse_connect.get_client(dsn=dsn, **extra), exc)
             _chdb_opened.add(folder)
             return client
         raise EngineError(f"cannot open the engine at {dsn}: {_first_line(exc)}") from exc

@@ -23,10 +23,12 @@ _trickling = threading.Lock()
 
 
 def load(client: Client, *, customers: int, events: int, seed: int = 7, end=None, settings: Settings | None = None,
-         progress: Callable[[int], None] | None = None) -> list[IngestReport]:
+         progress: Callable[[int], None] | None = None, history: bool = False) -> list[IngestReport]:
     """Generate and ingest customers and events (synth.shop: lifetime values follow purchases);
-    the events end at `end` (default: now, so 'the last 7 days' has data). progress(n) gets rows
-    done since the last call."""
+    the events end at `end` (default: now, so 'the last 7 days' has data). With history, then
+    the customers' earlier profile versions too (synth.profile_history: from signup, following
+    their purchases), so segments have a past (the workbench's demo). progress(n) gets rows done
+    since the last call (of customers and events)."""
     end = pd.Timestamp.now(tz="UTC") if end is None else pd.Timestamp(end)
     end = (end.tz_localize("UTC") if end.tzinfo is None else end.tz_convert("UTC")).floor("s")
     people, acts = synth.shop(customers, events, seed=seed, end=f"{end:%Y-%m-%d %H:%M:%S}")
@@ -42,6 +44,11 @@ def load(client: Client, *, customers: int, events: int, seed: int = 7, end=None
         done["rows"] = 0
         name = f"{DEMO_SOURCE} ({table}, up to {end:%Y-%m-%d %H:%M:%S} UTC)"
         reports.append(ingest(client, table, frame, settings=settings, progress=step, source_name=name))
+    if not history:
+        return reports
+    earlier = synth.profile_history(people, acts, end=f"{end:%Y-%m-%d %H:%M:%S}")
+    reports.append(ingest(client, "customers", earlier, settings=settings,
+                          source_name=f"{DEMO_SOURCE} (customers' profile history, up to {end:%Y-%m-%d %H:%M:%S} UTC)"))
     return reports
 
 
@@ -56,7 +63,7 @@ def ensure_demo(client: Client, settings: Settings) -> list[IngestReport]:
     found = [_UP_TO.search(s) for s in interrupted.source]
     end = next((m.group(1) for m in found if m), None)
     return load(client, customers=settings.demo_customers, events=settings.demo_events, settings=settings,
-                end=end and f"{end}Z")
+                end=end and f"{end}Z", history=True)
 
 
 def trickle(client: Client, *, now=None, seconds: int = LIVE_SECONDS, seed: int = 7,

@@ -52,3 +52,7 @@ class SchemaVersionError(SegworkError):
     def __init__(self, message: str, *, found: int, expected: int):
         super().__init__(message)
         self.found, self.expected = found, expected
+
+
+class DeliveryError(SegworkError):
+    """Sending a list to another system (a webhook) failed; nothing was recorded as sent."""

@@ -20,7 +20,7 @@ import pandas as pd
 
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 MONEY_COLUMNS = ("lifetime_value", "avg_lifetime_value", "total_lifetime_value", "total_value", "event_value",
-                 "monetary", "avg_monetary")
+                 "monetary", "avg_monetary", "lifetime_value_a", "lifetime_value_b")
 PREFIX = "'"
 
 # What engine_csv relies on, sent with every query it neutralises (a server profile may change them).

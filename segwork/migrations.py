@@ -20,7 +20,7 @@ from segwork import db, sqlfiles
 from segwork.config import Settings
 from segwork.errors import EngineError, SchemaVersionError
 
-CURRENT = 4
+CURRENT = 5
 # Tables every segwork database has had since version 1: one of them means segwork made it.
 SEGWORK_TABLES = frozenset({"customers", "customer_events", "customers_quarantine", "customer_events_quarantine",
                             "event_types", "ingest_blocks", "ingest_log", "api_tokens"})
@@ -125,6 +125,8 @@ def migrate(dsn: str | None = None, database: str | None = None, *, settings: Se
                 say(f"  [{i}/{len(steps)}] {name.removeprefix('migrations/')}: {sqlfiles.purpose(name)}")
                 _statement(client, sqlfiles.load(name), f"migration step {name}")
                 result.steps.append(name)
+            if state.version < 5:
+                _after(client)
             _record(client, CURRENT, f"migrated from version {state.version}")
         elif not state.recorded:
             _record(client, CURRENT, "recorded for a database made before versions were")
@@ -138,7 +140,15 @@ def _create(client: Client, database: str, exists: bool) -> None:
     client.database = database
     for name in sqlfiles.ddl_names():  # segwork_meta first: see sql/ddl/00_segwork_meta.sql
         _statement(client, sqlfiles.ddl_statement(name), f"creating the schema ({name})")
+    _after(client)
     _record(client, CURRENT, "created")
+
+
+def _after(client: Client) -> None:
+    """What a new or migrated database gets besides tables: the example segment definitions."""
+    from segwork.custom import store  # it reads and writes through db, which this module serves
+
+    store.save_examples(client)
 
 
 def _record(client: Client, version: int, how: str) -> None:

@@ -33,7 +33,14 @@ def customer_segment_lookup(client: Client, customer_id: str, *, as_of=None, rul
     """
     customer_id = params.text("customer_id", customer_id, required=True)
     p = {"customer_id": customer_id, "as_of": _as_of(as_of), **(rules or DEFAULT_RULES).sql_parameters()}
-    return db.query_df(client, at(client, "customer_segment_lookup", as_of, p["as_of"]), p, utc=True)
+    if as_of is None or db.answering():
+        return db.query_df(client, at(client, "customer_segment_lookup", as_of, p["as_of"]), p, utc=True)
+    # One query in the usual case: the latest profile, when it is no newer than as_of, is the
+    # profile at as_of (a newest-version check first would add ~1.5 ms to a ~10 ms lookup).
+    latest = db.query_df(client, "customer_segment_lookup", p, utc=True)
+    if len(latest) and latest["profile_updated_at"].iloc[0] <= pd.Timestamp(p["as_of"]):
+        return latest
+    return db.query_df(client, "customer_segment_lookup@as_of", p, utc=True)
 
 
 def customer_engagement_analysis(client: Client, start_date=None, end_date=None, event_types=None, limit: int = 100, *,
@@ -73,6 +80,16 @@ def segment_customers(client: Client, value_segment: str = "", loyalty_segment: 
     p["limit"] = params.integer("limit", limit, default=100, minimum=1, maximum=MAX_LIMIT)
     p["offset"] = params.integer("offset", offset, default=0, minimum=0)
     return db.query_df(client, at(client, "segment_customers", as_of, p["as_of"]), p, utc=True)
+
+
+def rule_change_impact(client: Client, new_rules: SegmentRules, *, rules: SegmentRules | None = None,
+                       as_of=None) -> pd.DataFrame:
+    """Customers per (segment under `rules`, segment under `new_rules`) at as_of: who would move
+    where if the new thresholds were applied. Columns: from_segment, to_segment, customers."""
+    as_of_dt = _as_of(as_of)
+    p = {"as_of": as_of_dt, **(rules or DEFAULT_RULES).sql_parameters(),
+         **{f"new_{k}": v for k, v in new_rules.sql_parameters().items()}}
+    return db.query_df(client, at(client, "rule_change_impact", as_of, as_of_dt), p)
 
 
 def find_customers(client: Client, text: str, *, limit: int = 20) -> pd.DataFrame:
@@ -132,10 +149,15 @@ def locations_present(client: Client) -> pd.DataFrame:
 def at(client: Client, name: str, as_of, as_of_dt: datetime) -> str:
     """The query to run: `name` (latest profiles) unless as_of was given and a stored profile
     version is newer than it, then "<name>@as_of" (the profiles at as_of, from the history)."""
+    return f"{name}@as_of" if needs_history(client, as_of, as_of_dt) else name
+
+
+def needs_history(client: Client, as_of, as_of_dt: datetime) -> bool:
+    """True when as_of was given and a stored profile version is newer than it (~1 ms at 1M)."""
     if as_of is None:
-        return name
-    newest = db.query_df(client, "newest_profile_version", {}, utc=True, answer=False)["newest"].iloc[0]  # ~1 ms at 1M
-    return name if pd.isna(newest) or newest <= as_of_dt else f"{name}@as_of"
+        return False
+    newest = db.query_df(client, "newest_profile_version", {}, utc=True, answer=False)["newest"].iloc[0]
+    return not (pd.isna(newest) or newest <= as_of_dt)
 
 
 def engagement_parameters(start_date, end_date, event_types, *, location, as_of, rules) -> dict:

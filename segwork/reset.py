@@ -1,6 +1,7 @@
-"""Emptying the database, to start on one's own data: every customer, event and quarantined
-row, the ingest log and the indexes that recognise rows seen before go; the API tokens, the
-schema version and saved column mappings stay."""
+"""Emptying the database, to start on one's own data: every customer (and profile version),
+event and quarantined row, the ingest log, the log of segment exports and the indexes that
+recognise rows seen before go; the API tokens, the
+schema version, saved column mappings and saved segments stay."""
 from __future__ import annotations
 
 from clickhouse_connect.driver.client import Client
@@ -10,12 +11,13 @@ from segwork.ingestion import dedup
 
 # In this order: the block and id indexes before the rows they index (a run cut short leaves
 # rows to re-check, never an index that skips rows no longer stored), the ingest log last.
-EMPTIED = ("ingest_blocks", "customer_events", "event_ids", "event_types", "customers",
-           "customers_quarantine", "customer_events_quarantine", "ingest_log")
-KEPT = ("segwork_meta", "api_tokens", "mappings")
-ALSO = ("the ingest log, and the record of what was loaded before (so the same files loaded again "
-        "go in again)")
-STAYS = "The API tokens and saved column mappings stay."
+# customer_history is the profiles' such index too (a version stored there is a duplicate).
+EMPTIED = ("ingest_blocks", "customer_events", "event_ids", "event_types", "customer_history", "customers",
+           "customers_quarantine", "customer_events_quarantine", "segment_exports", "ingest_log")
+KEPT = ("segwork_meta", "api_tokens", "mappings", "segment_definitions")
+ALSO = ("every profile version, the log of segment exports, the ingest log, and the record of what was loaded "
+        "before (so the same files loaded again go in again)")
+STAYS = "The API tokens, saved column mappings and saved segments stay."
 
 
 def empty(client: Client) -> dict[str, int]:

@@ -4,9 +4,11 @@
 offers); the pandas functions here compute the same independently, for notebooks and tests.
 Each line with a CustomerID becomes an event: "purchase", or "return" for a cancelled
 invoice (InvoiceNo starting with "C"); event_value = Quantity x UnitPrice; product_id =
-StockCode; timestamp = InvoiceDate (UTC). Each customer's profile derives from their events:
-location = most frequent Country, signup_date = first invoice, lifetime_value = net spend,
-timestamp = last invoice. Name, email, age and gender are not in the data.
+StockCode; timestamp = InvoiceDate (UTC). Each customer's profile derives from their events,
+as a history: a version per day with invoices, at that day's last invoice, with lifetime_value
+= net spend up to it, signup_date = first invoice and location = most frequent Country
+(segwork.mapping.profiles). to_customers gives the latest version of each (the profile today).
+Name, email, age and gender are not in the data.
 """
 from __future__ import annotations
 
@@ -49,7 +51,8 @@ def to_events(lines: pd.DataFrame, *, keep_unknown: bool = False) -> pd.DataFram
 
 
 def to_customers(events: pd.DataFrame, countries: pd.Series) -> pd.DataFrame:
-    """One profile per customer derived from their events; countries aligns with events."""
+    """Each customer's latest derived profile (net spend of all their events, last invoice as its
+    time); countries aligns with events."""
     by = events.assign(country=countries.to_numpy()).groupby("customer_id")
     return pd.DataFrame({
         "customer_id": by.size().index,
@@ -71,6 +74,7 @@ def load_frames(path: Path | str = RETAIL_CSV) -> tuple[pd.DataFrame, pd.DataFra
 def load(client: Client, path: Path | str = RETAIL_CSV, progress=None) -> list[IngestReport]:
     """Ingest the file through the built-in "online-retail" mapping (segwork/mapping/builtin):
     lines with a CustomerID as events (those without one are quarantined, so the counts add up
-    to the file's lines), then the profiles derived from them. [events report, profiles report]"""
+    to the file's lines), then the profile versions derived from them (one per customer and day
+    with invoices). [events report, profiles report]"""
     report = ingest(client, "customer_events", path, mapping="online-retail", progress=progress)
     return [report, report.profiles]

@@ -110,6 +110,48 @@ def shop(customer_count: int, event_count: int, *, seed: int = 7, end: str = "20
     return people, acts
 
 
+def profile_history(people: pd.DataFrame, acts: pd.DataFrame, *, end: str = "2026-11-01", days: int = 730) -> pd.DataFrame:
+    """The earlier profile versions of shop()'s customers, so that their segments have a past: one
+    at signup (lifetime value 0); for a customer older than the events' `days`, one at each year's
+    end and at the window's start while their spend before it accrues (evenly from signup); and one
+    at the last purchase or return of each day with some, worth that accrual plus their net spend
+    so far (never below 0). Their latest version stays shop()'s, at `end`, which these lead up to."""
+    end_s = int(pd.Timestamp(end, tz="UTC").timestamp())
+    window = end_s - days * 86400
+    ids = pd.Index(people["customer_id"])
+    signup = _seconds(people["signup_date"])
+    spend = acts[acts["event_type"].isin(SPEND)]
+    at = _seconds(spend["timestamp"])
+    daily = (pd.DataFrame({"who": ids.get_indexer(spend["customer_id"]), "day": at // 86400, "at": at,
+                           "value": spend["event_value"].to_numpy()})
+             .groupby(["who", "day"], as_index=False).agg(at=("at", "max"), value=("value", "sum")).sort_values(["who", "at"]))
+    daily["spent"] = daily.groupby("who")["value"].cumsum()
+    total = np.bincount(daily["who"], weights=daily["value"], minlength=len(ids))
+    early = signup < window
+    before = np.where(early, np.clip(people["lifetime_value"].to_numpy() - total, 0.0, None), 0.0)  # spent before the window
+    points = [(np.arange(len(ids)), signup, np.zeros(len(ids))),
+              (np.flatnonzero(early), np.full(early.sum(), window), np.zeros(early.sum()))]
+    first_year = pd.Timestamp(int(signup[early].min()) if early.any() else window, unit="s").year
+    for year in range(first_year, pd.Timestamp(window, unit="s").year):
+        year_end = int(pd.Timestamp(f"{year + 1}-01-01", tz="UTC").timestamp()) - 1
+        who = np.flatnonzero(early & (signup < year_end))
+        points.append((who, np.full(len(who), year_end), np.zeros(len(who))))
+    points.append((daily["who"].to_numpy(), daily["at"].to_numpy(), daily["spent"].to_numpy()))
+    who, when, spent = (np.concatenate(part) for part in zip(*points))
+    keep = when < end_s
+    who, when, spent = who[keep], when[keep], spent[keep]
+    accrued = np.clip((when - signup[who]) / np.maximum(window - signup[who], 1), 0.0, 1.0)
+    out = people.iloc[who].reset_index(drop=True)
+    out["lifetime_value"] = np.round(np.maximum(before[who] * accrued + spent, 0.0), 2)
+    out["timestamp"] = pd.to_datetime(when, unit="s", utc=True)
+    return out.drop_duplicates(["customer_id", "timestamp"], keep="last").sort_values(["customer_id", "timestamp"],
+                                                                                      ignore_index=True)
+
+
+def _seconds(times: pd.Series) -> np.ndarray:
+    return ((times - pd.Timestamp(0, tz="UTC")) // pd.Timedelta("1s")).to_numpy(np.int64)
+
+
 def live_events(first: int, last: int, customer_count: int, *, seed: int = 11, per_second: float = 2.0) -> pd.DataFrame:
     """New events in the seconds first..last-1 (epoch seconds) for customers c0000001..c{customer_count},
     as the demo's live trickle: a second's events are drawn from (seed, second) alone, with ids

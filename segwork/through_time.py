@@ -64,6 +64,25 @@ def sizes_parameters(start_date, end_date, *, every, location, min_age, max_age,
             **(rules or DEFAULT_RULES).sql_parameters()}
 
 
+def saved_segment_sizes(client: Client, segment, start_date=None, end_date=None, *, every: str = "month",
+                        rules: SegmentRules | None = None, progress=None) -> pd.DataFrame:
+    """A saved (or given) custom segment's size at the end of each day, week or month: its
+    definition evaluated at each point (profiles then, events up to then, windows ending then),
+    one query a point; progress(done, total) after each. Columns: day, segment, customers."""
+    from segwork import custom
+
+    p = sizes_parameters(start_date, end_date, every=every, location=None, min_age=None, max_age=None, rules=rules)
+    chosen = segment if isinstance(segment, custom.Segment) else custom.get(client, segment)
+    days = _points(p["start_date"], p["end_date"], p["every"])
+    counts = []
+    for i, day in enumerate(days, 1):
+        end = datetime.combine(day, datetime.max.time()).replace(microsecond=0, tzinfo=p["end_date"].tzinfo)
+        counts.append(custom.count(client, chosen, as_of=end, rules=rules))
+        if progress is not None:
+            progress(i, len(days))
+    return pd.DataFrame({"day": days, "segment": chosen.name, "customers": pd.Series(counts, dtype="int64")})
+
+
 def _points(start: datetime, end: datetime, every: str) -> list:
     days = pd.date_range(start.date(), end.date(), freq="D")
     if every == "week":
@@ -140,9 +159,11 @@ def record_export(client: Client, segment: str, since, until, entered: int, exit
     """Record that `segment`'s enters/exits between since and until went to `destination` (a
     file, a URL, 'download'): segment_changes(..., since="last") starts from `until` next time."""
     name, _ = segment_name(segment)
-    p = {"segment": name, "since": params.timestamp("since", since, end_of_day=True),
-         "until": params.timestamp("until", until, end_of_day=True), "entered": int(entered), "exited": int(exited),
-         "destination": params.text("destination", destination) or ""}
+    p = {"segment": name, "entered": int(entered), "exited": int(exited), "destination": params.text("destination", destination) or ""}
+    for key, value in (("since", since), ("until", until)):
+        p[key] = params.timestamp(key, value, end_of_day=True)
+        if p[key] is None:
+            raise ParameterError(key, "is required: the period whose enters and exits were exported")
     db.command(client, "segment_export_save", p)
 
 
@@ -224,6 +245,12 @@ def why(row, by: str, rules: SegmentRules) -> str:
         else:
             reasons.append("signup date changed")
     return "; ".join(reasons) or "no change"
+
+
+def explain(frame: pd.DataFrame, by: str, rules: SegmentRules | None = None) -> pd.DataFrame:
+    """A frame of moves with the engine's change codes (change, value_move, loyalty_move, as the
+    pipes answer) turned into the `why` column, as the library's functions return them."""
+    return _explained(frame, by, rules or DEFAULT_RULES)
 
 
 def _explained(frame: pd.DataFrame, by: str, rules: SegmentRules) -> pd.DataFrame:

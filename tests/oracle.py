@@ -62,3 +62,40 @@ def engagement(events, customers, start, end, event_types=None, limit=100, locat
     g = e.groupby("customer_id", as_index=False).agg(event_count=("event_id", "size"), total_value=("event_value", "sum"))
     g = g.sort_values(["event_count", "total_value", "customer_id"], ascending=[False, False, True])
     return g.head(limit).reset_index(drop=True)
+
+
+SEPARATOR = " · "
+OUTSIDE = "Not a customer"
+
+
+def places(customers: pd.DataFrame, as_of: pd.Timestamp, rules: SegmentRules, by: str = "segment") -> pd.Series:
+    """Each customer's place at as_of (only those with a profile then), by customer_id."""
+    p = segmented(customers, as_of, rules)
+    label = {"value": p["value_segment"], "loyalty": p["loyalty_segment"],
+             "segment": p["value_segment"] + SEPARATOR + p["loyalty_segment"]}[by]
+    return pd.Series(label.to_numpy(), index=p["customer_id"].to_numpy())
+
+
+def transitions(customers, a, b, rules, by="segment") -> pd.DataFrame:
+    """from_state, to_state, customers: places at a and at b, OUTSIDE for no profile."""
+    both = pd.concat([places(customers, a, rules, by).rename("from_state"), places(customers, b, rules, by).rename("to_state")],
+                     axis=1).fillna(OUTSIDE)
+    return both.groupby(["from_state", "to_state"]).size().rename("customers").reset_index()
+
+
+def segment_sizes(customers, days, rules, location=None, min_age=None, max_age=None) -> pd.DataFrame:
+    """day, value_segment, loyalty_segment, customers: the summary at the end of each day."""
+    rows = []
+    for day in days:
+        end = pd.Timestamp(day, tz="UTC") + pd.Timedelta(days=1) - pd.Timedelta(seconds=1)
+        s = summary(customers, end, rules, location, min_age, max_age)
+        for r in s.itertuples():
+            rows.append((pd.Timestamp(day).date(), r.value_segment, r.loyalty_segment, r.customer_count))
+    return pd.DataFrame(rows, columns=["day", "value_segment", "loyalty_segment", "customers"])
+
+
+def segment_changes(customers, segment, by, a, b, rules) -> tuple[set, set]:
+    """(entered, exited): customer ids in `segment` at b and not at a, and the other way round."""
+    at_a, at_b = places(customers, a, rules, by), places(customers, b, rules, by)
+    in_a, in_b = set(at_a[at_a == segment].index), set(at_b[at_b == segment].index)
+    return in_b - in_a, in_a - in_b

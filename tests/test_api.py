@@ -167,7 +167,9 @@ def test_event_type_repeated_or_comma_separated(loaded):
 
 def test_listing_pipes_and_datasources(api):
     pipes = api.http.get("/v0/pipes", headers=api.bearer()).json()["pipes"]
-    assert [p["name"] for p in pipes] == ["customer_segment_lookup", "customer_engagement_analysis", "customer_segments_summary"]
+    assert [p["name"] for p in pipes] == ["customer_segment_lookup", "customer_engagement_analysis", "customer_segments_summary",
+                                        "segment_sizes_over_time", "segment_transitions", "transition_members", "segment_changes",
+                                        "segment_members", "segment_sizes"]
     limit = next(p for p in pipes[1]["parameters"] if p["name"] == "limit")
     assert (limit["type"], limit["default"]) == ("Int32", 100)
     ds = api.http.get("/v0/datasources", headers=api.bearer()).json()["datasources"]
@@ -200,10 +202,12 @@ def test_datasources_list_interrupted_ingests_with_what_to_do(api):
     ("/v0/pipes/customer_segments_summary.json?min_age=99999999999", 400, "to type Int32"),
     ("/v0/pipes/customer_segment_lookup.json", 400, "Check the parameters customer_id"),
     ("/v0/pipes/customer_segment_lookup.json?customer_id=", 400, "Check the parameters customer_id"),
-    ("/v0/pipes/customer_segments_summary.json?q=SELECT%201", 400, "parameter 'q'"),
+    ("/v0/pipes/customer_segments_summary.json?q=DROP%20TABLE%20customers", 400, "only SELECT"),  # SQL over _: tests/test_api_sql.py
+    ("/v0/pipes/customer_segment_lookup.json?q=SELECT%20*%20FROM%20_", 400, "Check the parameters customer_id"),
     ("/v0/pipes/no_such_pipe.json", 404, "there is no pipe 'no_such_pipe'"),
     ("/v0/pipes/customer_segment_lookup.xml?customer_id=a", 404, "'.xml' is not a format"),
-    ("/v0/pipes/customer_segment_lookup", 404, "there is no endpoint"),
+    ("/v0/pipes/customer_segment_lookup/nodes", 404, "there is no endpoint"),  # /v0/pipes/<name> describes the pipe (test_api_tbcompat)
+    ("/v0/pipes/no_such_pipe", 404, "there is no pipe 'no_such_pipe'"),
     ("/v0/whatever", 404, "there is no endpoint"),
 ])
 def test_pipe_errors(api, url, status, words):
@@ -250,20 +254,28 @@ def test_oversized_bodies_get_413(client, database):
         assert overview.table_counts(api.client)["customer_events"] == 0
 
 
-def test_engine_errors_map_to_5xx_and_bugs_surface(api, monkeypatch):
+def _fail_writes(monkeypatch, failure) -> None:
+    """Make both ways an Events API body is written fail: alone (segwork.ingest, big bodies)
+    and together with concurrent requests (segwork.ingestion.batch, small ones)."""
     from segwork.api import app as app_module
+    from segwork.ingestion import batch
 
+    monkeypatch.setattr(app_module, "ingest", failure)
+    monkeypatch.setattr(batch, "write_many", failure)
+
+
+def test_engine_errors_map_to_5xx_and_bugs_surface(api, monkeypatch):
     def busy(*args, **kwargs):
         raise EngineBusyError("the embedded database is in use by another process")
 
-    monkeypatch.setattr(app_module, "ingest", busy)
+    _fail_writes(monkeypatch, busy)
     r = api.http.post("/v0/events?name=customers", headers=api.bearer(), content=TUTORIAL_CUSTOMER)
     assert r.status_code == 503 and r.headers["Retry-After"] and "in use" in r.json()["error"]
 
     def refused(*args, **kwargs):
         raise EngineError("the engine refused statement 'x': Code: 241. MEMORY_LIMIT_EXCEEDED")
 
-    monkeypatch.setattr(app_module, "ingest", refused)
+    _fail_writes(monkeypatch, refused)
     r = api.http.post("/v0/events?name=customers", headers=api.bearer(), content=TUTORIAL_CUSTOMER)
     assert r.status_code == 500 and "MEMORY_LIMIT_EXCEEDED" in r.json()["error"]
 
@@ -279,7 +291,7 @@ def test_a_bug_is_a_json_500_and_its_traceback_is_logged(api, monkeypatch, caplo
         raise KeyError("a bug")
 
     if where == "ingest":
-        monkeypatch.setattr(app_module, "ingest", bug)
+        _fail_writes(monkeypatch, bug)
         r = api.http.post("/v0/events?name=customers", headers=api.bearer(), content=TUTORIAL_CUSTOMER)
     else:
         monkeypatch.setattr(app_module.pipes, "run", bug)

@@ -86,7 +86,6 @@ def test_concurrent_writers_and_readers(server):
     auth = {"Authorization": f"Bearer {admin}"}
     errors: list[str] = []
     sent = [0] * WRITERS
-    stop_at = time.monotonic() + SECONDS
     engagement = f"{host}/v0/pipes/customer_engagement_analysis.json?start_date=2025-01-01&end_date=2025-12-31&limit=1000"
 
     profiles = [{"customer_id": f"w{k}", "name": f"Writer {k}", "location": "Paris", "age": 30 + k, "lifetime_value": 100.0 * k,
@@ -133,6 +132,7 @@ def test_concurrent_writers_and_readers(server):
 
     threads = [threading.Thread(target=writer, args=(k,)) for k in range(WRITERS)]
     threads += [threading.Thread(target=reader, args=(k,)) for k in range(READERS)]
+    stop_at = time.monotonic() + SECONDS  # from here: the profiles' POST above took over 3 s on a loaded machine
     for t in threads:
         t.start()
     for t in threads:

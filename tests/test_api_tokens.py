@@ -80,7 +80,7 @@ def test_tokens_over_http_and_revocation_is_immediate(api):
     new = r.json()["token"]
     assert api.http.post("/v0/events?name=customer_events", headers=api.bearer(new), content=ndjson(events(2))).status_code == 202
     listed = api.http.get("/v0/tokens", headers=api.bearer()).json()["tokens"]
-    assert {t["name"] for t in listed} == {"admin", "ingest"} and all("token" not in t for t in listed)
+    assert {t["name"] for t in listed} == {"admin", "ingest"} and all(t["token"] is None for t in listed)
     assert new not in api.http.get("/v0/tokens", headers=api.bearer()).text
     assert api.http.delete("/v0/tokens/ingest", headers=api.bearer()).json()["revoked"] is True
     r = api.http.post("/v0/events?name=customer_events", headers=api.bearer(new), content=ndjson(events(2)))
@@ -162,7 +162,7 @@ def _serve(data_dir, port):
     env.pop("SEGWORK_DSN", None)
     proc = subprocess.Popen([sys.executable, "-m", "segwork", "serve", "--port", str(port)], cwd=PROJECT_DIR, env=env,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    deadline = time.monotonic() + 60
+    deadline = time.monotonic() + 180  # a loaded machine: it took over 60 s once
     while time.monotonic() < deadline:
         try:
             httpx.get(f"http://127.0.0.1:{port}/v0/pipes", timeout=1)

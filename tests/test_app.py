@@ -307,7 +307,7 @@ def test_engagement_defaults_to_the_last_30_days_with_data(shop):
     at = open_page("engagement")
     start, end = at.query_params["start"], at.query_params["end"]
     expected = segwork.customer_engagement_analysis(shop, start, end, limit=100)
-    assert list(frame(at, "en_table")["customer_id"]) == list(expected["customer_id"])
+    assert list(frame(at, "en_table")["customer_id"]) == ["lookup?q=" + c for c in expected["customer_id"]]
     assert len(charts(at)) == 2 and [b.key for b in at.get("download_button")] == ["en_csv"]
 
 
@@ -322,12 +322,12 @@ def test_engagement_form_filters_and_mirrors_them_in_the_link(shop):
     assert not at.error
     expected = segwork.customer_engagement_analysis(shop, "2025-11-01", "2026-10-31", ["purchase"], 5, location="London")
     result = frame(at, "en_table")
-    assert list(result["customer_id"]) == list(expected["customer_id"]) and 0 < len(result) <= 5
+    assert list(result["customer_id"]) == ["lookup?q=" + c for c in expected["customer_id"]] and 0 < len(result) <= 5
     assert at.query_params["event_type"] == "purchase"
     assert (at.query_params["start"], at.query_params["location"], at.query_params["limit"]) == ("2025-11-01", "London", "5")
 
     link = open_page("engagement", **at.query_params)
-    assert list(frame(link, "en_table")["customer_id"]) == list(expected["customer_id"])
+    assert list(frame(link, "en_table")["customer_id"]) == ["lookup?q=" + c for c in expected["customer_id"]]
 
 
 def test_engagement_with_start_after_end_shows_the_parameter_error(shop):
@@ -362,9 +362,9 @@ def test_segments_choosing_a_segment_pages_its_customers(shop):
     total = len(everyone)
     assert total > 50
     assert f"**Low Value · Loyal**: {total:,} customers" in texts(at)
-    assert list(frame(at, "sg_customers")["customer_id"]) == list(everyone["customer_id"][:50])
+    assert list(frame(at, "sg_customers")["customer_id"]) == ["lookup?q=" + c for c in everyone["customer_id"][:50]]
     at.number_input(key="sg_page").set_value(2).run()
-    assert list(frame(at, "sg_customers")["customer_id"]) == list(everyone["customer_id"][50:100])
+    assert list(frame(at, "sg_customers")["customer_id"]) == ["lookup?q=" + c for c in everyone["customer_id"][50:100]]
     assert at.query_params["page"] == "2" and at.query_params["segment"] == "Low Value · Loyal"
     assert at.get("download_button")[0].label == f"Download all {total:,} customers of this segment (CSV)"
 
@@ -392,7 +392,9 @@ def test_rules_in_force_on_every_page_and_in_the_link(shop):
     at = open_page("rules")
     at.number_input(key="rl_high_value").set_value(300.0)
     at.number_input(key="rl_medium_value").set_value(100.0)
-    at.button[0].click().run()
+    at.button[0].click().run()  # preview: nothing applied yet
+    assert "rules" not in at.query_params
+    at.button(key="rl_apply").click().run()
     assert not at.error and at.query_params["rules"] == "300,100,365,180"
     assert "Segment rules in force (changed for this session)" in texts(at)
     at.switch_page(page_file("segments")).run()

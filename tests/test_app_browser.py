@@ -79,7 +79,7 @@ def test_first_start_upload_with_bad_rows_then_segments(app_url, tmp_path):
         quarantined = pd.read_csv(download.value.path())
         assert list(quarantined["customer_id"]) == ["u0003", "u0004"] and list(quarantined["row"]) == [4, 5]
 
-        page.get_by_role("link", name="Segments").click()
+        page.get_by_role("link", name="Segments", exact=True).click()
         settle(page)
         page.locator(".js-plotly-plot").first.wait_for()
         assert page.locator(".js-plotly-plot").count() == 2

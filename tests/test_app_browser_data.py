@@ -33,7 +33,7 @@ def test_live_demo_then_remove_all_data_then_the_online_retail_sample(tmp_path):
         page.get_by_role("button", name="Remove all data…").click()
         settle(page)
         page.get_by_text("Remove all data?").wait_for()
-        assert page.get_by_text("The API tokens and saved column mappings stay.").is_visible()
+        assert page.get_by_text("The API tokens, saved column mappings and saved segments stay.").is_visible()
         shot(page, "data_2_confirm")
         page.get_by_role("button", name="Yes, remove all data").click()
         page.get_by_text("The database is empty.").first.wait_for()

@@ -7,7 +7,7 @@ import pytest
 from tests.browser import browser_page, chromium_path, settle, workbench
 
 pytestmark = pytest.mark.skipif(chromium_path() is None, reason="chromium is not installed (scripts/ensure-browser.sh installs it)")
-PAGES = ("", "upload", "lookup?q=nobody", "engagement", "segments", "rules")
+PAGES = ("", "upload", "lookup?q=nobody", "engagement", "segments", "through_time", "rfm", "cohorts", "rules")
 
 
 @pytest.fixture(scope="module")

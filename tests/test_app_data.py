@@ -50,7 +50,9 @@ def test_load_demo_data_says_it_is_the_demo_and_reaches_now(app_db):
     shown = note(at)
     assert "This is generated demo data" in shown and "first start" not in shown  # it said "loaded on first start"
     assert "**Data:** generated demo data" in shown
-    assert "Loaded the demo data: 500 customers and 5,000 events." in [s.value for s in at.success]
+    versions = app_db.query("SELECT count() FROM customer_history").result_rows[0][0]  # with their earlier ones
+    assert versions > 500
+    assert f"Loaded the demo data: 500 customers ({versions:,} profile versions) and 5,000 events." in [s.value for s in at.success]
     assert metric(at, "Customers") == "500" and metric(at, "Events in the last day") != "0"
     assert buttons(at) == {"ov_sample", "ov_empty"}
 
@@ -60,7 +62,8 @@ def test_load_the_online_retail_sample(app_db):
     at.button(key="ov_sample").click().run(timeout=600)  # 541,909 lines through the mapping: ~30-60 s here
     assert not at.exception
     assert "This is the Online Retail sample" in note(at) and "2010-12-01 to 2011-12-09" in note(at)
-    assert "Loaded the Online Retail sample: 4,372 customers and 406,829 events." in [s.value for s in at.success]
+    assert ("Loaded the Online Retail sample: 4,372 customers (19,296 profile versions) and 406,829 events."
+            in [s.value for s in at.success])
     assert (metric(at, "Customers"), metric(at, "Events")) == ("4,372", "406,829")
     assert buttons(at) == {"ov_demo", "ov_empty"}
 
@@ -90,7 +93,7 @@ def test_remove_all_data_asks_first_keeps_tokens_and_the_demo_loads_again(app_db
     at.button(key="ov_empty").click().run()
     ask = " ".join(w.value for w in at.warning)
     assert "Remove all data?" in ask and "500 customers, 5,000 events, 0 quarantined rows" in ask
-    assert "the ingest log" in ask and "The API tokens and saved column mappings stay." in ask
+    assert "the ingest log" in ask and "The API tokens, saved column mappings and saved segments stay." in ask
     assert overview.table_counts(app_db)["customers"] == 500  # nothing happens before the confirmation
     at.button(key="ov_empty_no").click().run()
     assert "Remove all data?" not in " ".join(w.value for w in at.warning)
@@ -103,7 +106,9 @@ def test_remove_all_data_asks_first_keeps_tokens_and_the_demo_loads_again(app_db
     assert overview.is_empty(app_db) and [t.name for t in tokens.list_all(app_db)] == ["keeper"]
 
     at.button(key="ov_demo").click().run()  # the same generator again: every row goes in again
-    assert "Loaded the demo data: 500 customers and 5,000 events." in [s.value for s in at.success]
+    versions = app_db.query("SELECT count() FROM customer_history").result_rows[0][0]  # with their earlier ones
+    assert versions > 500
+    assert f"Loaded the demo data: 500 customers ({versions:,} profile versions) and 5,000 events." in [s.value for s in at.success]
 
 
 def live_events(client) -> int:

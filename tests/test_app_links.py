@@ -20,7 +20,7 @@ def test_a_bad_limit_in_a_link_is_ignored_with_a_note(shop, raw, why):
     assert f"ignored the link's limit={raw!r}: {why}" in notes(at)
     assert at.number_input(key="en_limit").value == 100 and "limit" not in at.query_params
     expected = segwork.customer_engagement_analysis(shop, at.query_params["start"], at.query_params["end"], limit=100)
-    assert list(frame(at, "en_table")["customer_id"]) == list(expected["customer_id"])
+    assert list(frame(at, "en_table")["customer_id"]) == ["lookup?q=" + c for c in expected["customer_id"]]
 
 
 def test_an_unknown_location_is_named_as_such_with_the_known_ones(shop):

@@ -214,3 +214,76 @@ def test_no_bar_or_dot_is_white_on_white():
     for color in [*scale, *charts.SEGMENT_COLORS.values(), *charts.EVENT_TYPE_COLORS.values(), *charts.OTHER_EVENT_COLORS]:
         assert contrast_with_white(color) >= 1.5, color
     assert contrast_with_white("#ffffff") == 1 and contrast_with_white("rgb(247,251,255)") < 1.1  # the check itself
+
+
+# --- segments through time ----------------------------------------------------------------
+
+SIZES = pd.DataFrame({
+    "day": [pd.Timestamp("2026-01-31").date()] * 3 + [pd.Timestamp("2026-02-28").date()] * 3,
+    "segment": ["Low Value · New", "High Value · Loyal", "High Value · New"] * 2,
+    "value_segment": ["Low Value", "High Value", "High Value"] * 2,
+    "loyalty_segment": ["New", "Loyal", "New"] * 2,
+    "customers": [5, 2, 1, 4, 3, 0],
+})
+FLOWS = pd.DataFrame({
+    "from_state": ["High Value · Loyal", "High Value · Loyal", "Low Value · New", "Not a customer", "Low Value · New"],
+    "to_state": ["High Value · Loyal", "Not a customer", "High Value · New", "Low Value · New", "High Value · New"],
+    "why": ["no change", "deleted", "lifetime value rose past 1,000", "new customer", "signup date changed"],
+    "customers": [10, 1, 3, 4, 2],
+})
+
+
+def test_segment_sizes_one_line_per_segment_in_the_fixed_order_and_colours():
+    fig = charts.segment_sizes(SIZES.sample(frac=1, random_state=1))
+    assert [t.name for t in fig.data] == ["High Value · Loyal", "High Value · New", "Low Value · New"]
+    assert {t.name: list(t.y) for t in fig.data} == {"High Value · Loyal": [2, 3], "High Value · New": [1, 0],
+                                                     "Low Value · New": [5, 4]}
+    assert [t.line.color for t in fig.data] == [charts.SEGMENT_COLORS[v] for v in ("High Value", "High Value", "Low Value")]
+    assert [t.line.dash for t in fig.data] == ["solid", "dot", "dot"]
+    by_value = charts.segment_sizes(SIZES, "value")
+    assert {t.name: list(t.y) for t in by_value.data} == {"High Value": [3, 3], "Low Value": [5, 4]}
+    by_loyalty = charts.segment_sizes(SIZES, "loyalty")
+    assert [(t.name, t.line.color) for t in by_loyalty.data] == [("Loyal", charts.SEGMENT_COLORS["Loyal"]),
+                                                                 ("New", charts.SEGMENT_COLORS["New"])]
+
+
+def test_transition_sankey_nodes_in_order_and_colours_links_sum_the_flows():
+    places = list(segments.SEGMENTS) + ["Not a customer"]
+    fig = charts.transition_sankey(FLOWS, places, date_a="2026-01-31", date_b="2026-02-28")
+    sankey = fig.data[0]
+    assert list(sankey.node.label) == ["High Value · Loyal (11)", "Low Value · New (5)", "Not a customer (4)",
+                                       "High Value · Loyal (10)", "High Value · New (5)", "Low Value · New (4)",
+                                       "Not a customer (1)"]
+    assert list(sankey.node.color) == [charts.segment_color(p.rsplit(" (", 1)[0]) for p in sankey.node.label]
+    assert charts.segment_color("Not a customer") == "#999999" == charts.segment_color("no profile")
+    assert charts.segment_color("Medium Value · Regular") == charts.SEGMENT_COLORS["Medium Value"]
+    assert charts.segment_color("Regular") == charts.SEGMENT_COLORS["Regular"]
+    links = {(sankey.node.label[s], sankey.node.label[t]): v for s, t, v in zip(sankey.link.source, sankey.link.target,
+                                                                                 sankey.link.value)}
+    assert links[("Low Value · New (5)", "High Value · New (5)")] == 5  # two reasons, one flow
+    assert sum(sankey.link.value) == FLOWS["customers"].sum()
+    assert all(0 < y < 1 for y in sankey.node.y) and list(sankey.node.y[:3]) == sorted(sankey.node.y[:3])
+    assert "2026-01-31" in fig.layout.title.text and "2026-02-28" in fig.layout.title.text
+
+
+def test_transition_heatmap_counts_as_text_shares_as_colour():
+    from segwork import through_time
+
+    matrix = through_time.transition_matrix(FLOWS)
+    fig = charts.transition_heatmap(matrix)
+    heat = fig.data[0]
+    row = list(heat.y).index("Low Value · New")
+    assert heat.text[row][list(heat.x).index("High Value · New")] == "5"
+    assert heat.z[row][list(heat.x).index("High Value · New")] == 1.0
+    first = list(heat.y).index("High Value · Loyal")
+    assert heat.z[first][list(heat.x).index("High Value · Loyal")] == pytest.approx(10 / 11)
+
+
+@pytest.mark.parametrize("build", [
+    lambda: charts.segment_sizes(SIZES.iloc[0:0]),
+    lambda: charts.transition_sankey(FLOWS.iloc[0:0], []),
+    lambda: charts.transition_heatmap(pd.DataFrame()),
+])
+def test_through_time_figures_of_nothing_say_so(build):
+    fig = build()
+    assert not fig.data and fig.layout.annotations[0].text.startswith("no ")

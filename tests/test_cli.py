@@ -69,3 +69,14 @@ def test_second_process_gets_a_clear_error(data_dir):
     finally:
         holder.kill()
         holder.wait()
+
+
+
+def test_demo_gives_the_customers_a_past(data_dir):
+    """`demo` loads the customers' earlier profile versions too (it loaded only the current ones,
+    all dated at the end, so a year back every segment was empty), so `segment sizes` has a past."""
+    out = run("segment", "sizes", "--every", "month", "--format", "csv", data_dir=data_dir).stdout
+    sizes = pd.read_csv(pd.io.common.StringIO(out), index_col="day")
+    assert len(sizes) >= 12 and list(sizes.columns)[:3] == ["High Value · Loyal", "High Value · Regular", "High Value · New"]
+    a_year_back, now = sizes.iloc[0].sum(), sizes.iloc[-1].sum()
+    assert 0 < a_year_back < now <= 301, (a_year_back, now)

@@ -281,8 +281,8 @@ def test_ingest_with_a_mapping_through_the_workbench_reports_events_and_profiles
         report = json.loads(ok(proc).strip().splitlines()[-1])
         reports.append((report["mapping"], report["inserted"], report["quarantined"], report["profiles"]["inserted"]))
     expected = retail.to_events(lines)
-    assert reports[0] == reports[1] == ("online-retail", len(expected), lines["CustomerID"].isna().sum(),
-                                        expected["customer_id"].nunique())
+    versions = expected.groupby(["customer_id", expected["timestamp"].dt.date]).ngroups  # a profile version per customer-day
+    assert reports[0] == reports[1] == ("online-retail", len(expected), lines["CustomerID"].isna().sum(), versions)
 
 
 def test_mappings_are_listed_through_the_workbench(shop):
@@ -290,3 +290,15 @@ def test_mappings_are_listed_through_the_workbench(shop):
     assert ok(through) == ok(direct) and ok(direct).startswith("online-retail ")
     direct, through = both(shop, "mappings", "--show", "online-retail")
     assert json.loads(ok(through)) == json.loads(ok(direct)) and json.loads(ok(direct))["table"] == "customer_events"
+
+
+def test_segment_commands_through_the_workbench_print_what_they_print_directly(shop):
+    for args in [("segment", "diff", "High Value", "--since", "2024-06-30", "--until", "2024-12-31", "--format", "csv"),
+                 ("segment", "sizes", "--start-date", "2024-07-01", "--end-date", "2024-12-31", "--format", "csv")]:
+        direct, through = both(shop, *args)
+        assert ok(direct) == ok(through) and len(ok(direct).splitlines()) > 1
+    # an export recorded through the workbench is where `--since last` starts
+    recorded = cli("segment", "diff", "Loyal", "--since", "2024-06-30", "--until", "2024-09-30", "--record", data_dir=shop["held"])
+    assert "recorded: the next `--since last` starts at 2024-09-30 23:59:59 UTC" in recorded.stderr, recorded.stderr
+    after = cli("segment", "diff", "Loyal", "--since", "last", "--until", "2024-12-31", data_dir=shop["held"])
+    assert "between 2024-09-30 23:59:59 and 2024-12-31 23:59:59 UTC" in after.stderr, after.stderr

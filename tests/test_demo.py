@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 import segwork
-from segwork import demo, origins, overview, synth
+from segwork import demo, origins, overview, synth, through_time
 from segwork.ingestion import IngestReport, ingestlog
 from segwork.segments import DEFAULT_RULES
 
@@ -35,6 +35,33 @@ def test_shop_events_fall_between_signup_and_end(shop):
     assert (joined["timestamp"] >= joined["signup_date"]).all()
     assert (events["timestamp"] <= pd.Timestamp(END, tz="UTC")).all()
     assert events["event_id"].is_unique and len(events) == 80_000
+
+
+def test_profile_history_leads_up_to_each_profile_from_signup_following_the_purchases(shop):
+    people, events = shop
+    earlier = synth.profile_history(people, events, end=END)
+    final = people.set_index("customer_id")
+    first = earlier.groupby("customer_id").head(1).set_index("customer_id")
+    assert len(first) == len(people) and (first["timestamp"] == final.loc[first.index, "signup_date"]).all()
+    assert (first["lifetime_value"] == 0).all()  # nothing spent at signup
+    assert (earlier["timestamp"] < pd.Timestamp(END, tz="UTC")).all() and not earlier.duplicated(["customer_id", "timestamp"]).any()
+    assert (earlier.drop(columns=["lifetime_value", "timestamp"]).set_index("customer_id")
+            == final.drop(columns=["lifetime_value", "timestamp"]).loc[earlier["customer_id"]]).all().all()
+    last = earlier.groupby("customer_id").tail(1).set_index("customer_id")["lifetime_value"]
+    assert np.allclose(last, final.loc[last.index, "lifetime_value"], atol=0.011)  # no jump to the latest version
+    # after each day's last purchase or return: what was spent before the window (accrued) plus net spend so far
+    window = pd.Timestamp(END, tz="UTC") - pd.Timedelta(days=730)
+    young = final.index[final["signup_date"] >= window]
+    buys = events[events["event_type"].isin(["purchase", "return"]) & events["customer_id"].isin(young)]
+    buys = buys.sort_values("timestamp", kind="stable")
+    so_far = buys.groupby("customer_id")["event_value"].cumsum().clip(lower=0).round(2)
+    at = buys.assign(so_far=so_far).groupby(["customer_id", buys["timestamp"].dt.floor("D")]).tail(1)
+    versions = earlier.set_index(["customer_id", "timestamp"])["lifetime_value"]
+    got = versions.reindex(pd.MultiIndex.from_frame(at[["customer_id", "timestamp"]])).to_numpy()
+    assert len(at) > 500 and np.allclose(got, at["so_far"], atol=0.011)
+    old = earlier[earlier["customer_id"].isin(final.index[final["signup_date"] < window])]
+    assert (old.groupby("customer_id")["timestamp"].apply(lambda t: (t == window).any())).all()  # the window's start
+    assert (old["timestamp"].dt.strftime("%m-%d %H:%M:%S") == "12-31 23:59:59").sum() > 500  # year ends
 
 
 def test_shop_lifetime_value_is_the_customers_spend_plus_history_before_the_window(shop):
@@ -73,8 +100,12 @@ def test_top_engagers_in_the_engine_are_not_low_value(client):
 
 def test_demo_events_reach_the_moment_of_loading(client):
     before = pd.Timestamp.now(tz="UTC").floor("s")
-    reports = demo.load(client, customers=500, events=5000)
-    assert [r.inserted for r in reports] == [500, 5000]
+    reports = demo.load(client, customers=500, events=5000, history=True)
+    assert [r.inserted for r in reports[:2]] == [500, 5000]
+    assert reports[2].table == "customers" and reports[2].inserted > 500  # the earlier versions
+    assert overview.table_counts(client)["customers"] == 500
+    sizes = through_time.segment_sizes(client, before.date() - pd.Timedelta(days=365), before.date())
+    assert sizes.groupby("day")["customers"].sum().iloc[0] > 250  # customers existed a year before loading
     fresh = overview.freshness(client)
     assert before - pd.Timedelta(days=1) <= fresh["latest_event"] <= pd.Timestamp.now(tz="UTC")
     week = segwork.customer_engagement_analysis(client, (before - pd.Timedelta(days=7)).date(), before.date(), limit=1000)
@@ -85,13 +116,14 @@ def test_demo_events_reach_the_moment_of_loading(client):
 def test_an_interrupted_demo_load_is_completed_up_to_the_same_moment(client, settings):
     settings = replace(settings, demo_customers=300, demo_events=3000)
     end = "2026-11-20 08:00:00"
-    people, _ = synth.shop(settings.demo_customers, settings.demo_events, end=end)
+    people, acts = synth.shop(settings.demo_customers, settings.demo_events, end=end)
     segwork.ingest(client, "customers", people, source_name=f"{demo.DEMO_SOURCE} (customers, up to {end} UTC)")
     killed = IngestReport("k" * 32, "customer_events", f"{demo.DEMO_SOURCE} (customer_events, up to {end} UTC)", "dataframe")
     ingestlog.log(client, killed, "started")
-    customers, events = demo.ensure_demo(client, settings)
+    customers, events, earlier = demo.ensure_demo(client, settings)
     assert (customers.inserted, customers.duplicates) == (0, settings.demo_customers)  # the same profiles
     assert events.inserted == settings.demo_events
+    assert earlier.inserted == len(synth.profile_history(people, acts, end=end)) > 0
     assert overview.freshness(client)["latest_event"] <= pd.Timestamp(end, tz="UTC")
 
 

@@ -88,6 +88,70 @@ def test_engine_errors_on_the_arrow_path_are_engine_errors(loaded, monkeypatch):
         db.query_df(loaded, "broken", {})
 
 
+PIPE_CALLS = [  # (pipe, query string): the pipes' answers in the engine's own formats
+    ("customer_segment_lookup", "customer_id=c0000007&as_of=2025-01-01 12:00:00"),
+    ("customer_engagement_analysis", "start_date=2024-07-01&end_date=2024-12-31&event_type=purchase&limit=25&as_of=2025-01-01"),
+    ("customer_segments_summary", "location=Paris&min_age=25&max_age=45&as_of=2025-01-01 12:00:00"),
+]
+
+
+@pytest.mark.parametrize("fmt", ["json", "csv", "ndjson", "parquet"])
+@pytest.mark.parametrize("pipe,query", PIPE_CALLS)
+def test_pipe_bodies_from_the_handle_equal_clickhouse_connects_raw_query(loaded, pipe, query, fmt, monkeypatch):
+    """The API's pipes answer from the client's own chDB handle (settings in a SETTINGS clause),
+    not clickhouse-connect's raw_query (a SET and a restore per setting): the same bytes, the
+    engine's statistics aside; the format settings (CSV's, JSON's numbers) hold."""
+    import io
+    import json
+
+    from starlette.datastructures import QueryParams
+
+    from segwork.api import pipes
+
+    p = pipes.PIPES[pipe]
+    values = pipes.arguments(p, QueryParams(query), {})
+    monkeypatch.setattr(loaded, "raw_query", lambda *a, **k: pytest.fail("clickhouse-connect's raw_query was called"))
+    fast = pipes.run(p, loaded, values, fmt)
+    monkeypatch.undo()
+    monkeypatch.setattr(embedded, "usable", lambda client: False)
+    ordinary = pipes.run(p, loaded, values, fmt)
+    if fmt == "json":
+        fast, ordinary = json.loads(fast), json.loads(ordinary)
+        assert fast.pop("statistics").keys() == ordinary.pop("statistics").keys()
+        data = [pd.DataFrame(x.pop("data")) for x in (fast, ordinary)]
+        assert fast == ordinary and fast["rows"] > 0
+        pd.testing.assert_frame_equal(*data, check_exact=False, rtol=1e-12)  # sums: the order of additions may differ
+        fast["data"] = data[0].to_dict("records")
+        assert all(not isinstance(v, str) for row in fast["data"] for k, v in row.items() if k in ("customer_count", "event_count"))
+    elif fmt == "parquet":
+        import pyarrow.parquet as pq
+        pd.testing.assert_frame_equal(pq.read_table(io.BytesIO(fast)).to_pandas(), pq.read_table(io.BytesIO(ordinary)).to_pandas(),
+                                      check_exact=False, rtol=1e-12)
+    elif pipe != "customer_segment_lookup":  # text: sums may differ in the last digit
+        lines = [pd.read_json(io.BytesIO(x), lines=True) if fmt == "ndjson" else pd.read_csv(io.BytesIO(x))
+                 for x in (fast, ordinary)]
+        pd.testing.assert_frame_equal(*lines, check_exact=False, rtol=1e-12)
+    else:
+        assert fast == ordinary and fast.count(b"\n") >= 1
+
+
+def test_rows_before_limit_is_written_into_the_engines_json_as_it_stands(loaded):
+    """A pipe's JSON gets rows_before_limit_at_least (= rows, when the engine has none) without
+    being decoded and encoded again: the engine's bytes stay, a string that looks like the
+    envelope's "rows" line does not fool it, and one the engine wrote is kept."""
+    import json
+
+    from segwork.api import pipes
+
+    body = embedded.query_raw(loaded, "SELECT number AS n, 'a\n\t\"rows\": 5,\n' AS t, number / 3 AS f FROM numbers(3)", {}, "JSON")
+    out = pipes.with_rows_before_limit(body)
+    envelope = json.loads(out)
+    assert envelope["rows_before_limit_at_least"] == envelope["rows"] == 3 and envelope["data"] == json.loads(body)["data"]
+    assert out.replace(b'\n\t"rows_before_limit_at_least": 3,\n', b"") == body  # nothing else changed
+    limited = embedded.query_raw(loaded, "SELECT number FROM numbers(10) ORDER BY number DESC LIMIT 2", {}, "JSON")
+    assert json.loads(limited)["rows_before_limit_at_least"] == 10 and pipes.with_rows_before_limit(limited) == limited
+
+
 PROBE = ("SELECT {text:String} AS text, {types:Array(String)} AS types, {location:Nullable(String)} AS location, "
          "{min_age:Nullable(Int32)} AS min_age, {as_of:DateTime('UTC')} AS as_of, "
          "{updated_at:DateTime64(6, 'UTC')} AS updated_at, {revoked:Bool} AS revoked, {high_value:Float64} AS high_value, "

@@ -26,9 +26,12 @@ from segwork.config import PROJECT_DIR
 
 from tests.apikit import events, ndjson
 
-TIMEOUT = 30.0  # seconds any one request may take before the case fails
-ANSWERED = 10.0  # seconds within which every hostile request here is answered (all take under 2 s)
-QUICK = 1.0  # seconds a pipe call may take beyond its idle time while the server is under attack
+TIMEOUT = 60.0  # seconds any one request may take before the case fails
+ANSWERED = 10.0  # seconds within which every hostile request here is answered (all take under 2 s), at least
+QUICK = 1.0  # seconds a pipe call may take beyond its idle time while the server is under attack, at least
+SLACK = 5  # ... or this many times its idle time: on a machine shared with other work (load 10-17 on 2
+#            cores) an idle pipe call took 1.5 s and 2.6-3.9 s after a case; the faults these cases
+#            catch (the event loop blocked by whole bodies) cost 50-100x the idle time
 READ = "fixed on branch hostile-read"
 PIPE = "/v0/pipes/customer_segment_lookup.json?customer_id=nobody"
 
@@ -42,7 +45,7 @@ class Served:
     proc: subprocess.Popen | None
     env: dict = field(repr=False)
     log: Path
-    idle: float = 0.0  # median time of a pipe call on the idle server
+    idle: float = 0.0  # median time of a pipe call on the idle server (measured again before each case)
 
     def start(self) -> None:
         with socket.socket() as s:
@@ -61,7 +64,20 @@ class Served:
                 pass
             assert time.monotonic() < deadline and self.proc.poll() is None, f"serve did not start:\n{self.log.read_text()[-3000:]}"
             time.sleep(0.2)
+        self.measure_idle()
+
+    def measure_idle(self) -> None:
         self.idle = sorted(self.pipe_seconds() for _ in range(5))[2]
+
+    @property
+    def quick(self) -> float:
+        """The most a pipe call may take while or after the server is attacked."""
+        return max(self.idle + QUICK, SLACK * self.idle)
+
+    @property
+    def answered(self) -> float:
+        """The most a hostile request may take to be answered."""
+        return max(ANSWERED, 4 * SLACK * self.idle)
 
     def stop(self) -> None:
         self.proc.terminate()
@@ -89,7 +105,7 @@ class Served:
         """The process is alive and a normal pipe call answers quickly."""
         assert self.proc.poll() is None, f"the server died:\n{self.log.read_text()[-3000:]}"
         seconds = self.pipe_seconds()
-        assert seconds < self.idle + QUICK, f"a pipe call took {seconds:.2f} s after the case (idle: {self.idle:.3f} s)"
+        assert seconds < self.quick, f"a pipe call took {seconds:.2f} s after the case (idle: {self.idle:.3f} s)"
 
 
 @pytest.fixture(scope="module")
@@ -114,6 +130,8 @@ def served(server):
     """The module's server, started again if a case before (an expected failure) killed it."""
     if server.proc.poll() is not None:
         server.start()
+    else:
+        server.measure_idle()
     return server
 
 
@@ -126,9 +144,9 @@ def _gzip_bomb() -> bytes:
 
 def test_a_slow_body_does_not_delay_another_clients_pipe(served):
     """While two clients post bodies that take seconds of CPU to inflate and inspect, another
-    client's pipe calls answer as fast as on an idle server, give or take QUICK.
+    client's pipe calls answer as fast as on an idle server, give or take QUICK (or SLACK times).
 
-    Not a test of speed: the bound is ten times a pipe call's idle time and more. Before the
+    Not a test of speed: the bound is five times a pipe call's idle time and more. Before the
     body work left the event loop, each pipe call waited behind whole bodies (1-2 s each)."""
     bomb = _gzip_bomb()
     answers: list[int] = []
@@ -149,7 +167,7 @@ def test_a_slow_body_does_not_delay_another_clients_pipe(served):
     for t in posters:
         t.join(timeout=TIMEOUT)
     assert answers == [400] * 4  # blank lines only: "the body is empty"
-    assert worst < served.idle + QUICK, (f"a pipe call took {worst:.2f} s while bodies were inflated "
+    assert worst < served.quick, (f"a pipe call took {worst:.2f} s while bodies were inflated "
                                          f"({worst / served.idle:.0f}x its idle {served.idle * 1000:.0f} ms)")
     assert calls >= 3, "the pipe calls did not overlap the bodies"
     served.assert_healthy()
@@ -206,7 +224,7 @@ def _post(served: Served, body, *, headers: dict | None = None, path: str = "/v0
     r = httpx.post(served.base + path, content=body, headers={**served.auth(), **(headers or {})}, timeout=TIMEOUT, **kwargs)
     seconds = time.perf_counter() - started
     assert r.status_code < 500, r.text[:500]
-    assert seconds < ANSWERED, f"answered in {seconds:.1f} s"
+    assert seconds < served.answered, f"answered in {seconds:.1f} s"
     return r
 
 
@@ -231,7 +249,7 @@ def test_garbage_bytes_are_quarantined_not_stored(served):
 @pytest.mark.parametrize("data, words", [
     (gzip.compress(b"".join(_line(f"tr-{i}", "trunc") for i in range(200)))[:-30], "the gzip data is truncated"),
     (b"".join(_line(f"ng-{i}", "trunc") for i in range(3)), "not valid gzip"),
-])
+], ids=["truncated", "not gzip"])  # fixed ids: a gzip header holds the time (xdist collects once per worker)
 def test_a_broken_gzip_body_is_400(served, data, words):
     r = _post(served, data, headers={"Content-Encoding": "gzip"})
     assert r.status_code == 400 and words in r.json()["error"]
@@ -285,7 +303,7 @@ def test_a_slow_client_is_served_and_holds_up_no_one(served):
         worst = max(worst, served.pipe_seconds())
     poster.join()
     assert answer[0].status_code == 200 and answer[0].json()["successful_rows"] == 3
-    assert worst < served.idle + QUICK
+    assert worst < served.quick
     assert _stored(served, "slow") == 3
     served.assert_healthy()
 
@@ -304,7 +322,7 @@ def test_a_burst_of_bad_tokens_is_refused_and_counted(served):
         t.start()
     for t in knockers:
         t.join(timeout=TIMEOUT)
-    assert statuses == [403] * 200 and time.perf_counter() - started < ANSWERED
+    assert statuses == [403] * 200 and time.perf_counter() - started < served.answered
     failures = httpx.get(f"{served.base}/v0/tokens", headers=served.auth(), timeout=TIMEOUT).json()["auth_failures"]
     assert next(f["failures"] for f in failures if f["client"] == "127.0.0.1") >= 200
     served.assert_healthy()

@@ -39,14 +39,17 @@ def test_online_retail_builtin_mapping_matches_the_pandas_mapping(client, retail
     assert np.allclose(stored["event_value"], expected["event_value"], atol=1e-4)
     assert (pd.to_datetime(stored["timestamp"], utc=True) == expected["timestamp"]).all()
 
-    profiles = client.query_df("SELECT * FROM customers FINAL ORDER BY customer_id")
+    profiles = client.query_df("SELECT * FROM customers FINAL ORDER BY customer_id")  # the latest version each
     oracle = retail.to_customers(retail.to_events(lines), lines.loc[lines["CustomerID"].notna(), "Country"])
     oracle = oracle.sort_values("customer_id").reset_index(drop=True)
-    assert report.profiles.inserted == len(oracle) == len(profiles)
+    days = lines.loc[lines["CustomerID"].notna()].groupby(["CustomerID", lines["InvoiceDate"].dt.date]).ngroups
+    assert report.profiles.inserted == days == client.query("SELECT count() FROM customer_history").result_rows[0][0]
+    assert len(profiles) == len(oracle)
     assert profiles["customer_id"].tolist() == oracle["customer_id"].tolist()
     assert profiles["location"].tolist() == oracle["location"].tolist()
     assert np.allclose(profiles["lifetime_value"], oracle["lifetime_value"], atol=0.011)
     assert (pd.to_datetime(profiles["signup_date"], utc=True) == oracle["signup_date"]).all()
+    assert (pd.to_datetime(profiles["timestamp"], utc=True) == oracle["timestamp"]).all()
 
 
 def test_quarantined_mapped_rows_keep_their_source_record_and_line(client, tmp_path):
@@ -103,6 +106,36 @@ def test_a_mapping_reading_a_missing_column_is_refused_with_the_file_columns(cli
         segwork.ingest(client, "customers", path, mapping="online-retail")
 
 
+def test_derived_profiles_are_a_version_per_customer_and_day(client, tmp_path):
+    """A version per customer and UTC day with events, at that day's last event, with the net value
+    up to it; a later file adds versions at new times and leaves the stored ones as they are."""
+    mine = Mapping.from_dict({"table": "customer_events", "fields": {
+        "event_id": {"column": "ref"}, "customer_id": {"column": "cust"}, "event_type": {"constant": "purchase"},
+        "event_value": {"column": "total"}, "timestamp": {"column": "at"}}, "profiles": {"location": {"column": "country"}}})
+    first, later = tmp_path / "first.csv", tmp_path / "later.csv"
+    first.write_text("ref,cust,total,at,country\nr1,c1,5,2024-01-01 17:30:00,FR\nr2,c1,7,2024-01-01 09:00:00,FR\n"
+                     "r3,c1,-2,2024-01-03 08:00:00,FR\nr4,c2,1,2024-01-02 23:59:59,DE\n", encoding="utf-8")
+    later.write_text("ref,cust,total,at,country\nr5,c1,100,2024-01-01 12:00:00,FR\nr6,c1,3,2024-01-05 10:00:00,FR\n",
+                     encoding="utf-8")
+    history = "SELECT customer_id, signup_date, lifetime_value, timestamp, location FROM customer_history ORDER BY 1, 4"
+
+    def t(day, hour, minute=0, second=0):
+        return pd.Timestamp(2024, 1, day, hour, minute, second, tz="UTC")
+
+    assert segwork.ingest(client, "customer_events", first, mapping=mine).profiles.inserted == 3
+    got = [(c, pd.Timestamp(s, tz="UTC"), v, pd.Timestamp(ts, tz="UTC"), loc) for c, s, v, ts, loc in
+           client.query_df(history).itertuples(index=False)]
+    assert got == [("c1", t(1, 9), 12.0, t(1, 17, 30), "FR"), ("c1", t(1, 9), 10.0, t(3, 8), "FR"),
+                   ("c2", t(2, 23, 59, 59), 1.0, t(2, 23, 59, 59), "DE")]
+    assert segwork.customer_segment_lookup(client, "c1", as_of="2024-01-02")["lifetime_value"].iloc[0] == 12.0
+
+    again = segwork.ingest(client, "customer_events", later, mapping=mine).profiles
+    assert (again.inserted, again.duplicates) == (1, 2)  # 2024-01-05 is new; c1's stored versions are not rewritten
+    got = client.query_df(history)
+    assert got["lifetime_value"].tolist() == [12.0, 10.0, 113.0, 1.0]  # the known limit: 01-01 and 01-03 miss r5's 100
+    assert client.query("SELECT lifetime_value FROM customers FINAL WHERE customer_id = 'c1'").result_rows == [(113.0,)]
+
+
 def test_saved_mappings_round_trip_and_reingest_is_exact(client, tmp_path):
     path = tmp_path / "o.csv"
     path.write_text("ref,cust,total,at,country\nr1,c1,5,2024-01-01,FR\nr2,c1,7,2024-01-05,DE\nr3,c2,1,2024-01-02,DE\n"
@@ -116,7 +149,7 @@ def test_saved_mappings_round_trip_and_reingest_is_exact(client, tmp_path):
     first = segwork.ingest(client, "customer_events", path, mapping="my-shop")
     again = segwork.ingest(client, "customer_events", path, mapping="my-shop")
     assert (first.inserted, again.inserted, again.duplicates) == (4, 0, 4)
-    assert (first.profiles.inserted, again.profiles.inserted, again.profiles.duplicates) == (2, 0, 2)
+    assert (first.profiles.inserted, again.profiles.inserted, again.profiles.duplicates) == (4, 0, 4)  # a version a customer-day
     got = client.query("SELECT customer_id, location, lifetime_value, signup_date FROM customers FINAL ORDER BY 1").result_rows
     assert [(c, loc, v) for c, loc, v, _ in got] == [("c1", "FR", 13.0), ("c2", "DE", 1.0)]
     with pytest.raises(MappingError, match="built-in"):

@@ -9,6 +9,7 @@ import pandas as pd
 import pytest
 
 import segwork
+import segwork.custom
 from segwork import cli, db, migrations, overview, sqlfiles
 from segwork.config import Settings
 from segwork.errors import SchemaVersionError
@@ -65,10 +66,10 @@ def v1(database):
 def test_connect_refuses_an_older_database_and_says_how_to_migrate(v1, database):
     before = layout(v1)
     with pytest.raises(SchemaVersionError, match=r"made by an older segwork: it has schema version 1, and this segwork "
-                                                 r"needs version 4\. Nothing was changed") as info:
+                                                 r"needs version 5\. Nothing was changed") as info:
         segwork.connect("chdb://memory", database=database)
     assert f"segwork.migrate('chdb://memory', database='{database}')" in str(info.value)
-    assert (info.value.found, info.value.expected) == (1, 4)
+    assert (info.value.found, info.value.expected) == (1, 5)
     assert layout(v1) == before  # no table made, no column added
 
 
@@ -88,9 +89,9 @@ def test_migrate_upgrades_in_place_and_keeps_every_row(v1, database):
     rows_before = counts(v1)
     steps = []
     result = segwork.migrate("chdb://memory", database, progress=steps.append)
-    assert (result.before, result.after, len(result.steps)) == (1, 4, 12)
-    assert steps[0].startswith(f"migrating database '{database}'") and steps[1].startswith("  [1/12] 002_01")
-    assert "now at schema version 4 (was 1; 12 steps)" in result.summary()
+    assert (result.before, result.after, len(result.steps)) == (1, 5, 13)
+    assert steps[0].startswith(f"migrating database '{database}'") and steps[1].startswith("  [1/13] 002_01")
+    assert "now at schema version 5 (was 1; 13 steps)" in result.summary()
     after = counts(v1)
     assert {t: after[t] for t in rows_before} == rows_before
     new = segwork.connect("chdb://memory", database=f"{database}_new")
@@ -103,7 +104,7 @@ def test_migrate_upgrades_in_place_and_keeps_every_row(v1, database):
     log = v1.query("SELECT status, error, updated_at = started_at FROM ingest_log").result_rows
     assert log == [("finished", "", True)]
     assert v1.query("SELECT c__token FROM customers_quarantine").result_rows == [("",)]
-    assert v1.query("SELECT version, how FROM segwork_meta").result_rows == [(4, "migrated from version 1")]
+    assert v1.query("SELECT version, how FROM segwork_meta").result_rows == [(5, "migrated from version 1")]
 
     migrated = segwork.connect("chdb://memory", database=database)
     report = segwork.ingest(migrated, "customer_events", EVENTS)
@@ -117,19 +118,22 @@ def test_migrate_upgrades_in_place_and_keeps_every_row(v1, database):
         v1.query("SELECT customer_id, timestamp, 0 FROM customers").result_rows)
     assert segwork.customer_segment_lookup(migrated, "c2", as_of="2024-05-31").empty  # c2's first version: 2024-06-01
     assert segwork.customer_segment_lookup(migrated, "c2", as_of="2024-06-02").iloc[0]["lifetime_value"] == 200
+    # version 5: saved segments, the shipped examples among them
+    assert set(segwork.custom.listing(migrated)["name"]) == {s.name for s in segwork.custom.examples()}
 
 
 def test_migrating_an_up_to_date_database_does_nothing_and_says_so(v1, database):
     segwork.migrate("chdb://memory", database)
     again = segwork.migrate("chdb://memory", database)
-    assert (again.before, again.after, again.steps) == (4, 4, [])
-    assert again.summary().endswith("is at schema version 4 already: nothing to do")
+    assert (again.before, again.after, again.steps) == (5, 5, [])
+    assert again.summary().endswith("is at schema version 5 already: nothing to do")
     assert v1.query("SELECT count() FROM segwork_meta").result_rows == [(1,)]
 
 
 def test_every_migration_step_is_safe_to_run_again(v1, database):
     """A migration cut short is run again from the start: no step fails or doubles a row."""
-    for name in [*sqlfiles.migration_steps(2), *sqlfiles.migration_steps(3), *sqlfiles.migration_steps(4)]:
+    for name in [*sqlfiles.migration_steps(2), *sqlfiles.migration_steps(3), *sqlfiles.migration_steps(4),
+                 *sqlfiles.migration_steps(5)]:
         v1.command(sqlfiles.load(name))
     segwork.migrate("chdb://memory", database)
     assert v1.query("SELECT count(), uniqExact(h) FROM event_ids").result_rows == [(3, 3)]
@@ -140,14 +144,15 @@ def test_cli_migrate_prints_its_steps(v1, database, monkeypatch, capsys):
     monkeypatch.setenv("SEGWORK_DATABASE", database)
     assert cli.main(["migrate"]) == 0
     out = capsys.readouterr().out.splitlines()
-    assert [line.split(":")[0].strip() for line in out[1:13]] == [
-        "[1/12] 002_01_customers_quarantine_token", "[2/12] 002_02_customer_events_quarantine_token",
-        "[3/12] 002_03_ingest_log_states", "[4/12] 002_04_event_ids", "[5/12] 002_05_event_ids_mv", "[6/12] 002_06_event_ids_fill",
-        "[7/12] 003_01_mappings", "[8/12] 004_01_customers_is_deleted", "[9/12] 004_02_customer_history",
-        "[10/12] 004_03_customer_history_mv", "[11/12] 004_04_customer_history_fill", "[12/12] 004_05_segment_exports"]
-    assert out[-1].endswith("is now at schema version 4 (was 1; 12 steps)")
+    assert [line.split(":")[0].strip() for line in out[1:14]] == [
+        "[1/13] 002_01_customers_quarantine_token", "[2/13] 002_02_customer_events_quarantine_token",
+        "[3/13] 002_03_ingest_log_states", "[4/13] 002_04_event_ids", "[5/13] 002_05_event_ids_mv", "[6/13] 002_06_event_ids_fill",
+        "[7/13] 003_01_mappings", "[8/13] 004_01_customers_is_deleted", "[9/13] 004_02_customer_history",
+        "[10/13] 004_03_customer_history_mv", "[11/13] 004_04_customer_history_fill", "[12/13] 004_05_segment_exports",
+        "[13/13] 005_01_segment_definitions"]
+    assert out[-1].endswith("is now at schema version 5 (was 1; 13 steps)")
     assert cli.main(["migrate"]) == 0
-    assert capsys.readouterr().out.strip().endswith("is at schema version 4 already: nothing to do")
+    assert capsys.readouterr().out.strip().endswith("is at schema version 5 already: nothing to do")
 
 
 def test_cli_says_what_to_do_with_an_older_database(v1, database, monkeypatch, capsys):
@@ -164,10 +169,10 @@ def test_a_new_database_is_made_at_the_current_version(client):
 
 
 def test_a_database_from_a_newer_segwork_is_refused(client):
-    client.command("INSERT INTO segwork_meta SELECT 5, now64(6), 'created'")
-    with pytest.raises(SchemaVersionError, match="made by a newer segwork: it has schema version 5") as info:
+    client.command("INSERT INTO segwork_meta SELECT 6, now64(6), 'created'")
+    with pytest.raises(SchemaVersionError, match="made by a newer segwork: it has schema version 6") as info:
         segwork.connect("chdb://memory", database=client.database)
-    assert (info.value.found, info.value.expected) == (5, 4)
+    assert (info.value.found, info.value.expected) == (6, 5)
     with pytest.raises(SchemaVersionError, match="cannot be migrated back"):
         segwork.migrate("chdb://memory", client.database)
 
@@ -189,17 +194,17 @@ def test_the_version_2_layout_made_before_versions_is_recognised_and_migrates(da
     raw.command(f"CREATE DATABASE `{database}`")
     raw.database = database
     for name in sqlfiles.ddl_names():
-        if name not in ("00_segwork_meta", "14_mappings") and name < "15":  # version 3 added mappings, 4 history
+        if name not in ("00_segwork_meta", "14_mappings") and name < "15":  # version 3 added mappings, 4 history, 5 segments
             raw.command(sqlfiles.ddl_statement(name))
     assert migrations.found(raw, database) == migrations.Found(True, 2, False)
-    with pytest.raises(SchemaVersionError, match="schema version 2, and this segwork needs version 4"):
+    with pytest.raises(SchemaVersionError, match="schema version 2, and this segwork needs version 5"):
         segwork.connect("chdb://memory", database=database)
     assert segwork.migrate("chdb://memory", database).steps == [
         "migrations/003_01_mappings", *(f"migrations/{n}" for n in ("004_01_customers_is_deleted", "004_02_customer_history",
                                                                     "004_03_customer_history_mv", "004_04_customer_history_fill",
-                                                                    "004_05_segment_exports"))]
+                                                                    "004_05_segment_exports", "005_01_segment_definitions"))]
     segwork.connect("chdb://memory", database=database)
-    assert raw.query("SELECT max(version) FROM segwork_meta").result_rows == [(4,)]
+    assert raw.query("SELECT max(version) FROM segwork_meta").result_rows == [(5,)]
     raw.command(f"DROP DATABASE `{database}`")
 
 

@@ -21,7 +21,8 @@ CELL_TIMEOUT_S = 300  # a guard against a hung kernel, not a speed test
 
 def test_the_notebooks_are_found():
     assert [p.name for p in NOTEBOOKS] == ["01_quick_start.ipynb", "02_real_shop.ipynb",
-                                           "03_beyond_the_three_queries.ipynb"]
+                                           "03_beyond_the_three_queries.ipynb", "04_segments_through_time.ipynb",
+                                           "05_define_your_own_segments.ipynb"]
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)

@@ -8,6 +8,7 @@ its calls), so slow queries do not stall the event loop or each other.
 from __future__ import annotations
 
 import asyncio
+import json
 import functools
 import logging
 import time
@@ -20,16 +21,17 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from segwork import db, overview
+from segwork import db, overview, params, through_time
 from segwork.ingestion import read as readers
-from segwork.api import body, pipes, responses, tokens
+from segwork.api import body, jobs, pipes, query, responses, segments, tokens, workspace
+from segwork.api.coalesce import Coalescer
 from segwork.api.accesslog import AccessLog
 from segwork.api.authlog import AuthFailures, peer
 from segwork.api.ratelimit import RateLimiter
 from segwork.api.responses import ApiError
 from segwork.config import Settings
 from segwork.errors import SegworkError
-from segwork.ingestion import Dialect, ingest, ingestlog
+from segwork.ingestion import Dialect, batch, ingest, ingestlog
 from segwork.mapping import store as mapping_store
 from segwork.schemas import TABLES, columns
 
@@ -67,6 +69,7 @@ class Api:
         self.limiter = RateLimiter(settings.api_rate_limit_per_minute)
         self.failures = AuthFailures()
         self._pool = ThreadPoolExecutor(max_workers=max(settings.api_threads, 1), thread_name_prefix="segwork-api")
+        self.coalescer = Coalescer(settings, self._pool, max_rows=settings.chunk_rows)
         self._routes = self._make_routes()
 
     def routes(self) -> list[BaseRoute]:
@@ -84,6 +87,11 @@ class Api:
             Route("/v0/tokens/{name}", _guard(self.revoke_token), methods=["DELETE"]),
             Route("/v0/info", _guard(self.info), methods=["GET"]),
             Route("/v0/mappings", _guard(self.mappings), methods=["GET"]),
+            Route("/v0/segment_exports", _guard(self.segment_exports), methods=["GET"]),
+            Route("/v0/segment_exports", _guard(self.record_segment_export), methods=["POST"]),
+            *segments.routes(self, _guard),
+            *workspace.routes(self, _guard), *jobs.routes(self, _guard),  # what the seed system's CLIs and SDKs read
+            *query.routes(self, _guard),  # /v0/sql
             Route("/v0/{rest:path}", _guard(self.elsewhere), methods=METHODS),
         ]
 
@@ -109,13 +117,19 @@ class Api:
             _still_there(request, gone)
             source = f"POST /v0/events ({token.name})"
             started = time.perf_counter()
-            report = await self._run(lambda client: ingest(client, table, payload, format=fmt, settings=self.settings, source_name=source))
+            if len(payload) <= self.settings.api_coalesce_bytes:  # written together with concurrent requests
+                prepared = await self._offload(batch.prepare, table, payload, fmt, source, self.settings)
+                _still_there(request, gone)
+                report = await self.coalescer.ingest(table, prepared)
+            else:
+                report = await self._run(lambda client: ingest(client, table, payload, format=fmt, settings=self.settings,
+                                                               source_name=source))
         headers["Server-Timing"] = _timing("ingest", started)
         result = {"successful_rows": report.accepted, "quarantined_rows": report.quarantined,
                   "duplicate_rows": report.duplicates, "import_id": report.ingest_id}
         if report.quarantined:
             result["quarantine_reasons"] = [{"reason": r, "rows": n} for r, n in report.reasons]
-        # Rows are inserted before the answer either way; wait only picks 200 over 202.
+        # Rows are inserted before the answer either way (segwork.api.coalesce); wait only picks 200 over 202.
         return JSONResponse(result, status_code=200 if wait else 202, headers=headers)
 
     async def append(self, request: Request) -> Response:
@@ -133,7 +147,8 @@ class Api:
         fmt = request.query_params.get("format")
         mapping = request.query_params.get("mapping") or None  # a saved or built-in mapping, by name
         q = request.query_params
-        dialect = Dialect(delimiter=q.get("delimiter") or None, decimal=q.get("decimal") or ".",  # as the CLI takes them
+        delimiter = q.get("delimiter") or q.get("dialect_delimiter") or None  # the seed system's name for it (verdin sends it)
+        dialect = Dialect(delimiter=delimiter, decimal=q.get("decimal") or ".",  # as the CLI takes them
                           encoding=q.get("encoding") or None, sheet=q.get("sheet") or None)
         unknown = [o for o in request.headers.get(OPTIONS_HEADER, "").split(",") if o.strip() and o.strip() not in UPLOAD_OPTIONS]
         if unknown:  # sent by segwork's CLI through a workbench: an option this API would ignore must not be
@@ -157,16 +172,20 @@ class Api:
             "quarantine_reasons": [{"reason": r, "rows": n} for r, n in report.reasons],
             "ignored_columns": report.ignored_columns, "elapsed": round(report.elapsed_s, 3),
             "report": report.as_dict(),  # the whole report, as `python -m segwork ingest` prints it
+            **jobs.blocks(report),  # the seed system's blocks: its classic CLI prints their lines as the rows appended
         }, headers=headers)
 
     async def datasources(self, request: Request) -> Response:
-        """GET /v0/datasources: the tables this token may append to, with their columns."""
+        """GET /v0/datasources: the tables this token may append to or read, with their columns."""
         token = await self._authenticate(request)
         headers = self._limit(token)
         found = [{"name": t, "columns": columns(t), "required": TABLES[t]["required"], "quarantine": f"{t}_quarantine"}
-                 for t in TABLES if token.can_append(t)]
+                 for t in TABLES if token.can_describe(t)]
         incomplete = await self._run(lambda client: ingestlog.incomplete(client)) if found else None
-        for d in found:  # interrupted ingests into this table: what is in and what to do
+        described = await self._run(lambda client: workspace.listed(client, [d["name"] for d in found]))
+        for d in found:
+            d.update(described[d["name"]])  # id, created_at, updated_at, type, statistics (segwork.api.workspace)
+            # interrupted ingests into this table: what is in and what to do
             d["incomplete_ingests"] = [
                 {"import_id": r["ingest_id"], "source": r["source"], "rows_read": int(r["rows_read"]),
                  "inserted_at_least": int(r["inserted"]), "status": r["status"], "started_at": r["started_at"].isoformat(),
@@ -180,7 +199,9 @@ class Api:
         """GET /v0/pipes: the pipes this token may read, with their parameters."""
         token = await self._authenticate(request)
         headers = self._limit(token)
-        found = [p.as_dict() for p in pipes.PIPES.values() if token.can_read(p.name)]
+        found = [p for p in pipes.PIPES.values() if token.can_read(p.name)]
+        ws = await self._run(workspace.identity) if found else None
+        found = [workspace.pipe_description(p, ws, str(request.base_url)) for p in found]
         return JSONResponse({"pipes": found}, headers=headers)
 
     async def pipe(self, request: Request) -> Response:
@@ -194,6 +215,8 @@ class Api:
             raise ApiError(404, f"'.{fmt}' is not a format of pipe '{name}'; use .json, .csv, .ndjson or .parquet")
         if not token.can_read(name):
             raise ApiError(403, f"token '{token.name}' may not read pipe '{name}'; it needs the scope {tokens.READ}:{name}")
+        if request.query_params.get("q"):  # SQL over the pipe's result as `_`
+            return await query.over_pipe(self, request, token, pipe, fmt)
         pinned = pipes.pins(pipe, token.name, token.fixed_params)
         headers = self._limit(token)
         values = pipes.arguments(pipe, request.query_params, pinned)
@@ -239,6 +262,23 @@ class Api:
         """GET /v0/mappings (ADMIN): the built-in and saved column mappings, as `python -m segwork mappings` lists them."""
         headers = await self._admin(request, "reading the column mappings")
         return JSONResponse({"mappings": await self._run(mapping_store.described)}, headers=headers)
+
+    async def segment_exports(self, request: Request) -> Response:
+        """GET /v0/segment_exports[?segment=..] (ADMIN): the recorded enter/exit exports, newest first."""
+        headers = await self._admin(request, "reading the recorded segment exports")
+        segment = request.query_params.get("segment") or None
+        found = await self._run(lambda client: through_time.exports_made(client, segment))
+        return JSONResponse({"exports": json.loads(found.to_json(orient="records", date_format="iso"))}, headers=headers)
+
+    async def record_segment_export(self, request: Request) -> Response:
+        """POST /v0/segment_exports?segment=..&since=..&until=..&entered=N&exited=N&destination=.. (ADMIN):
+        record that a segment's enters/exits were handed out (`since=last` starts there next time)."""
+        headers = await self._admin(request, "recording a segment export")
+        q = request.query_params
+        counts = {k: params.integer(k, q.get(k), default=0, minimum=0) for k in ("entered", "exited")}
+        await self._run(lambda client: through_time.record_export(client, q.get("segment", ""), q.get("since"), q.get("until"),
+                                                                   counts["entered"], counts["exited"], q.get("destination", "")))
+        return JSONResponse({"recorded": True}, headers=headers)
 
     async def elsewhere(self, request: Request) -> Response:
         """Any other /v0/ request: CORS preflight, wrong method, or unknown path (JSON, not Streamlit's page)."""

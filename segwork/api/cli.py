@@ -55,7 +55,7 @@ def _token_arguments(parser) -> None:
     create = sub.add_parser("create", help="create a token and print it once, alone on the last line")
     create.add_argument("name", help="a name for the token (letters, digits, _ - .)")
     create.add_argument("--scope", action="append", required=True, metavar="SCOPE",
-                        help="ADMIN, DATASOURCES:APPEND:<table> or PIPES:READ:<pipe>; repeat for several")
+                        help="ADMIN, DATASOURCES:APPEND:<table>, DATASOURCES:READ:<table> (SQL) or PIPES:READ:<pipe>; repeat for several")
     create.add_argument("--fixed-param", action="append", metavar="KEY=VALUE",
                         help="pin a pipe parameter for this token (row-level security), e.g. customer_id=c0000042")
     sub.add_parser("list", help="list tokens: name, state, creation time, scopes, pinned parameters")

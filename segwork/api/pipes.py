@@ -16,7 +16,7 @@ from typing import Callable
 from clickhouse_connect.driver.client import Client
 from starlette.datastructures import QueryParams
 
-from segwork import db, exports, queries
+from segwork import custom, db, exports, queries, through_time
 from segwork.api.responses import ApiError
 from segwork.errors import ParameterError
 from segwork.segments import SegmentRules
@@ -26,6 +26,8 @@ from segwork.segments import SegmentRules
 ENGINE_FORMATS = {"json": "JSON", "csv": "CSVWithNames", "ndjson": "JSONEachRow", "parquet": "Parquet"}
 ENGINE_SETTINGS = {"output_format_json_quote_64bit_integers": 0}  # counts stay JSON numbers
 _INT = re.compile(r"^[+-]?\d{1,10}$")
+_ROWS = re.compile(rb'\n\t"rows": (\d+),\n')  # the JSON envelope's own line (see with_rows_before_limit)
+_ROWS_BEFORE_LIMIT = b'\n\t"rows_before_limit_at_least": '
 _TRUE, _FALSE = ("true", "1", "yes"), ("false", "0", "no")
 
 
@@ -72,6 +74,7 @@ class Pipe:
 
 
 AS_OF = Param("as_of", "DateTime", "reference time for segments and default dates (default now, UTC)")
+BY = Param("by", "String", "the places: segment (value x loyalty), value or loyalty", default="segment")
 _D = SegmentRules()
 RULES = (  # the segment rules, as the workbench's Segment rules page and the CLI's options change them
     Param("high_value", "Float64", "High Value from this lifetime value", default=_D.high_value),
@@ -102,6 +105,44 @@ PIPES = {p.name: p for p in (
           AS_OF, *RULES),
          lambda c, v: queries.customer_segments_summary(c, v["location"], v["min_age"], v["max_age"], as_of=v["as_of"],
                                                         rules=_rules(v))),
+    # Segments through time (segwork.through_time): a bare date means the end of that day (UTC).
+    Pipe("segment_sizes_over_time", "Customers per segment at the end of each day, week or month of a period",
+         (Param("start_date", "DateTime", "first day (default end_date - 365 days)"),
+          Param("end_date", "DateTime", "last day (default today)"),
+          Param("every", "String", "day, week (each Sunday) or month (each month's last day); the last day is always kept",
+                default="month"),
+          Param("location", "String", "only customers of this location (in the profile in effect)"),
+          Param("min_age", "Int32", "youngest age included"), Param("max_age", "Int32", "oldest age included"), *RULES),
+         lambda c, v: through_time.segment_sizes(c, v["start_date"], v["end_date"], every=v["every"], location=v["location"],
+                                                 min_age=v["min_age"], max_age=v["max_age"], rules=_rules(v))),
+    Pipe("segment_transitions", "Customers per move from a place at date_a to a place at date_b, with what changed",
+         (Param("date_a", "DateTime", "the date to compare from", required=True),
+          Param("date_b", "DateTime", "the date to compare to (default now)"), BY, *RULES),
+         lambda c, v: through_time.transitions(c, v["date_a"], v["date_b"], by=v["by"], rules=_rules(v))),
+    Pipe("transition_members", "The customers of one move between date_a and date_b, by customer_id",
+         (Param("date_a", "DateTime", "the date to compare from", required=True),
+          Param("date_b", "DateTime", "the date to compare to (default now)"),
+          Param("from_state", "String", "the place at date_a (a segment, or 'Not a customer')", required=True),
+          Param("to_state", "String", "the place at date_b", required=True), BY,
+          Param("limit", "Int32", "customers returned", default=100), Param("offset", "Int32", "customers skipped", default=0),
+          *RULES),
+         lambda c, v: through_time.transition_members(c, v["date_a"], v["date_b"], v["from_state"], v["to_state"], by=v["by"],
+                                                      limit=v["limit"], offset=v["offset"], rules=_rules(v))),
+    Pipe("segment_changes", "Who entered and who left a segment between two dates: feed a marketing tool the changes only",
+         (Param("segment", "String", "a segment ('High Value · Loyal' or 'High Value/Loyal'), a value or a loyalty segment",
+                required=True),
+          Param("since", "DateTime", "the date to compare from, or 'last': where the last recorded export ended",
+                required=True),
+          Param("until", "DateTime", "the date to compare to (default now)"), *RULES),
+         lambda c, v: through_time.segment_changes(c, v["segment"], v["since"], v["until"], rules=_rules(v))),
+    # Saved segments (segwork.custom): a segment's name is looked up among the saved ones.
+    Pipe("segment_members", "A saved segment's customers, highest lifetime value first, a page at a time",
+         (Param("segment", "String", "the saved segment's name", required=True),
+          Param("limit", "Int32", "customers returned", default=100), Param("offset", "Int32", "customers skipped", default=0),
+          AS_OF, *RULES),
+         lambda c, v: custom.members(c, v["segment"], as_of=v["as_of"], limit=v["limit"], offset=v["offset"], rules=_rules(v))),
+    Pipe("segment_sizes", "Every saved segment's number of customers (one pass over the data)",
+         (AS_OF, *RULES), lambda c, v: custom.sizes(c, as_of=v["as_of"], rules=_rules(v))),
 )}
 
 
@@ -148,13 +189,27 @@ def run(pipe: Pipe, client: Client, values: dict, fmt: str) -> bytes:
         pipe.call(client, values)
     if fmt == "csv":
         return exports.engine_csv(out.body)
-    if fmt == "json" and b'"rows_before_limit_at_least"' not in out.body:
-        # The engine reports it only when the outermost SELECT has the LIMIT; clients of the
-        # seed's API read it on every pipe, so give the rows returned: a true lower bound.
-        envelope = json.loads(out.body)
-        envelope["rows_before_limit_at_least"] = envelope["rows"]
-        return json.dumps(envelope, ensure_ascii=False).encode()
+    if fmt == "json":
+        return with_rows_before_limit(out.body)
     return out.body
+
+
+def with_rows_before_limit(body: bytes) -> bytes:
+    """The engine's JSON envelope with `rows_before_limit_at_least`: the engine reports it only when
+    the outermost SELECT has the LIMIT; clients of the seed's API read it on every pipe, so give
+    the rows returned (a true lower bound). Written into the engine's bytes after its top-level
+    `"rows"` line (a newline and one tab: a raw newline never occurs inside a JSON string), not by
+    decoding and re-encoding the envelope, which also rewrote the engine's numbers in Python's
+    notation: the engagement pipe with limit=10000 at size M (3.3 MB of JSON) 1134 -> 856 ms
+    median (10 interleaved rounds, load average ~15 on 2 cores)."""
+    if _ROWS_BEFORE_LIMIT in body:
+        return body
+    rows = _ROWS.search(body)
+    if rows is None:  # not the layout expected: decode and re-encode
+        envelope = json.loads(body)
+        envelope.setdefault("rows_before_limit_at_least", envelope["rows"])
+        return json.dumps(envelope, ensure_ascii=False).encode()
+    return body[:rows.end()] + _ROWS_BEFORE_LIMIT + rows.group(1) + b",\n" + body[rows.end():]
 
 
 def _rules(values: dict) -> SegmentRules:

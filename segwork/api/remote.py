@@ -18,6 +18,7 @@ import os
 import secrets
 import socket
 import urllib.error
+import urllib.parse
 import urllib.request
 from http.client import HTTPException
 from pathlib import Path
@@ -91,6 +92,38 @@ class Remote:
     def mappings(self) -> list[dict]:
         """The column mappings `mappings` lists (segwork.mapping.store.described), from GET /v0/mappings."""
         return json.loads(self._call("GET", "mappings"))["mappings"]
+
+    def segments(self) -> pd.DataFrame:
+        """The saved segments (segwork.custom.listing), from GET /v0/segments."""
+        found = json.loads(self._call("GET", "segments"))["segments"]
+        return pd.DataFrame(found, columns=["name", "version", "description", "note", "saved_at"])
+
+    def segment_yaml(self, name: str, version: int | None = None) -> str:
+        """A saved segment as YAML, from GET /v0/segments/<name>."""
+        query = [("version", str(version))] if version is not None else None
+        return json.loads(self._call("GET", f"segments/{urllib.parse.quote(name, safe='')}", query))["yaml"]
+
+    def apply_segments(self, text: str, note: str) -> list[str]:
+        """Save a YAML text's definitions (POST /v0/segments); a line per segment saved."""
+        answer = json.loads(self._call("POST", "segments", [("note", note)], text.encode(),
+                                       {"Content-Type": "application/yaml"}))
+        return [f"{s['name']}: version {s['version']}" for s in answer["saved"]]
+
+    def delete_segment(self, name: str) -> int:
+        """Remove a saved segment (DELETE /v0/segments/<name>); the version that records it."""
+        return json.loads(self._call("DELETE", f"segments/{urllib.parse.quote(name, safe='')}"))["version"]
+
+    def segment_exports(self, segment: str) -> pd.DataFrame:
+        """The recorded exports of a segment (segwork.through_time.exports_made), from GET /v0/segment_exports."""
+        found = json.loads(self._call("GET", "segment_exports", [("segment", segment)]))["exports"]
+        frame = pd.DataFrame(found, columns=["segment", "since", "until", "entered", "exited", "destination", "exported_at"])
+        for column in ("since", "until", "exported_at"):
+            frame[column] = pd.to_datetime(frame[column], utc=True)
+        return frame
+
+    def record_segment_export(self, values: dict) -> None:
+        """Record an enter/exit export (segwork.through_time.record_export), by POST /v0/segment_exports."""
+        self._call("POST", "segment_exports", _query(values))
 
     def query(self, pipe: str, values: dict) -> pd.DataFrame:
         """A pipe's answer as the library's query returns it: Parquet keeps the column types."""
@@ -223,7 +256,7 @@ def _query(values: dict) -> list[tuple[str, str]]:
 
 def _token(d: dict) -> tokens.Token:
     created = pd.Timestamp(d["created_at"]).to_pydatetime() if d.get("created_at") else None
-    return tokens.Token(d["name"], tuple(d["scopes"]), dict(d.get("fixed_params") or {}), created, bool(d.get("revoked")))
+    return tokens.Token(d["name"], tuple(tokens.scope_text(x) for x in d["scopes"]), dict(d.get("fixed_params") or {}), created, bool(d.get("revoked")))
 
 
 def _same_path(a: str, b: str) -> bool:

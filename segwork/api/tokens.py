@@ -1,6 +1,7 @@
 """API tokens: scopes, creation, listing, revocation; only a SHA-256 of each token is stored.
 
-Scopes as in the seed's system: `ADMIN`, `DATASOURCES:APPEND:<table>`, `PIPES:READ:<pipe>`.
+Scopes as in the seed's system: `ADMIN`, `DATASOURCES:APPEND:<table>`, `DATASOURCES:READ:<table>`
+(SQL over the table, segwork.api.query), `PIPES:READ:<pipe>`.
 A read token may pin pipe parameters (`fixed_params`, row-level security): the pinned value
 replaces whatever the request sends, and the token cannot read a pipe that lacks one of its
 pinned parameters. A pin must narrow: an empty or blank value (which would mean 'any') and a
@@ -26,6 +27,7 @@ from segwork.schemas import TABLES
 PREFIX = "sw_"
 ADMIN = "ADMIN"
 APPEND = "DATASOURCES:APPEND"
+DS_READ = "DATASOURCES:READ"
 READ = "PIPES:READ"
 NAME_CHARS = set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-.")
 CACHE_SECONDS = 5.0  # a token revoked by another process stops working within this
@@ -50,6 +52,15 @@ class Token:
         """May this token append rows to `table`?"""
         return ADMIN in self.scopes or f"{APPEND}:{table}" in self.scopes
 
+    def can_describe(self, table: str) -> bool:
+        """May see the data source in listings and descriptions: append or read it."""
+        return self.can_append(table) or self.can_query(table)
+
+    def can_query(self, table: str) -> bool:
+        """May this token read the data source `table` with SQL (the Query API)? Never with pinned
+        parameters: SQL over the table would read past the pins."""
+        return not self.fixed_params and (ADMIN in self.scopes or f"{DS_READ}:{table}" in self.scopes)
+
     def can_read(self, pipe: str) -> bool:
         """May this token read the pipe `pipe`?"""
         return ADMIN in self.scopes or f"{READ}:{pipe}" in self.scopes
@@ -59,10 +70,26 @@ class Token:
         return ADMIN in self.scopes
 
     def as_dict(self) -> dict:
-        """JSON-ready form (never holds the token or its hash)."""
-        return {"name": self.name, "scopes": list(self.scopes), "fixed_params": dict(self.fixed_params),
+        """JSON-ready form, scopes as the seed system writes them (`{"type": "PIPES:READ",
+        "resource": "customer_segment_lookup", "filter": ""}`; the Forward CLI's `endpoint ls`
+        reads them so). `token` is null: only a hash is stored, the secret is shown once, at creation."""
+        return {"name": self.name, "token": None, "scopes": [scope_object(s) for s in self.scopes],
+                "fixed_params": dict(self.fixed_params),
                 "created_at": self.created_at.strftime("%Y-%m-%d %H:%M:%S") if self.created_at else None,
                 "revoked": self.revoked}
+
+
+def scope_object(scope: str) -> dict:
+    """'PIPES:READ:x' -> {"type": "PIPES:READ", "resource": "x", "filter": ""}; 'ADMIN' -> {"type": "ADMIN"}."""
+    kind, _, resource = scope.rpartition(":") if scope.count(":") >= 2 else (scope, "", "")
+    return {"type": kind, "resource": resource, "filter": ""} if resource else {"type": kind}
+
+
+def scope_text(scope) -> str:
+    """The inverse of scope_object (a string is returned as it is: older servers listed strings)."""
+    if isinstance(scope, str):
+        return scope
+    return f"{scope['type']}:{scope['resource']}" if scope.get("resource") else scope["type"]
 
 
 def digest(token: str) -> bytes:
@@ -73,7 +100,7 @@ def digest(token: str) -> bytes:
 def check_scopes(scopes: list[str], fixed_params: dict[str, str], pipes: dict) -> tuple[str, ...]:
     """Normalised scopes; a TokenError says which scope or pinned parameter is wrong and why."""
     if not scopes:
-        raise TokenError(f"a token needs at least one scope: {ADMIN}, {APPEND}:<table> or {READ}:<pipe>")
+        raise TokenError(f"a token needs at least one scope: {ADMIN}, {APPEND}:<table>, {DS_READ}:<table> or {READ}:<pipe>")
     out = []
     for raw in scopes:
         scope = raw.strip()
@@ -82,11 +109,13 @@ def check_scopes(scopes: list[str], fixed_params: dict[str, str], pipes: dict) -
             scope = ADMIN
         elif kind.upper() == APPEND and target in TABLES:
             scope = f"{APPEND}:{target}"
+        elif kind.upper() == DS_READ and target in TABLES:
+            scope = f"{DS_READ}:{target}"
         elif kind.upper() == READ and target in pipes:
             scope = f"{READ}:{target}"
         else:
             raise TokenError(
-                f"unknown scope {raw!r}; use {ADMIN}, {APPEND}:<table> with a table of {', '.join(TABLES)}, "
+                f"unknown scope {raw!r}; use {ADMIN}, {APPEND}:<table> or {DS_READ}:<table> with a table of {', '.join(TABLES)}, "
                 f"or {READ}:<pipe> with a pipe of {', '.join(pipes)}")
         if scope not in out:
             out.append(scope)
@@ -94,6 +123,9 @@ def check_scopes(scopes: list[str], fixed_params: dict[str, str], pipes: dict) -
         if ADMIN in out:
             raise TokenError("an ADMIN token can do anything, so pinned parameters would not restrict it; "
                              f"give {READ}:<pipe> scopes instead")
+        if any(s.startswith(f"{DS_READ}:") for s in out):
+            raise TokenError(f"a token with pinned parameters cannot have {DS_READ} scopes: SQL over the table "
+                             "would read every row past the pin; give it only the pipes it may read")
         readable = [pipes[s.split(":", 2)[2]] for s in out if s.startswith(f"{READ}:")]
         for key, value in fixed_params.items():
             takers = [pipe for pipe in readable if key in pipe.parameter_names]

@@ -1,6 +1,13 @@
 """CSV in line-aligned blocks read by pyarrow, each record numbered by the physical line it
 starts on (header = line 1), broken records kept as BadRecords. The delimiter is the Source's
-(, ; tab or |); the text is UTF-8 here (segwork.ingestion.transcode made it so)."""
+(, ; tab or |); the text is UTF-8 here (segwork.ingestion.transcode made it so).
+
+A file without a header line is read in the table's column order when the Source allows it
+(`Source.headerless_table`, set for plain ingests, never through a mapping) and its first line
+names none of the table's columns, has exactly as many fields, and holds times where the table
+has times (is_headerless): the seed's system accepts
+such appends (its docs: the header may be left out when the columns are in order). Line 1 is
+then a data line and keeps its number."""
 from __future__ import annotations
 
 import csv
@@ -21,6 +28,7 @@ from segwork.ingestion.records import KEPT_CHARS, BadRecord, RawChunk, Source
 
 CSV_BLOCK_BYTES = 1 << 23  # CSV bytes read at a time (a block is then cut back to its last whole record)
 CSV_MAX_OPEN_BYTES = 1 << 26  # a quoted value still open after this many bytes is cut there, not carried on
+HEADERLESS_NOTE = "no header line: columns read in the table's order"
 _NOT_UTF8 = f"not valid UTF-8 (its invalid bytes shown as U+FFFD); {CHOOSE_ENCODING}"
 
 
@@ -31,16 +39,20 @@ def csv_chunks(src: Source, columns: list[str], chunk_rows: int) -> Iterator[Raw
     stream = src.stream
     max_line = src.settings.max_line_bytes
     delimiter = src.dialect.delimiter or ","
-    header = _csv_header(stream, max_line, delimiter)
+    header, first = _csv_header(stream, max_line, delimiter)
+    line, pending = 2, b""
+    if is_headerless(header, src.headerless_table):
+        from segwork.schemas import columns as table_columns
+
+        header, line, pending = table_columns(src.headerless_table), 1, first
+        src.notes.append(HEADERLESS_NOTE)
     wanted = [c for c in header if c in columns]
     convert_options = pacsv.ConvertOptions(
         include_columns=wanted or header[:1], column_types={c: pa.string() for c in header},
         strings_can_be_null=True, quoted_strings_can_be_null=False,
         null_values=[""],  # not pyarrow's default list: "NA", "null", "NaN" are text, not missing
     )
-    line = 2
     frames, bad, rows = [], [], 0
-    pending = b""
     marked: dict[int, tuple[str, bytes | None]] = {}  # lines of pending (0-based) that were not UTF-8 or too long
     blocks = lines.line_blocks(stream, CSV_BLOCK_BYTES, max_line)
     while True:
@@ -245,8 +257,25 @@ def _ends_in_quotes(record: bytes, delimiter: str = ",") -> bool:
         pos += 1
 
 
-def _csv_header(stream, max_line: int, delimiter: str = ",") -> list[str]:
-    """The header's column names (the stream is left after the header line)."""
+def is_headerless(first: list[str], table: str | None) -> bool:
+    """Whether a first line of these fields is data of `table`, not a header: it names none of the
+    table's columns (in any case), has exactly as many fields as the table has columns, and its
+    fields at the table's time columns are times (ISO 8601 or epoch seconds) or empty: a header
+    whose names differ from the columns (`id,cust,type,...,time`) stays a header."""
+    from segwork.schemas import TABLES
+
+    if table is None:
+        return False
+    kinds = TABLES[table]["kinds"]
+    if len(first) != len(kinds) or any(f.strip().lower() in {c.lower() for c in kinds} for f in first):
+        return False
+    times = pd.Series([f.strip() for f, kind in zip(first, kinds.values()) if kind == "time" and f.strip()], dtype=object)
+    parsed = pd.to_datetime(times, utc=True, errors="coerce", format="ISO8601")
+    return bool((parsed.notna() | pd.to_numeric(times, errors="coerce").notna()).all())
+
+
+def _csv_header(stream, max_line: int, delimiter: str = ",") -> tuple[list[str], bytes]:
+    """The first line's fields, and the line itself without a BOM (the stream is left after it)."""
     line = stream.readline(max_line + 4)  # a BOM and a line break more
     if line.startswith(b"\xef\xbb\xbf"):
         line = line[3:]
@@ -259,4 +288,4 @@ def _csv_header(stream, max_line: int, delimiter: str = ",") -> list[str]:
         text = line.decode("utf-8").rstrip("\r\n")
     except UnicodeDecodeError:
         raise InputFileError(f"line 1 (the header) is not UTF-8 text; {CHOOSE_ENCODING}") from None
-    return [h.strip() for h in next(csv.reader([text], delimiter=delimiter))]
+    return [h.strip() for h in next(csv.reader([text], delimiter=delimiter))], line

@@ -21,18 +21,25 @@ STATES = ("started", "running", "finished", "failed")
 
 def log(client: Client, report, status: str, error: str = "") -> None:
     """Append one state of `report`'s ingest."""
+    log_many(client, [report], status, error)
+
+
+def log_many(client: Client, reports: list, status: str, error: str = "") -> None:
+    """Append one state of each of `reports`' ingests, in one insert (inputs written together)."""
     if status not in STATES:
         raise ValueError(f"unknown ingest state {status!r}")
+    n = len(reports)
     insert(client, "ingest_log", pa.table({
-        "ingest_id": [report.ingest_id], "table_name": [report.table], "source": [report.source],
-        "rows_read": pa.array([report.rows_read], pa.uint64()),
-        "inserted": pa.array([report.inserted], pa.uint64()),
-        "duplicates": pa.array([report.duplicates], pa.uint64()),
-        "quarantined": pa.array([report.quarantined], pa.uint64()),
-        "started_at": pa.array([report.started_at], pa.timestamp("ms", tz="UTC")),
-        "elapsed_s": [float(report.elapsed_s)],
-        "status": [status], "error": [error[:2000]],
-        "updated_at": pa.array([datetime.now(timezone.utc)], pa.timestamp("us", tz="UTC")),
+        "ingest_id": [r.ingest_id for r in reports], "table_name": [r.table for r in reports],
+        "source": [r.source for r in reports],
+        "rows_read": pa.array([r.rows_read for r in reports], pa.uint64()),
+        "inserted": pa.array([r.inserted for r in reports], pa.uint64()),
+        "duplicates": pa.array([r.duplicates for r in reports], pa.uint64()),
+        "quarantined": pa.array([r.quarantined for r in reports], pa.uint64()),
+        "started_at": pa.array([r.started_at for r in reports], pa.timestamp("ms", tz="UTC")),
+        "elapsed_s": [float(r.elapsed_s) for r in reports],
+        "status": [status] * n, "error": [error[:2000]] * n,
+        "updated_at": pa.array([datetime.now(timezone.utc)] * n, pa.timestamp("us", tz="UTC")),
     }))
 
 

@@ -53,6 +53,7 @@ def ingest(client: Client, table: str, source, *, format: str | None = None, set
         header = list(source.columns)
     else:
         src = readers.open_source(source, format, source_name, settings, dialect)
+        src.headerless_table = None if mapping else table  # a mapping maps named columns: its files need a header
         chunks = readers.rechunk(readers.read_chunks(src, wanted, settings.chunk_rows), settings.chunk_rows)
         report = IngestReport(uuid.uuid4().hex, table, src.name, src.format)
         report.dialect = "" if src.dialect.plain else src.dialect.describe(src.detected)
@@ -68,7 +69,8 @@ def ingest(client: Client, table: str, source, *, format: str | None = None, set
                 step = mapped.Step(mapping, report.source + _sheet_words(src), header if header is not None else _present(chunk),
                                    decimal=decimal)
             elif i == 0:
-                report.ignored_columns = _check_columns(table, report.source + _sheet_words(src), header, chunk, src)
+                report.notes = list(src.notes) if src else []
+                report.ignored_columns = check_columns(table, report.source + _sheet_words(src), header, chunk, src)
             _load_chunk(table, chunk, report, reasons, gathered, step, decimal)
             if progress:
                 done = readers.bytes_done(src) if src else None
@@ -92,7 +94,7 @@ def ingest(client: Client, table: str, source, *, format: str | None = None, set
     ingestlog.log(client, report, "finished")
     if step is not None and step.profiles is not None:
         report.profiles = ingest(client, "customers", step.profiles.frame(client, settings), settings=settings,
-                                 source_name=f"{report.source} (profiles derived from its events)")
+                                 source_name=f"{report.source} (profile versions derived from its events)")
     return report
 
 
@@ -136,7 +138,8 @@ def _present(chunk: readers.RawChunk) -> list[str]:
     return [c for c in (chunk.seen if chunk.seen is not None else list(chunk.frame.columns)) if c != "__row"]
 
 
-def _check_columns(table: str, name: str, header, chunk: readers.RawChunk, src) -> list[str]:
+def check_columns(table: str, name: str, header, chunk: readers.RawChunk, src) -> list[str]:
+    """The input's columns not in `table` (ignored); refuses an input without a required column."""
     present = [c for c in header if c != "__row"] if header is not None else _present(chunk)
     if src is not None and src.format in ("ndjson", "json") and not present and chunk.bad:
         return []  # every record broken: each is quarantined with its reason

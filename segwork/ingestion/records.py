@@ -50,6 +50,8 @@ class Source:
     sheets: tuple[str, ...] = ()
     workbook: object = None  # an opened .xlsx (segwork.ingestion.xlsxfile)
     position: Callable[[], int] | None = None  # bytes read so far, where the stream's position does not tell
+    headerless_table: str | None = None  # a CSV without a header is read in this table's column order (csvfile)
+    notes: list[str] = field(default_factory=list)  # what the reader decided that the report should say
 
     def close(self) -> None:
         """Close the stream (and the workbook) once read."""

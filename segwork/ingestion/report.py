@@ -24,6 +24,7 @@ class IngestReport:
     reasons: list[tuple[str, int]] = field(default_factory=list)
     ignored_columns: list[str] = field(default_factory=list)
     dialect: str = ""  # how the file was read, when not comma, point and UTF-8 (Dialect.describe)
+    notes: list[str] = field(default_factory=list)  # what else the reader decided (e.g. a CSV read without a header)
     elapsed_s: float = 0.0
     started_at: datetime = field(default_factory=lambda: datetime.now(timezone.utc))
     mapping: str | None = None  # the name of the mapping the file went through, if any
@@ -63,6 +64,7 @@ class IngestReport:
         ]
         if self.dialect:
             lines.append(f"  read as {self.format.upper()}: {self.dialect}")
+        lines.extend(f"  {note}" for note in self.notes)
         for reason, n in self.reasons:
             lines.append(f"  {n:>8,}  {reason}")
         if self.ignored_columns:

@@ -23,6 +23,8 @@ from segwork import db, embedded
 from segwork.ingestion import dedup
 from segwork.errors import EngineError
 
+OWNER = "__owner"  # write_new: a column of row owners that goes along and is never inserted
+
 def content_token(table: str, block: pa.Table) -> str:
     """A hash of the block's values, column by column, independent of how the rows were read
     (string or large_string, sliced or not): the same rows make the same token."""
@@ -113,7 +115,7 @@ def write_blocks(client: Client, table: str, blocks: list[pa.Table], quarantine:
                     fresh[token] = block
             if fresh:
                 data = pa.concat_tables(list(fresh.values())) if len(fresh) > 1 else next(iter(fresh.values()))
-                new = _write_new(client, table, data)
+                new = write_new(client, table, data).num_rows
                 report.duplicates += data.num_rows - new
                 report.inserted += new
                 now = datetime.now(timezone.utc)
@@ -132,17 +134,18 @@ def write_blocks(client: Client, table: str, blocks: list[pa.Table], quarantine:
         return len(known)
 
 
-def _write_new(client: Client, table: str, data: pa.Table) -> int:
-    """Insert the rows of `data` not stored yet; returns how many went in."""
+def write_new(client: Client, table: str, data: pa.Table) -> pa.Table:
+    """Insert the rows of `data` not stored yet (call under dedup.writer); returns them. A column
+    OWNER in `data` (whose input each row came from) is returned, never inserted."""
     try:
         if table == "customer_events":
             new, hashes = dedup.new_events(client, data)
         else:
             new, hashes = dedup.new_profiles(client, data), None
         if new.num_rows:
-            insert(client, table, new)
+            insert(client, table, new.drop_columns([OWNER]) if OWNER in new.column_names else new)
         dedup.remember(client, hashes)
     except BaseException:
         dedup.forget(client)  # what went in is unknown: the index is reloaded next time
         raise
-    return new.num_rows
+    return new

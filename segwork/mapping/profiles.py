@@ -1,10 +1,18 @@
-"""Customers derived from a transaction file: one profile per customer its good events name.
+"""Customers derived from a transaction file: a profile history for each customer its good events name.
 
-Dates and lifetime value come from every stored event of the customer (sql/derived_profiles.sql),
-after the file's events are in; attributes (location, name, ...) are the most frequent value
-the file gives for the customer (ties: the alphabetically first, like pandas' Series.mode).
-The profile's time is the customer's last event, so ingesting the same file again makes the
-same profile versions, recognised as duplicates.
+After the file's events are in, every stored event of the customer gives the versions
+(sql/derived_profiles.sql): one per UTC day with events, timed at that day's last event, with
+the net value of all events up to it as lifetime value and the first event as signup date, so
+segment sizes and transitions through time (segwork.through_time) follow the customer's
+spending. Attributes (location, name, ...) are the most frequent value the file gives for the
+customer (ties: the alphabetically first, like pandas' Series.mode), the same in every version.
+
+A version is its (customer_id, timestamp) and the first copy wins: ingesting the same file again
+makes the same versions, recognised as duplicates. The limit that follows (accepted): a stored
+version is never rewritten, so events that arrive in a later file but are dated before some of the
+customer's stored versions do not reach those versions, the latest one (the profile) included,
+until the customer has events on a later day. Only versions at new times go in (a new day, or a
+later last event on a day), each counting every stored event up to it.
 """
 from __future__ import annotations
 
@@ -36,7 +44,7 @@ class ProfileSink:
                 self.counts.append(counted.assign(attribute=attribute))
 
     def frame(self, client: Client, settings: Settings | None = None) -> pd.DataFrame:
-        """The derived customers rows, ready for segwork.ingest into customers."""
+        """The derived profile versions (customers rows, oldest first per customer), ready for segwork.ingest."""
         rows = db.query_rows_in_parts(client, "derived_profiles", "ids", sorted(self.ids))
         out = pd.DataFrame(rows, columns=["customer_id", "signup_date", "lifetime_value", "timestamp"])
         for column in ("signup_date", "timestamp"):
@@ -49,4 +57,4 @@ class ProfileSink:
             top = top.drop_duplicates(["attribute", "customer_id"])
             for attribute, part in top.groupby("attribute"):
                 out[attribute] = out["customer_id"].map(dict(zip(part["customer_id"], part["value"])))
-        return out.sort_values("customer_id", kind="stable").reset_index(drop=True)
+        return out.sort_values(["customer_id", "timestamp"], kind="stable").reset_index(drop=True)

@@ -6,33 +6,39 @@
 -- with timestamp <= d 23:59:59 unless it is a deletion: what customer_segments_summary says
 -- with as_of = d 23:59:59. Only segments with members at some point in the range are listed.
 -- How (one pass over the history, no snapshots): each version is in effect from its day to
--- the next version's day; in that span its value segment is fixed and its loyalty segment
--- changes at most twice, on the days signup + regular_days + 1 and signup + loyal_days + 1
--- (the loyalty rule: days since signup > regular_days / > loyal_days). Each piece adds 1 to
--- its segment on its first day and takes 1 away after its last; a running sum per segment
--- gives each day's size. Days are numbers (days since 1970-01-01) until the end.
+-- the next version's day (the next row of the same customer: a window over the table's own
+-- order, not an array per customer); in that span its value segment is fixed and its loyalty
+-- segment changes at most twice, on the days signup + regular_days + 1 and signup + loyal_days
+-- + 1 (the loyalty rule: days since signup > regular_days / > loyal_days). Each piece adds 1 to
+-- its segment on its first day and takes 1 away after its last; the changes are summed per
+-- (segment, day), and each segment's running sum, read at every day, is its size. Days are
+-- numbers (days since 1970-01-01) until the end.
+-- Every name below is used once: ClickHouse writes a WITH subquery out again wherever it is
+-- named (no materialisation), so a second use reads and groups the history a second time.
+-- The first version named `pieces` twice and `changes` twice (EXPLAIN: 4 reads of
+-- customer_history) and grouped an array per customer: a year of daily points at size M took
+-- 11.0 s [7.7 - 14.1], this one 1.8 s [0.9 - 3.6] (the engine's time, medians of interleaved runs,
+-- load 4-15 on 2 cores; the same answers, also on a history with deletions and re-creations).
 WITH
     toInt64(toDate({start_date:DateTime('UTC')})) AS first_day,
     toInt64(toDate({end_date:DateTime('UTC')})) AS last_day,
-    versions AS (
-        SELECT arraySort(v -> v.1, groupArray((toInt64(toDate(timestamp)), is_deleted, lifetime_value,
-                                               toInt64(toDate(signup_date)), location, age))) AS vs
-        FROM customer_history
-        WHERE timestamp < toDateTime(toDate({end_date:DateTime('UTC')}) + 1, 'UTC')
-        GROUP BY customer_id
-    ),
     spans AS (
         SELECT
-            vs[i].3 AS lifetime_value,
-            vs[i].4 AS signup_day,
-            greatest(vs[i].1, first_day) AS span_from,
-            least(if(i < length(vs), vs[i + 1].1, last_day + 1), last_day + 1) AS span_to
-        FROM versions
-        ARRAY JOIN arrayEnumerate(vs) AS i
-        WHERE NOT vs[i].2
-          AND (isNull({location:Nullable(String)}) OR vs[i].5 = {location:Nullable(String)})
-          AND (isNull({min_age:Nullable(Int32)}) OR vs[i].6 >= {min_age:Nullable(Int32)})
-          AND (isNull({max_age:Nullable(Int32)}) OR (vs[i].6 > 0 AND vs[i].6 <= {max_age:Nullable(Int32)}))
+            lifetime_value,
+            toInt64(toDate(signup_date)) AS signup_day,
+            greatest(day, first_day) AS span_from,
+            least(if(next_day < 0, last_day + 1, next_day), last_day + 1) AS span_to
+        FROM (
+            SELECT lifetime_value, signup_date, is_deleted, location, age, toInt64(toDate(timestamp)) AS day,
+                   leadInFrame(toInt64(toDate(timestamp)), 1, toInt64(-1))
+                       OVER (PARTITION BY customer_id ORDER BY timestamp ROWS BETWEEN CURRENT ROW AND 1 FOLLOWING) AS next_day
+            FROM customer_history
+            WHERE timestamp < toDateTime(toDate({end_date:DateTime('UTC')}) + 1, 'UTC')
+        )
+        WHERE NOT is_deleted
+          AND (isNull({location:Nullable(String)}) OR location = {location:Nullable(String)})
+          AND (isNull({min_age:Nullable(Int32)}) OR age >= {min_age:Nullable(Int32)})
+          AND (isNull({max_age:Nullable(Int32)}) OR (age > 0 AND age <= {max_age:Nullable(Int32)}))
     ),
     pieces AS (
         SELECT value_segment, piece.1 AS loyalty_segment, piece.2 AS piece_from, piece.3 AS piece_to
@@ -48,25 +54,25 @@ WITH
         ARRAY JOIN cut AS piece
         WHERE piece.2 < piece.3
     ),
-    changes AS (
-        SELECT day, value_segment, loyalty_segment, sum(delta) AS delta
+    series AS (
+        SELECT value_segment, loyalty_segment, arraySort(groupArray((day, delta))) AS changes
         FROM (
-            SELECT piece_from AS day, value_segment, loyalty_segment, 1 AS delta FROM pieces
-            UNION ALL
-            SELECT piece_to AS day, value_segment, loyalty_segment, -1 AS delta FROM pieces WHERE piece_to <= last_day
+            SELECT value_segment, loyalty_segment, edge.1 AS day, sum(edge.2) AS delta
+            FROM pieces
+            ARRAY JOIN [(piece_from, 1), (piece_to, -1)] AS edge
+            WHERE edge.1 <= last_day
+            GROUP BY value_segment, loyalty_segment, day
         )
-        GROUP BY day, value_segment, loyalty_segment
-    ),
-    segments AS (SELECT DISTINCT value_segment, loyalty_segment FROM changes),
-    days AS (SELECT first_day + number AS day FROM numbers(toUInt64(last_day - first_day + 1)))
-SELECT toDate('1970-01-01') + toIntervalDay(day_number) AS day, value_segment, loyalty_segment, customers
+        GROUP BY value_segment, loyalty_segment
+    )
+SELECT toDate('1970-01-01') + toIntervalDay(day_number) AS day, value_segment, loyalty_segment,
+       toUInt64(sizes[arrayLastIndex(d -> d <= day_number, change_days) + 1]) AS customers
 FROM (
-    SELECT d.day AS day_number, s.value_segment AS value_segment, s.loyalty_segment AS loyalty_segment,
-           toUInt64(sum(c.delta) OVER (PARTITION BY s.value_segment, s.loyalty_segment ORDER BY d.day)) AS customers
-    FROM days AS d
-    CROSS JOIN segments AS s
-    LEFT JOIN changes AS c ON c.day = d.day AND c.value_segment = s.value_segment AND c.loyalty_segment = s.loyalty_segment
+    SELECT value_segment, loyalty_segment, arrayMap(c -> c.1, changes) AS change_days,
+           arrayPushFront(arrayCumSum(arrayMap(c -> c.2, changes)), 0) AS sizes
+    FROM series
 )
+ARRAY JOIN range(first_day, last_day + 1) AS day_number
 WHERE {every:String} = 'day'
    OR day_number = last_day
    OR ({every:String} = 'week' AND toDayOfWeek(toDate('1970-01-01') + toIntervalDay(day_number)) = 7)

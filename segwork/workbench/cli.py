@@ -62,7 +62,7 @@ def load_demo(client, settings: Settings) -> None:
     bar = tqdm(total=settings.demo_customers + settings.demo_events, unit="rows", unit_scale=True, desc="demo data",
                file=sys.stderr)
     reports = demo.load(client, customers=settings.demo_customers, events=settings.demo_events, settings=settings,
-                        progress=bar.update)
+                        progress=bar.update, history=True)
     bar.close()
     for report in reports:
         print(report.summary().splitlines()[0], flush=True)

@@ -16,7 +16,7 @@ import pandas as pd
 import streamlit as st
 from clickhouse_connect.driver.client import Client
 
-from segwork import demo, exports, origins, overview, queries, reset, retail
+from segwork import analysis, demo, exports, history, origins, overview, queries, reset, retail, through_time
 from segwork.ingestion import IngestReport, Progress, ingest as _ingest
 from segwork.mapping import store as mapping_store
 from segwork.workbench import engine, filters, state
@@ -29,13 +29,16 @@ QUERIES: dict[str, Callable] = {f.__name__: f for f in (
     queries.event_types_present, queries.locations_present,
     overview.table_counts, overview.freshness, overview.quarantine, overview.ingest_history,
     overview.incomplete_ingests, origins.contents,
+    through_time.segment_sizes, through_time.transitions, through_time.transition_members,
+    through_time.segment_changes, through_time.exports_made, history.profile_versions,
+    queries.rule_change_impact, analysis.rfm_scores, analysis.cohort_retention,
 )}
 _TAKES_RULES = {name for name, f in QUERIES.items() if "rules" in inspect.signature(f).parameters}
 EXPORT_LIMIT = queries.MAX_LIMIT
 
 
 def query(name: str, *, fresh: bool = False, **kwargs) -> Any:
-    """Run the segwork query `name` (a function of segwork.queries or segwork.overview).
+    """Run the segwork query `name` (a function of segwork.queries, overview, origins, through_time or history).
 
     Segmenting queries follow the session's rules unless `rules=` is given; fresh=True
     skips the cache (live mode).
@@ -100,10 +103,12 @@ def save_mapping(mapping, name: str):
 
 
 def load_demo(progress: Callable[[int], None] | None = None) -> list[IngestReport]:
-    """Load the generated demo data (the sizes of SEGWORK_DEMO_CUSTOMERS / _EVENTS), events up to now."""
+    """Load the generated demo data (the sizes of SEGWORK_DEMO_CUSTOMERS / _EVENTS), events up to now, with
+    the customers' profile history."""
     s = engine.pool().settings
     with _changing() as client:
-        return demo.load(client, customers=s.demo_customers, events=s.demo_events, settings=s, progress=progress)
+        return demo.load(client, customers=s.demo_customers, events=s.demo_events, settings=s, progress=progress,
+                         history=True)
 
 
 def load_sample() -> list[IngestReport]:

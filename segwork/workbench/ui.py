@@ -13,7 +13,7 @@ from segwork import exports
 from segwork.errors import SegworkError
 from segwork.ingestion import IngestReport
 from segwork.segments import DEFAULT_RULES
-from segwork.workbench import data, dataset, filters, state, upload
+from segwork.workbench import data, dataset, drill, filters, history_tables, state, upload
 
 FAVICON = Path(__file__).resolve().parent / "favicon.png"  # shipped: a material icon is fetched from the internet
 _MARKDOWN_PUNCTUATION = re.compile(r"([\\`*_{}\[\]()<>#+\-.!|~:$])")
@@ -69,10 +69,12 @@ def fact(container, label: str, text: str) -> None:
     container.markdown(f"**{plain(label)}**  \n{plain(text)}")
 
 
-def download_csv(label: str, payload: bytes | Callable[[], bytes], file_name: str, key: str) -> None:
-    """A CSV download button; a callable payload is built only when clicked."""
-    st.download_button(label, data=payload, file_name=file_name, mime="text/csv", key=key, on_click="ignore",
-                       icon=":material/download:")
+def download_csv(label: str, payload: bytes | Callable[[], bytes], file_name: str, key: str,
+                 on_click: Callable | None = None, args: tuple = ()) -> None:
+    """A CSV download button; a callable payload is built only when clicked. on_click(*args), if
+    given, runs when it is clicked (then the page runs again), else the page does not rerun."""
+    st.download_button(label, data=payload, file_name=file_name, mime="text/csv", key=key, on_click=on_click or "ignore",
+                       args=args if on_click else None, icon=":material/download:")
 
 
 def timeline_downloads(customer_id: str, where: dict, events: pd.DataFrame, total: int, offset: int, limit: int) -> None:
@@ -158,6 +160,18 @@ def customer_profile(profile: pd.DataFrame) -> None:
     st.dataframe(fields, hide_index=True, key="lk_profile", height="content")
 
 
+def profile_history(versions: pd.DataFrame, customer_id: str | None = None) -> None:
+    """A customer's profile versions (history.profile_versions), newest first, deletions marked;
+    with customer_id: of a customer who no longer exists (their latest version is a deletion)."""
+    if customer_id is not None:
+        st.warning(f"{customer_id} is no longer a customer: deleted {versions['timestamp'].iloc[0]:%Y-%m-%d %H:%M:%S} UTC. "
+                   "Their profile history:", icon=":material/person_off:")
+    n = len(versions)
+    st.markdown(f"**Profile history**: {n:,} version{'s' * (n != 1)}, newest first; the profile at any time is the "
+                "latest version by then (the value segment by the rules in force).")
+    table(history_tables.versions_table(versions, state.rules()), key="lk_versions")
+
+
 def _shown(value) -> str:
     if value is None or (not isinstance(value, str) and pd.isna(value)):
         return ""
@@ -168,20 +182,38 @@ def _shown(value) -> str:
 
 _MONEY = exports.MONEY_COLUMNS
 _COUNTS = ("customer_count", "event_count", "rows_read", "inserted", "duplicates", "quarantined", "customers",
-           "days_since_signup", "rows", "row")
-_TIMES = ("signup_date", "timestamp", "first_event", "last_event", "started_at", "profile_updated_at")
+           "days_since_signup", "rows", "row", "days_since_signup_a", "days_since_signup_b", "entered", "exited", "total",
+           "recency_days", "frequency", "now", "new rules", "change")
+_TIMES = ("signup_date", "timestamp", "first_event", "last_event", "started_at", "profile_updated_at", "version_time",
+          "since", "until", "exported_at", "last_purchase")
+_ONE_DECIMAL = ("avg_age", "avg_frequency", "avg_recency_days")
 
 
-def table(frame: pd.DataFrame, key: str, columns: list[str] | None = None) -> None:
-    """st.dataframe with money, counts and UTC times formatted for reading; `columns` picks and orders."""
+def table(frame: pd.DataFrame, key: str, columns: list[str] | None = None, *, links: bool | dict[str, str] = False) -> None:
+    """st.dataframe with money, counts and UTC times formatted for reading; `columns` picks and orders.
+
+    links=True: each customer id opens that customer in the Customer lookup; a dict makes columns
+    of URLs links, each shown as its regular expression's first group.
+    """
     config = {}
+    if links is True and "customer_id" in frame.columns:
+        frame = drill.with_lookup_links(frame)
+        config["customer_id"] = st.column_config.LinkColumn(
+            "customer_id", display_text=drill.LINK_TEXT, help="Open this customer in the Customer lookup")
+    linked = links if isinstance(links, dict) else {}
     for column in frame.columns:
-        if column in _MONEY:
+        if column in config:
+            continue
+        if column in linked:
+            config[column] = st.column_config.LinkColumn(display_text=linked[column])
+        elif column in _MONEY:
             config[column] = st.column_config.NumberColumn(format="accounting")
         elif column in _COUNTS:
             config[column] = st.column_config.NumberColumn(format="localized")
         elif column in _TIMES:
             config[column] = st.column_config.DatetimeColumn(format="YYYY-MM-DD HH:mm:ss", timezone="UTC")
-        elif column == "avg_age":
+        elif column in _ONE_DECIMAL:
             config[column] = st.column_config.NumberColumn(format="%.1f")
+        elif column in ("value_share", "retention"):
+            config[column] = st.column_config.NumberColumn(format="percent")
     st.dataframe(frame, hide_index=True, key=key, column_config=config, column_order=columns)
