@@ -42,7 +42,8 @@ class Settings:
     query_max_rows: int = 1_000_000  # most rows a read may return (max_result_rows); queries.MAX_LIMIT's largest answer
     sql_max_query_bytes: int = 256 * 1024  # the Query API's SQL text (ClickHouse's own max_query_size)
     sql_max_rows_to_read: int = 1_000_000_000  # rows one Query API query may read (max_rows_to_read)
-    sql_max_memory_bytes: int = 4 * 1024**3  # memory one Query API query may use (max_memory_usage)
+    sql_max_memory_bytes: int = 1024**3  # memory one Query API query may use (max_memory_usage)
+    sql_concurrency: int = 2  # Query API queries running at once (more: 503); pipes and ingests keep the other threads
     segment_webhook_url: str | None = None  # where `segment diff --post` sends enters/exits (NDJSON) by default
     webhook_attempts: int = 4  # tries of one webhook POST (waits 0.5, 1, 2 s between) before giving up
 
@@ -99,6 +100,7 @@ class Settings:
             sql_max_query_bytes=_positive(env, "SEGWORK_SQL_MAX_QUERY_BYTES", s.sql_max_query_bytes, int),
             sql_max_rows_to_read=_positive(env, "SEGWORK_SQL_MAX_ROWS_TO_READ", s.sql_max_rows_to_read, int),
             sql_max_memory_bytes=_positive(env, "SEGWORK_SQL_MAX_MEMORY_BYTES", s.sql_max_memory_bytes, int),
+            sql_concurrency=_positive(env, "SEGWORK_SQL_CONCURRENCY", s.sql_concurrency, int),
             segment_webhook_url=env.get("SEGWORK_SEGMENT_WEBHOOK_URL") or None,
             webhook_attempts=_positive(env, "SEGWORK_WEBHOOK_ATTEMPTS", s.webhook_attempts, int),
         )

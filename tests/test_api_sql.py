@@ -408,3 +408,53 @@ def test_on_a_server_the_same_refusals_hold():
             assert data(sql(api, "SELECT count() AS n FROM customers"))["n"].tolist() == [N_CUSTOMERS]
     finally:
         client.command(f"DROP DATABASE IF EXISTS `{database}`")
+
+
+def test_queries_at_once_are_capped_the_next_gets_503_and_pipes_still_answer(client, database):
+    """At most SEGWORK_SQL_CONCURRENCY queries run at once: the engine checks its time limit between
+    blocks, so a heavy expression can run far past it (a review held a thread 91 s against 30), and
+    without the cap a few of them held every API thread, pipes and ingests included."""
+    import threading
+
+    heavy = "SELECT count() AS n FROM numbers(900000000) WHERE cityHash64(number) % 7 = 3"  # seconds of hashing
+    with running_api(client, database, sql_concurrency=1) as api:
+        heavy_answers: list = []
+
+        def run_heavy() -> None:  # a probe may take the one slot first: then this one is the 503, and retries
+            for _ in range(100):
+                heavy_answers.append(sql(api, heavy))
+                if heavy_answers[-1].status_code != 503:
+                    return
+
+        runner = threading.Thread(target=run_heavy)
+        runner.start()
+        probes, pipe = [], None
+        while runner.is_alive():
+            probes.append(sql(api, "SELECT 1 AS one"))
+            if pipe is None:  # while the heavy query holds the slot (or is about to)
+                pipe = api.http.get("/v0/pipes/customer_segments_summary.json", headers=api.bearer())
+        runner.join()
+        assert heavy_answers[-1].status_code == 200, heavy_answers[-1].text
+        refused = [r for r in probes + heavy_answers if r.status_code == 503]
+        assert refused, "no query was refused while another ran"
+        assert all(r.headers["Retry-After"] == "1" and "SEGWORK_SQL_CONCURRENCY" in r.json()["error"] for r in refused)
+        assert {r.status_code for r in probes} <= {200, 503}
+        assert pipe.status_code == 200  # pipes do not wait for the SQL slot
+        assert sql(api, "SELECT 1 AS one").status_code == 200  # the slot is free again
+
+
+def test_a_query_nested_too_deeply_for_python_is_a_400_not_a_500(loaded):
+    nested = "SELECT " + "abs(" * 340 + "1" + ")" * 340 + " AS x"
+    r = sql(loaded, nested)
+    assert r.status_code == 400, r.text
+    assert "nested" in r.json()["error"] or "depth" in r.json()["error"].lower() or "deep" in r.json()["error"].lower()
+
+
+def test_a_request_database_a_killed_process_left_is_dropped(client, database):
+    """A process killed mid-request leaves its request database in an embedded folder (reopened at
+    the next start); the first Query API request of a process drops such leftovers."""
+    client.command("CREATE DATABASE segwork_sql_0123456789abcdef ENGINE = Memory")
+    with running_api(client, database) as api:
+        assert sql(api, "SELECT 1 AS one").status_code == 200
+    left = client.query("SELECT count() FROM system.databases WHERE startsWith(name, 'segwork_sql_')").result_rows[0][0]
+    assert left == 0

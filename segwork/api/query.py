@@ -18,7 +18,10 @@ What a query may read (decided here, checked by segwork.sqlguard with the engine
 """
 from __future__ import annotations
 
+import asyncio
+
 import json
+import threading
 import uuid
 from urllib.parse import parse_qsl
 
@@ -29,7 +32,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from segwork import db, exports, sqlguard
+from segwork import db, embedded, exports, sqlguard
 from segwork.api import body, pipes, tokens
 from segwork.api.responses import ApiError
 from segwork.errors import EngineError
@@ -45,7 +48,11 @@ TEXT = "text/plain; charset=utf-8"  # TSV, PrettyCompact
 
 
 def routes(app, guard) -> list[Route]:
-    """GET and POST /v0/sql, bound to the API object `app`, each handler wrapped by `guard`."""
+    """GET and POST /v0/sql, bound to the API object `app`, each handler wrapped by `guard`.
+    At most settings.sql_concurrency queries run at once (`app.sql_slots`): the engine checks its
+    time limit between blocks, so one heavy expression on one row can run past it (a review ran
+    one for 91 s against 30), and without a cap 8 of them held every API thread."""
+    app.sql_slots = asyncio.Semaphore(max(app.settings.sql_concurrency, 1))
     async def sql(request: Request) -> Response:
         token = await app._authenticate(request)
         headers = app._limit(token)
@@ -70,10 +77,16 @@ async def over_pipe(app, request: Request, token: tokens.Token, pipe: pipes.Pipe
 async def _answer(app, token: tokens.Token, text: str, values, pipe: str | None, headers: dict,
                   default: str | None = None) -> Response:
     params = QueryParams([(k, v) for k, v in values if k not in RESERVED])
+    if app.sql_slots.locked():
+        raise ApiError(503, f"{app.settings.sql_concurrency} SQL queries are running, the most at once "
+                            "(SEGWORK_SQL_CONCURRENCY); retry in a moment", headers={"Retry-After": "1"})
     try:
-        content, fmt = await app._run(lambda client: answer(client, app.settings, token, text, params, pipe, default))
+        async with app.sql_slots:
+            content, fmt = await app._run(lambda client: answer(client, app.settings, token, text, params, pipe, default))
     except sqlguard.SqlRefused as exc:
         raise ApiError(exc.status, str(exc)) from None
+    except RecursionError:  # the engine lets ~300 nested calls through; walking them in Python may not
+        raise ApiError(400, "the query is nested too deeply to check; flatten it (fewer nested calls)") from None
     return Response(content, media_type=MEDIA.get(fmt, TEXT), headers=headers)
 
 
@@ -81,6 +94,7 @@ def answer(client: Client, settings, token: tokens.Token, text: str, params: Que
            default: str | None = None) -> tuple[bytes, str]:
     """The query's answer and its format, read with the token's rights (see the module's doc).
     `client` is segwork's own (it makes the request's database); the query runs on the reader."""
+    _sweep_leftovers(client)
     reader = db.reader_client(sqlguard.session_settings(settings), settings=settings)
     readable = [t for t in TABLES if token.can_query(t)]
     main = sqlguard.Scope(client.database, frozenset(
@@ -107,6 +121,24 @@ def answer(client: Client, settings, token: tokens.Token, text: str, params: Que
         return _shaped(sqlguard.run(reader, parsed.sql, scratch, fmt), fmt), fmt
     finally:  # on segwork's client of this thread (a new one when a failed statement discarded it)
         db.command(db.thread_client(settings=settings), "sql_scratch_drop", {"db": scratch})
+
+
+_swept: set[str] = set()  # embedded folders whose leftover request databases this process dropped
+_sweeping = threading.Lock()  # a request waits for the sweep, so its own database is made after it
+
+
+def _sweep_leftovers(client: Client) -> None:
+    """Drop request databases a killed process left in an embedded folder (it reopens them from
+    disk), once per process and folder. Only embedded: on a server, other processes' requests
+    may be running in theirs."""
+    if not embedded.usable(client):
+        return
+    with _sweeping:
+        if client.database in _swept:
+            return
+        for (name,) in db.query_df(client, "sql_scratch_leftovers", {}, answer=False).itertuples(index=False):
+            db.command(client, "sql_scratch_drop", {"db": name})
+        _swept.add(client.database)
 
 
 def _materialize(client: Client, scratch: str, name: str, pipe: pipes.Pipe, token: tokens.Token, params: QueryParams) -> None:

@@ -98,7 +98,10 @@ def parse(reader: Client, policy: FunctionPolicy, text: str, scope: Scope, known
     if not text:
         raise SqlRefused("the query is empty: send q=SELECT ... (or the SQL as the request body)")
     raw = _run(reader, sqlfiles.load("sql_parse"), {"q": text}, PARSING)
-    ast = json.loads(raw)
+    try:
+        ast = json.loads(raw)
+    except RecursionError:  # the engine's own depth limits let ~300 nested calls through, Python's not
+        raise SqlRefused("the query is nested too deeply to check; flatten it (fewer nested calls)") from None
     if not isinstance(ast, dict) or ast.get("type") != "SelectWithUnionQuery":
         kind = ast.get("type", "?") if isinstance(ast, dict) else "?"
         raise SqlRefused(f"only SELECT queries can run here (this is a {kind.removesuffix('Query') or kind} statement); "
