@@ -31,9 +31,6 @@ RANGES = {"day": ((pd.Timestamp(END) - pd.Timedelta(days=364)).date(), END_DAY),
           "month": ((pd.Timestamp(END) - pd.Timedelta(days=364)).date(), END_DAY)}  # 12 month ends + the last day
 PAIRS = {"month": ((pd.Timestamp(END) - pd.DateOffset(months=1)).date(), END_DAY),
          "year": ((pd.Timestamp(END) - pd.DateOffset(years=1)).date(), END_DAY)}
-PROPOSED_SQL = Path(__file__).resolve().parent / "proposed"  # changes proposed for segwork/sql (bench/HISTORY_FIXES.md)
-STEP_VERSIONS = "versions: each customer's versions as a sorted array (groupArray per customer)"
-STEP_PROPOSED = "proposed SQL (bench/proposed/), the whole query"
 CHECK_DAYS = 4  # points of each size series checked against pandas' snapshot at that day
 AT_END = pd.Timestamp(END, tz="UTC")  # as_of = END: 11 profiles at size M are newer (bench/workload.py)
 ROUNDS = {"S": {"sizes": 7, "transitions": 7, "as_of_summary": 20, "as_of_lookup": 100, "previous_summary": 60,
@@ -61,35 +58,6 @@ def run(client, database: str, ds: Dataset, w: Workload, versions: pd.DataFrame,
     return out
 
 
-def proposed(name: str) -> str:
-    """A query proposed in bench/proposed/ for segwork/sql, rule calls and tables written out."""
-    return sqlfiles.expand((PROPOSED_SQL / f"{name}.sql").read_text(encoding="utf-8"))
-
-
-def sizes_anatomy(raw: RawEngine, p: dict, rounds: int) -> dict:
-    """Where segment_sizes_over_time's time goes: the engine's median ms of its SQL cut short
-    after each step (each includes those before), the proposed SQL's, and how often EXPLAIN
-    PLAN reads customer_history in each."""
-    full = sqlfiles.load("segment_sizes_over_time")
-    head = full[:full.index("SELECT toDate('1970-01-01')")]
-    steps = {STEP_VERSIONS: head + "SELECT count(), sum(length(vs)) FROM versions",
-             "spans: + one row per version in effect": head + "SELECT count() FROM spans",
-             "pieces: + cut where the loyalty segment changes": head + "SELECT count() FROM pieces",
-             "changes: + +1/-1 per piece, summed per (day, segment)": head + "SELECT count() FROM changes",
-             "the whole query (segwork/sql)": full,
-             STEP_PROPOSED: proposed("segment_sizes_over_time")}
-    times: dict[str, list[float]] = {k: [] for k in steps}
-    for _ in range(rounds):
-        for k, sql in steps.items():
-            raw.run(raw.bind_text(sql, p))
-            times[k].append(raw.elapsed[-1] * 1000)
-    reads = {}
-    for k, label in (("the whole query (segwork/sql)", "segwork/sql"), (STEP_PROPOSED, "proposed")):
-        sql, bound = raw.bind_text("EXPLAIN PLAN " + steps[k], p)
-        reads[label] = raw.conn.query(sql, "TabSeparated", params=bound).bytes().decode().count("ReadFromMergeTree")
-    return {"ms": {k: float(np.median(v)) for k, v in times.items()}, "reads": reads}
-
-
 def _sizes(client, raw, pandas_way, duck, w, rounds, out, log) -> dict:
     figures = {}
     for every, (first, last) in RANGES.items():
@@ -115,9 +83,6 @@ def _sizes(client, raw, pandas_way, duck, w, rounds, out, log) -> dict:
         figures[every]["engine"]["internal_ms"] = float(np.median(raw.elapsed[-rounds:])) * 1000
         figures[every]["points"] = int(answers["segwork"]["day"].nunique())
         log(f"  sizes, every {every:<5} " + "  ".join(f"{n} {s.median_ms:8.0f} ms" for n, s in stats.items()))
-        if every == "day":
-            out["anatomy"] = sizes_anatomy(raw, p, 3)
-            log(f"  sizes, where the time goes: {out['anatomy']}")
     return figures
 
 

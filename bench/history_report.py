@@ -70,13 +70,4 @@ def section(h: dict) -> list[str]:
     problems = h["problems"] + p["problems"]
     out += ["", "Answers: " + ("all agree" if not problems else "**DISAGREE**: " + "; ".join(problems))
             + " (checked: " + "; ".join(h["checked"] + [p["checked"]]) + ").", ""]
-    a = h.get("anatomy")
-    if a:
-        out += ["Where the time of segment sizes goes (a year, every day; the engine's own time of the SQL cut short "
-                "after each step, each step including those before it; median ms of 3 runs):", "",
-                "| step | ms |", "|---|---:|"]
-        out += [f"| {step} | {ms:.0f} |" for step, ms in a["ms"].items()]
-        out += ["", f"EXPLAIN PLAN reads customer_history {a['reads']['segwork/sql']} times in segwork's SQL (a WITH "
-                    f"subquery is written out wherever it is named: `pieces` and `changes` are named twice each), "
-                    f"{a['reads']['proposed']} time(s) in the proposed one (bench/proposed/, bench/HISTORY_FIXES.md).", ""]
     return out

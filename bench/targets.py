@@ -5,7 +5,6 @@ from __future__ import annotations
 from segwork.config import Settings
 
 from bench import anatomy
-from bench.history import STEP_PROPOSED, STEP_VERSIONS
 
 QUERIES = ("lookup", "engagement", "summary")
 SIZES_DAILY_S = 3.0  # issue 13: "a year of daily points for the 9 built-in segments at size M in a few seconds at most"
@@ -166,14 +165,6 @@ def _why_history(tid: str, h: dict) -> str:
         day = h["sizes"]["day"]
         text = (f"the engine alone needs {day['engine']['internal_ms'] / 1000:.1f} s of it (DuckDB, the same sweep: "
                 f"{day['duckdb']['median_ms'] / 1000:.1f} s)")
-        a = h.get("anatomy")
-        if a:
-            steps = a["ms"]
-            text += (f"; the SQL names `pieces` twice and `changes` twice, and ClickHouse writes a WITH subquery out "
-                     f"wherever it is named: EXPLAIN shows {a['reads']['segwork/sql']} reads of customer_history (the "
-                     f"per-customer grouping alone: {steps[STEP_VERSIONS] / 1000:.1f} s); the SQL proposed in "
-                     f"bench/proposed/ reads it {a['reads']['proposed']} time(s) and takes "
-                     f"{steps[STEP_PROPOSED] / 1000:.1f} s inside the engine (bench/HISTORY_FIXES.md)")
         return text
     query = tid.removesuffix("_vs_previous")
     f = h["previous"]["figures"][query]
