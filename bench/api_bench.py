@@ -142,15 +142,21 @@ def _ingest(url, auth, make: Batches, writers: int, seconds: float | None, stop:
                 spent.append((time.perf_counter() - started, _server_ms(r) / 1000))
                 done[k] += BATCH
 
+    seconds = _concurrently(writer, writers)
+    if errors:
+        raise SystemExit(f"ingestion failed: {errors[0]}")
+    return sum(done) / seconds, spent
+
+
+def _concurrently(work, n: int) -> float:
+    """work(0) .. work(n - 1) on n threads at once; the seconds until all are done."""
     started = time.monotonic()
-    threads = [threading.Thread(target=writer, args=(k,)) for k in range(writers)]
+    threads = [threading.Thread(target=work, args=(k,)) for k in range(n)]
     for t in threads:
         t.start()
     for t in threads:
         t.join()
-    if errors:
-        raise SystemExit(f"ingestion failed: {errors[0]}")
-    return sum(done) / (time.monotonic() - started), spent
+    return time.monotonic() - started
 
 
 SMALL_CASES = ((1, False), (1, True), (100, False), (100, True))  # (events per request, wait=true)
@@ -182,15 +188,10 @@ def _small(url, auth, clients: int, seconds: float) -> dict:
                     spent.append(time.perf_counter() - started)
                     done[k] += size
 
-        started = time.monotonic()
-        threads = [threading.Thread(target=client, args=(k,)) for k in range(clients)]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join()
+        seconds = _concurrently(client, clients)
         if errors:
             raise SystemExit(f"small-payload ingestion failed: {errors[0]}")
-        out[(size, wait)] = (sum(done) / (time.monotonic() - started), spent)
+        out[(size, wait)] = (sum(done) / seconds, spent)
         log(f"  {clients} clients, {size} event(s) per request, wait={str(wait).lower()}: {out[(size, wait)][0]:,.0f} events/s, "
             f"p50 {_pct(spent, 50) * 1000:.1f} ms")
     return out

@@ -69,6 +69,19 @@ def use_client_api(client) -> None:
     _client_api.add(client)
 
 
+def _bound(client, sql: str, parameters: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+    """The SQL and its parameters as chDB's own call takes them (clickhouse-connect's binding)."""
+    bound_sql, bound = bind_query(sql, parameters, client.server_tz)
+    return bound_sql, {k.removeprefix("param_"): v for k, v in bound.items()}
+
+
+def _use(handle, client) -> None:
+    """Make the client's database the handle's current one (under handle.lock)."""
+    if handle.database != client.database:
+        _run(handle.conn, f"USE `{client.database}`", "TabSeparated")
+        handle.database = client.database
+
+
 def usable(client) -> bool:
     """The fast path serves embedded clients in a UTC process (clickhouse-connect returns
     datetimes in the process's zone otherwise, and that behaviour is kept), unless the client
@@ -86,12 +99,9 @@ def query_df(client, name: str, sql: str, parameters: dict[str, Any], *, utc: bo
     `settings` (segwork's own limits, never user input) go in a SETTINGS clause, as
     clickhouse-connect sends a query's settings to chDB; a query's own clause stays valid."""
     handle = _handle(client)
-    bound_sql, bound = bind_query(sql, parameters, client.server_tz)
-    params = {k.removeprefix("param_"): v for k, v in bound.items()}
+    bound_sql, params = _bound(client, sql, parameters)
     with handle.lock:
-        if handle.database != client.database:
-            _run(handle.conn, f"USE `{client.database}`", "TabSeparated")
-            handle.database = client.database
+        _use(handle, client)
         key = (client.database, name)
         if key not in _types:
             _types[key] = _result_types(handle.conn, bound_sql, params)
@@ -116,12 +126,9 @@ def query_raw(client, sql: str, parameters: dict[str, Any], fmt: str,
     rounds, load average 12-15): lookup 2.23x -> 1.36x, engagement 1.49x -> 0.92x, summary
     1.35x -> 1.09x."""
     handle = _handle(client)
-    bound_sql, bound = bind_query(sql, parameters, client.server_tz)
-    params = {k.removeprefix("param_"): v for k, v in bound.items()}
+    bound_sql, params = _bound(client, sql, parameters)
     with handle.lock:
-        if handle.database != client.database:
-            _run(handle.conn, f"USE `{client.database}`", "TabSeparated")
-            handle.database = client.database
+        _use(handle, client)
         return _run(handle.conn, bound_sql + _settings_clause(settings), fmt, params).bytes()
 
 
@@ -131,9 +138,7 @@ def insert_arrow(client, table: str, block: pa.Table) -> None:
     handle = _handle(client)
     columns = ", ".join(f"`{c}`" for c in block.column_names)
     with handle.lock:
-        if handle.database != client.database:
-            _run(handle.conn, f"USE `{client.database}`", "TabSeparated")
-            handle.database = client.database
+        _use(handle, client)
         try:
             handle.conn.query(f"INSERT INTO `{table}` ({columns}) SELECT {columns} FROM Python(block)")
         except RuntimeError as exc:
@@ -144,12 +149,9 @@ def query_arrow(client, sql: str, parameters: dict[str, Any], *, probe: pa.Table
     """A query's result as an Arrow table; the SQL may read the Arrow table `probe` with
     chDB's Python(probe) table function (a batch's ids looked at by the engine in place)."""
     handle = _handle(client)
-    bound_sql, bound = bind_query(sql, parameters, client.server_tz)
-    params = {k.removeprefix("param_"): v for k, v in bound.items()}
+    bound_sql, params = _bound(client, sql, parameters)
     with handle.lock:
-        if handle.database != client.database:
-            _run(handle.conn, f"USE `{client.database}`", "TabSeparated")
-            handle.database = client.database
+        _use(handle, client)
         result = _run(handle.conn, bound_sql, "Arrow", params)
     del probe  # read by the engine above, by name, from this frame
     return pa.ipc.open_file(pa.py_buffer(result.bytes())).read_all()
