@@ -136,13 +136,7 @@ class Api:
         """POST /v0/datasources?name=<table>&mode=append: a file (multipart or raw body)."""
         token = await self._authenticate(request)
         table = self._table(request)
-        mode = request.query_params.get("mode", "append")
-        if mode != "append":
-            raise ApiError(400, f"mode={mode} is not supported: segwork's data sources have a fixed schema; use mode=append")
-        if request.query_params.get("url"):
-            raise ApiError(400, "url= imports are not supported; upload the file itself (curl -F csv=@file.csv)")
-        if not token.can_append(table):
-            raise ApiError(403, f"token '{token.name}' may not append to {table}; it needs the scope {tokens.APPEND}:{table}")
+        self.check_append(request, token, table, request.query_params.get("mode", "append"))
         headers = self._limit(token)
         fmt = request.query_params.get("format")
         mapping = request.query_params.get("mapping") or None  # a saved or built-in mapping, by name
@@ -154,17 +148,8 @@ class Api:
         if unknown:  # sent by segwork's CLI through a workbench: an option this API would ignore must not be
             raise ApiError(400, f"this segwork's API does not apply the ingest option(s) {', '.join(unknown)} to uploads; "
                                 "stop the workbench and run the command again to ingest the file directly")
-        file, filename, field = await body.upload(request, self.settings.api_max_upload_bytes)
-        try:
-            async with _departure(request) as gone:
-                await asyncio.sleep(0)  # let the watcher hear a client that hung up with its last byte
-                _still_there(request, gone)
-                fmt = fmt or (field if field in readers.FORMATS else None)
-                name = filename or f"POST /v0/datasources ({token.name})"
-                report = await self._run(lambda client: ingest(client, table, file, format=fmt, settings=self.settings.for_uploads(),
-                                                               source_name=name, mapping=mapping, dialect=dialect))
-        finally:
-            file.close()
+        report = await self.ingest_upload(request, table, fmt=fmt, source=f"POST /v0/datasources ({token.name})",
+                                          mapping=mapping, dialect=dialect)
         return JSONResponse({
             "import_id": report.ingest_id, "datasource": {"name": table}, "error": False,
             "rows_read": report.rows_read, "successful_rows": report.accepted, "duplicate_rows": report.duplicates,
@@ -320,6 +305,34 @@ class Api:
             raise ApiError(429, f"too many requests with token '{token.name}': the limit is {decision.limit} per minute; "
                                 f"retry after {decision.retry_after_s} s", decision.headers())
         return decision.headers()
+
+    def check_append(self, request: Request, token: tokens.Token, table: str, mode: str) -> None:
+        """A file append (POST /v0/datasources, POST /v1/datasources/<name>/append) may go ahead:
+        mode append, no url= import, the token's APPEND scope on the table."""
+        if mode != "append":
+            raise ApiError(400, f"mode={mode} is not supported: segwork's data sources have a fixed schema; use mode=append")
+        if request.query_params.get("url"):
+            raise ApiError(400, "url= imports are not supported; send the file itself (curl -F csv=@file.csv, or as the body)")
+        if not token.can_append(table):
+            raise ApiError(403, f"token '{token.name}' may not append to {table}; it needs the scope {tokens.APPEND}:{table}")
+
+    async def ingest_upload(self, request: Request, table: str, *, fmt: str | None, source: str, mapping=None,
+                            dialect: Dialect | None = None):
+        """The request's file (multipart or raw body) ingested into `table`; its IngestReport. A
+        client that hangs up before the ingest starts gets nothing in. A multipart field named
+        like a format (csv, ndjson, parquet) tells the format when `fmt` does not; a file name
+        names the source."""
+        file, filename, field = await body.upload(request, self.settings.api_max_upload_bytes)
+        try:
+            async with _departure(request) as gone:
+                await asyncio.sleep(0)  # let the watcher hear a client that hung up with its last byte
+                _still_there(request, gone)
+                fmt = fmt or (field if field in readers.FORMATS else None)
+                return await self._run(lambda client: ingest(client, table, file, format=fmt, settings=self.settings.for_uploads(),
+                                                             source_name=filename or source, mapping=mapping,
+                                                             dialect=dialect or Dialect()))
+        finally:
+            file.close()
 
     def _table(self, request: Request) -> str:
         name = request.query_params.get("name")

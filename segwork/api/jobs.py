@@ -15,7 +15,6 @@ what to do. Needs DATASOURCES:APPEND on the job's data source (or ADMIN).
 """
 from __future__ import annotations
 
-import asyncio
 from datetime import datetime, timezone
 
 import pandas as pd
@@ -24,10 +23,10 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from segwork import db, params
-from segwork.api import body, tokens
+from segwork.api import tokens
 from segwork.api.responses import ApiError
 from segwork.api.workspace import stamp
-from segwork.ingestion import Dialect, ingest, ingestlog
+from segwork.ingestion import ingestlog
 from segwork.schemas import TABLES
 
 STATES = {"finished": "done", "failed": "error", "started": "working", "running": "working"}
@@ -44,26 +43,10 @@ def routes(app, guard) -> list[Route]:
         table, mode = request.path_params["name"], request.path_params["mode"]
         if table not in TABLES:
             raise ApiError(404, f"there is no data source '{table}'; the data sources are {', '.join(TABLES)}")
-        if mode != "append":
-            raise ApiError(400, f"{mode} is not supported: segwork's data sources have a fixed schema; use append")
-        if request.query_params.get("url"):
-            raise ApiError(400, "url= imports are not supported; send the file itself as the body")
-        if not token.can_append(table):
-            raise ApiError(403, f"token '{token.name}' may not append to {table}; it needs the scope {tokens.APPEND}:{table}")
+        app.check_append(request, token, table, mode)
         headers = app._limit(token)
-        fmt = _format(request)
-        from segwork.api.app import _departure, _still_there  # app imports this module: at call time it is loaded
-
-        file, _, _ = await body.upload(request, app.settings.api_max_upload_bytes)
-        try:
-            async with _departure(request) as gone:  # as POST /v0/datasources: a client gone before the ingest gets nothing in
-                await asyncio.sleep(0)
-                _still_there(request, gone)
-                source = f"POST /v1/datasources/{table}/append ({token.name})"
-                report = await app._run(lambda client: ingest(client, table, file, format=fmt, settings=app.settings.for_uploads(),
-                                                              source_name=source, dialect=Dialect()))
-        finally:
-            file.close()
+        report = await app.ingest_upload(request, table, fmt=_format(request),
+                                         source=f"POST /v1/datasources/{table}/append ({token.name})")
         job = await app._run(lambda client: _jobs(client, report.ingest_id, 1))
         return JSONResponse(_job(job[0], str(request.base_url)), headers=headers)
 
