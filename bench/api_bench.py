@@ -11,7 +11,7 @@ baseline measured in the same run:
   the last hour), 1 and N writers, against segwork.ingest on the same batches without HTTP;
 - pipes: p50/p95 of the tutorial's three calls, idle and while one writer ingests nonstop;
 - pipes over HTTP against the same library call with the same parameters (bench/api_compare.py).
-- small payloads (`--only small` runs just these): `--clients` concurrent clients posting single
+- small payloads (`--only small` runs just these, bench/api_small.py): `--clients` concurrent clients posting single
   events and 100-event batches into an empty database, events/s and p50/p95 per request.
 Figures depend on the machine and its load (the load average is printed).
 """
@@ -27,7 +27,6 @@ import subprocess
 import sys
 import threading
 import time
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import httpx
@@ -53,7 +52,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.role:
         return _role(args)
     if args.only == "small":
-        return _small_only(args)
+        from bench import api_small
+
+        return api_small.run(args)
     from bench import data
 
     ds = data.dataset(args.size, log=log)
@@ -157,110 +158,6 @@ def _concurrently(work, n: int) -> float:
     for t in threads:
         t.join()
     return time.monotonic() - started
-
-
-SMALL_CASES = ((1, False), (1, True), (100, False), (100, True))  # (events per request, wait=true)
-
-
-def _small(url, auth, clients: int, seconds: float) -> dict:
-    """Per case of SMALL_CASES: events/s and the round trips (s) of `clients` concurrent clients,
-    each posting its next request once the previous is answered, for `seconds`."""
-    out = {}
-    with httpx.Client(headers=auth, timeout=120) as http:  # warm-up: the server's threads open their engine clients
-        warm = SmallBatches(1)
-        with ThreadPoolExecutor(clients) as pool:
-            list(pool.map(lambda _: http.post(f"{url}/v0/events?name=customer_events", content=warm.next()), range(4 * clients)))
-    for size, wait in SMALL_CASES:
-        make = SmallBatches(size)
-        done, errors, spent = [0] * clients, [], []
-        end = time.monotonic() + seconds
-        query = f"{url}/v0/events?name=customer_events" + ("&wait=true" if wait else "")
-
-        def client(k: int) -> None:
-            with httpx.Client(headers={**auth, "Content-Type": "application/x-ndjson"}, timeout=120) as http:
-                while not errors and time.monotonic() < end:
-                    body = make.next()
-                    started = time.perf_counter()
-                    r = http.post(query, content=body)
-                    if r.status_code != (200 if wait else 202) or r.json()["successful_rows"] != size:
-                        errors.append(f"{r.status_code} {r.text[:300]}")
-                        return
-                    spent.append(time.perf_counter() - started)
-                    done[k] += size
-
-        seconds = _concurrently(client, clients)
-        if errors:
-            raise SystemExit(f"small-payload ingestion failed: {errors[0]}")
-        out[(size, wait)] = (sum(done) / seconds, spent)
-        log(f"  {clients} clients, {size} event(s) per request, wait={str(wait).lower()}: {out[(size, wait)][0]:,.0f} events/s, "
-            f"p50 {_pct(spent, 50) * 1000:.1f} ms")
-    return out
-
-
-class SmallBatches:
-    """Unique NDJSON bodies of `size` events (timestamps of the last hour, 2,000 customers)."""
-
-    def __init__(self, size: int):
-        self.size, self.run, self._n = size, f"{time.time_ns():x}", 0
-        self._lock = threading.Lock()
-        self.now = pd.Timestamp.now(tz="UTC").floor("s")
-
-    def next(self) -> bytes:
-        with self._lock:
-            self._n += 1
-            n = self._n
-        kinds = ("page_view", "product_view", "add_to_cart", "login", "purchase", "search")
-        return "".join(json.dumps({"event_id": f"apismall-{self.run}-{n}-{i}", "customer_id": f"c{(n * 7 + i) % 2000:07d}",
-                                   "event_type": kinds[(n + i) % 6], "event_value": round(1 + (n * 13 + i) % 199 * 1.01, 2),
-                                   "product_id": f"p{(n + i) % 5000:05d}", "category": "books",
-                                   "timestamp": (self.now - pd.Timedelta(seconds=(n * 31 + i) % 3600)).strftime("%Y-%m-%d %H:%M:%S")})
-                       + "\n" for i in range(self.size)).encode()
-
-
-def _small_only(args) -> int:
-    """`--only small`: the small-payload cases alone, on an empty database."""
-    log(f"small payloads: {args.clients} clients, {args.seconds:.0f} s per case; load {_load()}")
-    state = json.loads(_python("--role", "prepare", "--size", args.size).stdout)
-    port = _free_port()
-    server = _serve(port, INGEST_DATABASE)
-    try:
-        small = _small(f"http://127.0.0.1:{port}", {"Authorization": f"Bearer {state['ingest_token']}"}, args.clients, args.seconds)
-    finally:
-        _stop(server)
-    writes = json.loads(_python("--role", "writes", "--size", args.size).stdout)
-    _python("--role", "cleanup", "--size", args.size)
-    import contextlib
-    import io
-
-    out = io.StringIO()
-    with contextlib.redirect_stdout(out):
-        _small_table(small, args)
-        print(f"\nWrites (from ingest_log: requests logged 'finished' in one insert): {writes['writes']:,} for "
-              f"{writes['requests']:,} requests; per write at most {writes['max_requests']} requests and "
-              f"{writes['max_rows']:,} rows (median {writes['median_rows']:,.0f}); 'started' to 'finished' at most "
-              f"{writes['max_ms']:,.0f} ms (median {writes['median_ms']:,.0f}). A request is answered after its write's "
-              "'finished' row: these are the rows and the time a crash could catch unanswered, never answered ones.")
-    print(out.getvalue())
-    _save_small(out.getvalue())
-    return 0
-
-
-def _small_table(small: dict, args) -> None:
-    print(f"\nSmall payloads: {args.clients} concurrent clients, {args.seconds:.0f} s per case, empty database; load {_load()}")
-    print("\n| POST /v0/events | events/s | requests/s | p50 ms per request | p95 ms |\n|---|---:|---:|---:|---:|")
-    for (size, wait), (rate, spent) in small.items():
-        what = f"{size} event{'s' if size > 1 else ''} per request, " + ("wait=true (200)" if wait else "default (202)")
-        print(f"| {what} | {rate:,.0f} | {rate / size:,.0f} | {_pct(spent, 50) * 1000:.1f} | {_pct(spent, 95) * 1000:.1f} |")
-
-
-def _save_small(text: str) -> None:
-    """Keep the small-payload table as its own section of bench/API_RESULTS.md (the size sections stay)."""
-    path = ROOT / "bench" / "API_RESULTS.md"
-    old = path.read_text() if path.exists() else "# HTTP API benchmark results\n\nWritten by `bench/api_bench.py`; figures depend on the machine and its load.\n"
-    head = old.partition("\n## Small payloads")[0]  # the section is always last (_save keeps it there)
-    section = (f"\n## Small payloads\n\nRun {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())} by "
-               f"`python -m bench.api_bench --only small`.\n" + text)
-    path.write_text(head.rstrip("\n") + "\n" + section)
 
 
 def _server_ms(response) -> float:
@@ -451,8 +348,10 @@ def _python(*args) -> subprocess.CompletedProcess:
     return proc
 
 
-def _serve(port: int, database: str) -> subprocess.Popen:
-    proc = subprocess.Popen([sys.executable, "-m", "segwork", "serve", "--port", str(port)], cwd=ROOT, env=_env(database),
+def _serve(port: int, database: str, **extra: str) -> subprocess.Popen:
+    """`segwork serve` on the benchmark's engine folder; `extra`: more environment (SEGWORK_API_SPOOL=...)."""
+    proc = subprocess.Popen([sys.executable, "-m", "segwork", "serve", "--port", str(port)], cwd=ROOT,
+                            env={**_env(database), "SEGWORK_DATA_DIR": str(FOLDER), **extra},
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:

@@ -29,6 +29,8 @@ class Settings:
     api_max_upload_bytes: int = 1024 * 1024 * 1024  # a file posted to /v0/datasources
     api_threads: int = 8  # engine calls the API runs at once (one client per thread)
     api_coalesce_bytes: int = 256 * 1024  # Events API bodies up to this (decoded) are written together with concurrent ones; 0: never
+    api_spool: bool = False  # Events API wait=false: answer 202 once the body is on disk, write it after (segwork.api.spool)
+    api_spool_max_bytes: int = 512 * 1024 * 1024  # spooled bytes not yet written beyond which POST /v0/events answers 503
     api_host: str = "127.0.0.1"  # `python -m segwork serve`
     api_port: int = 8000
     demo_customers: int = 20_000
@@ -56,6 +58,11 @@ class Settings:
     def embedded_path(self) -> Path:
         """Directory of the embedded database when no DSN is set."""
         return self.data_dir / "chdb"
+
+    @property
+    def spool_dir(self) -> Path:
+        """The Events API's spool (SEGWORK_API_SPOOL)."""
+        return self.data_dir / "spool"
 
     @property
     def resolved_dsn(self) -> str:
@@ -86,6 +93,8 @@ class Settings:
             api_max_upload_bytes=_int(env, "SEGWORK_API_MAX_UPLOAD_BYTES", s.api_max_upload_bytes),
             api_threads=_int(env, "SEGWORK_API_THREADS", s.api_threads),
             api_coalesce_bytes=_int(env, "SEGWORK_API_COALESCE_BYTES", s.api_coalesce_bytes),
+            api_spool=_bool(env, "SEGWORK_API_SPOOL", s.api_spool),
+            api_spool_max_bytes=_positive(env, "SEGWORK_API_SPOOL_MAX_BYTES", s.api_spool_max_bytes, int),
             api_host=env.get("SEGWORK_API_HOST") or s.api_host,
             api_port=_int(env, "SEGWORK_API_PORT", s.api_port),
             demo_customers=_int(env, "SEGWORK_DEMO_CUSTOMERS", s.demo_customers),

@@ -24,6 +24,7 @@ from starlette.routing import BaseRoute, Route
 from segwork import db, overview, params, through_time
 from segwork.ingestion import read as readers
 from segwork.api import body, jobs, pipes, query, responses, segments, tokens, workspace
+from segwork.api.accept import Accepting
 from segwork.api.coalesce import Coalescer
 from segwork.api.accesslog import AccessLog
 from segwork.api.authlog import AuthFailures, peer
@@ -39,6 +40,7 @@ log = logging.getLogger("segwork.api")
 METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
 CORS = {"Access-Control-Allow-Origin": "*"}  # tokens are bearer tokens, never cookies
 UPLOAD_OPTIONS = ("format", "mapping", "delimiter", "decimal", "encoding", "sheet")  # ingest options POST /v0/datasources applies (query parameters of these names)
+INLINE_BYTES = 64 * 1024  # a plain Events API body up to this is decoded on the event loop (~0.1 ms), not on a thread
 OPTIONS_HEADER = "X-Segwork-Options"  # the ingest options segwork's CLI sends: refused unless applied
 
 
@@ -70,6 +72,7 @@ class Api:
         self.failures = AuthFailures()
         self._pool = ThreadPoolExecutor(max_workers=max(settings.api_threads, 1), thread_name_prefix="segwork-api")
         self.coalescer = Coalescer(settings, self._pool, max_rows=settings.chunk_rows)
+        self.accepting = Accepting(settings) if settings.api_spool else None
         self._routes = self._make_routes()
 
     def routes(self) -> list[BaseRoute]:
@@ -96,6 +99,8 @@ class Api:
         ]
 
     def close(self) -> None:
+        if self.accepting is not None:
+            self.accepting.close()
         self._pool.shutdown(wait=False, cancel_futures=True)
         self.failures.flush()
 
@@ -111,11 +116,18 @@ class Api:
         headers = self._limit(token)
         wait = _flag(request, "wait")
         raw = await body.read(request, self.settings.api_max_body_bytes)
+        source = f"POST /v0/events ({token.name})"
+        if self.accepting is not None and not wait:  # answered once on disk (segwork.api.accept)
+            encoding = request.headers.get("content-encoding")
+            args = (raw, encoding, self.settings.api_max_inflated_bytes)
+            small = len(raw) <= INLINE_BYTES and raw[:2] != b"\x1f\x8b" and not encoding
+            payload, fmt = body.events_body(*args) if small else await self._offload(body.events_body, *args)
+            if fmt == "ndjson":
+                return JSONResponse(await self.accepting.accept(table, source, payload, fmt), status_code=202, headers=headers)
         async with _departure(request) as gone:
             payload, fmt = await self._offload(body.events_body, raw, request.headers.get("content-encoding"),
                                                self.settings.api_max_inflated_bytes)
             _still_there(request, gone)
-            source = f"POST /v0/events ({token.name})"
             started = time.perf_counter()
             if len(payload) <= self.settings.api_coalesce_bytes:  # written together with concurrent requests
                 prepared = await self._offload(batch.prepare, table, payload, fmt, source, self.settings)

@@ -9,7 +9,8 @@
   GET  /v0/jobs[?status=&kind=]   the latest 100 jobs of the data sources the token may append to
 
 A job is read from the ingest log (segwork.ingestion.ingestlog), so it survives a restart.
-States: finished -> done, failed -> error (with the error), started/running -> working while it
+States: queued (an Events API request answered from the spool, segwork.api.accept, not yet
+written) -> waiting; finished -> done, failed -> error (with the error), started/running -> working while it
 runs; one begun before this API process started was interrupted: error, saying what is in and
 what to do. Needs DATASOURCES:APPEND on the job's data source (or ADMIN).
 """
@@ -29,7 +30,7 @@ from segwork.api.workspace import stamp
 from segwork.ingestion import ingestlog
 from segwork.schemas import TABLES
 
-STATES = {"finished": "done", "failed": "error", "started": "working", "running": "working"}
+STATES = {"finished": "done", "failed": "error", "started": "working", "running": "working", "queued": "waiting"}
 CONTENT_TYPES = {"text/csv": "csv", "application/x-ndjson": "ndjson", "application/vnd.apache.parquet": "parquet"}
 FORMATS = ("csv", "ndjson", "parquet")
 PROCESS_STARTED = datetime.now(timezone.utc)  # an ingest still 'running' from before this was interrupted
@@ -53,7 +54,8 @@ def routes(app, guard) -> list[Route]:
     async def job(request: Request) -> Response:
         token = await app._authenticate(request)
         job_id = params.text("job_id", request.path_params["job_id"]) or ""
-        found = await app._run(lambda client: _jobs(client, job_id, 1))
+        queued = app.accepting.drainer.queued.get(job_id) if app.accepting is not None else None
+        found = [_queued(queued)] if queued else await app._run(lambda client: _jobs(client, job_id, 1))
         if not found:
             raise ApiError(404, f"there is no job '{job_id}'; a job's id is the import_id its append answered")
         if not token.can_append(found[0]["table_name"]):
@@ -92,6 +94,13 @@ def _format(request: Request) -> str | None:
 def _jobs(client, ingest_id: str, limit: int) -> list[dict]:
     found = db.query_df(client, "ingest_jobs", {"ingest_id": ingest_id, "limit": limit}, utc=True)
     return found.to_dict("records") if len(found) else []
+
+
+def _queued(meta: dict) -> dict:
+    """An Events API request answered 202 from the spool and not yet written, as an ingest log row."""
+    return {"ingest_id": meta["id"], "table_name": meta["table"], "source": meta["source"], "status": "queued",
+            "error": "", "started_at": meta["at"], "updated_at": meta["at"], "rows_read": 0, "inserted": 0,
+            "duplicates": 0, "quarantined": 0, "elapsed_s": 0.0}
 
 
 def _job(row: dict, base_url: str) -> dict:

@@ -1,0 +1,57 @@
+"""The Events API's `wait=false` path with SEGWORK_API_SPOOL on: the body is put in the spool
+(segwork.api.spool, fsync'd) and answered 202 at once; the drain (segwork.api.drain) validates
+and writes it moments later.
+
+The guarantee: a 202 means the body is on disk and will be written, exactly once per event,
+even if the process dies right after answering (the next start writes it). What a 202 cannot
+say yet is how many rows pass validation: its `successful_rows` counts the records received
+(non-blank NDJSON lines), `quarantined_rows` is 0, and `GET /v0/jobs/<import_id>` tells the
+final counts once written (`wait=true` answers them, after the write, as without the spool).
+"""
+from __future__ import annotations
+
+import itertools
+import uuid
+from datetime import datetime, timezone
+
+from segwork.api.drain import Drainer
+from segwork.api.responses import ApiError
+from segwork.api.spool import Spool
+from segwork.config import Settings
+
+
+class Accepting:
+    """The spool and its drain, for one API process."""
+
+    def __init__(self, settings: Settings):
+        self.settings = settings
+        self._prefix, self._ids = uuid.uuid4().hex[:16], itertools.count()  # ids: uuid4's cost (os.urandom) paid once
+        self.spool = Spool(settings.spool_dir)
+        self.drainer = Drainer(self.spool, settings)
+
+    async def accept(self, table: str, source: str, payload: bytes, fmt: str) -> dict:
+        """Spool one decoded NDJSON body; the 202's answer once it is on disk."""
+        backlog = self.spool.backlog_bytes()
+        if backlog > self.settings.api_spool_max_bytes:
+            raise ApiError(503, f"the write queue holds {backlog / 1024**2:,.1f} MB not yet written (the limit is "
+                                f"SEGWORK_API_SPOOL_MAX_BYTES); retry after a second", {"Retry-After": "1"})
+        rows = sum(1 for line in payload.split(b"\n") if line.strip())
+        meta = {"id": self._next_id(), "table": table, "source": source, "format": fmt, "rows": rows,
+                "at": datetime.now(timezone.utc).isoformat()}
+        self.drainer.queue(meta)  # before the append: the drain may write it before append returns
+        try:
+            await self.spool.append(meta, payload)
+        except OSError as exc:
+            self.drainer.queued.pop(meta["id"], None)
+            raise ApiError(503, f"the body could not be put on disk ({exc.strerror or exc}); nothing was accepted, "
+                                "retry later", {"Retry-After": "5"}) from None
+        return {"successful_rows": rows, "quarantined_rows": 0, "import_id": meta["id"], "status": "queued"}
+
+    def _next_id(self) -> str:
+        """32 hex digits like a uuid4's: this process's random half, then a counter."""
+        return f"{self._prefix}{next(self._ids):016x}"
+
+    def close(self) -> None:
+        """Write what is spooled (up to 30 s; the rest at the next start), then let go of the spool."""
+        self.drainer.stop()
+        self.spool.close()

@@ -1,0 +1,216 @@
+"""The Events API's spool (SEGWORK_API_SPOOL): wait=false answered 202 once the body is on
+disk, written after by the drain (segwork.api.accept, spool, drain; segwork.ingestion.joined),
+exactly once per event, across a replay after a crash, with each request's own counts."""
+from __future__ import annotations
+
+import asyncio
+import json
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
+
+import httpx
+import pandas as pd
+import pytest
+import uvicorn
+from starlette.applications import Starlette
+
+import segwork
+from segwork.api import pipes, tokens
+from segwork.api.accept import Accepting
+from segwork.api.app import Api
+from segwork.api.responses import ApiError
+from segwork.api.spool import Spool
+from segwork.config import Settings
+from segwork.errors import ConfigError
+from segwork.ingestion import batch
+from segwork.ingestion.joined import prepare_joined
+from tests.apikit import ndjson
+from tests.test_api_coalesce import bodies_for_the_batch, event
+
+
+def settings_for(database, tmp_path, **changes) -> Settings:
+    return replace(Settings(dsn="chdb://memory", database=database, data_dir=tmp_path), api_spool=True, api_threads=4, **changes)
+
+
+@pytest.fixture
+def spooled(client, database, tmp_path):
+    """The API with the spool on, under uvicorn on loopback; (host, admin token, client, Api)."""
+    api = Api(settings_for(database, tmp_path))
+    admin, _ = tokens.create(client, "admin", ["ADMIN"], {}, pipes.PIPES)
+    srv = uvicorn.Server(uvicorn.Config(Starlette(routes=api.routes()), host="127.0.0.1", port=0, log_level="warning"))
+    thread = threading.Thread(target=srv.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not srv.started:
+        assert time.monotonic() < deadline and thread.is_alive(), "uvicorn did not start"
+        time.sleep(0.05)
+    yield f"http://127.0.0.1:{srv.servers[0].sockets[0].getsockname()[1]}", admin, client, api
+    srv.should_exit = True
+    thread.join(timeout=20)
+    api.close()
+
+
+def post_many(host, admin, bodies: list[bytes], wait=False) -> list[httpx.Response]:
+    local = threading.local()
+
+    def send(body):
+        if not hasattr(local, "http"):
+            local.http = httpx.Client(headers={"Authorization": f"Bearer {admin}"}, timeout=60)
+        return local.http.post(f"{host}/v0/events?name=customer_events" + ("&wait=true" if wait else ""), content=body)
+
+    with ThreadPoolExecutor(8) as pool:
+        return list(pool.map(send, bodies))
+
+
+def logged(client) -> pd.DataFrame:
+    return client.query_df("SELECT ingest_id, status, rows_read, inserted, duplicates, quarantined FROM ingest_log")
+
+
+def test_202_comes_before_the_write_and_every_event_lands_once_with_its_request_counts(spooled):
+    host, admin, client, api = spooled
+    bodies, good_ids = [], set()
+    for i in range(200):
+        if i % 10 == 3:  # a broken line and a bad value with a good event
+            lines = [json.dumps(event(i, prefix="s")), "{oops " + str(i), json.dumps(event(i + 5000, prefix="s", event_value="many"))]
+            bodies.append(("\n".join(lines) + "\n").encode())
+        else:  # every id also sent by the request after it: a duplicate there
+            bodies.append(ndjson([event(i, prefix="s"), event(i - 1, prefix="s")] if i else [event(i, prefix="s")]))
+        good_ids.add(f"s{i}")
+    answers = post_many(host, admin, bodies)
+    assert {r.status_code for r in answers} == {202}
+    assert [r.json()["successful_rows"] for r in answers] == [len([x for x in b.split(b"\n") if x.strip()]) for b in bodies]
+    assert all(r.json()["status"] == "queued" and r.json()["quarantined_rows"] == 0 for r in answers)
+    assert api.accepting.drainer.wait_idle(120)
+    assert client.query("SELECT count(), uniqExact(event_id) FROM customer_events").result_rows[0] == (200, 200)
+    assert set(client.query_df("SELECT event_id FROM customer_events").event_id) == good_ids
+    log = logged(client)
+    finished = log[log.status == "finished"].set_index("ingest_id")
+    ids = [r.json()["import_id"] for r in answers]
+    assert sorted(finished.index) == sorted(ids)  # each request logged once, finished
+    assert (finished.rows_read == finished.inserted + finished.duplicates + finished.quarantined).all()
+    assert finished.inserted.sum() == 200 and finished.quarantined.sum() == 40
+    q = client.query_df("SELECT c__import_id, c__row FROM customer_events_quarantine ORDER BY c__import_id, c__row")
+    for i in range(3, 200, 10):  # each request's bad lines under its import id, numbered in its own body
+        assert list(q[q.c__import_id == ids[i]].c__row) == [2, 3]
+    job = httpx.get(f"{host}/v0/jobs/{ids[3]}", headers={"Authorization": f"Bearer {admin}"}).json()
+    assert (job["status"], job["quarantine_rows"], job["rows_read"]) == ("done", 2, 3)
+
+
+def test_wait_true_with_the_spool_on_is_written_and_counted_when_answered(spooled):
+    host, admin, client, _ = spooled
+    r = post_many(host, admin, [ndjson([event(1, prefix="w"), event(2, prefix="w", timestamp="later")])], wait=True)[0]
+    assert r.status_code == 200
+    assert (r.json()["successful_rows"], r.json()["quarantined_rows"]) == (1, 1)
+    assert client.query("SELECT count() FROM customer_events").result_rows[0][0] == 1
+
+
+def test_a_request_that_cannot_be_read_is_a_failed_job_and_the_queue_goes_on(spooled):
+    host, admin, client, api = spooled
+    bad, good = post_many(host, admin, [b'{"foo": 1}\n', ndjson([event(1, prefix="g")])])
+    assert (bad.status_code, good.status_code) == (202, 202)
+    assert api.accepting.drainer.wait_idle(60)
+    job = httpx.get(f"{host}/v0/jobs/{bad.json()['import_id']}", headers={"Authorization": f"Bearer {admin}"}).json()
+    assert job["status"] == "error" and "missing required column" in job["error"]
+    assert client.query("SELECT event_id FROM customer_events").result_rows == [("g1",)]
+
+
+@pytest.mark.engine_paths
+def test_bodies_read_joined_get_what_each_would_get_alone(client, database):
+    """prepare_joined + write_many over several bodies = segwork.ingest of each, one after another
+    (counts, reasons, stored rows, quarantine line numbers and tokens); a body lacking a required
+    column is handed back to be read alone."""
+    settings = Settings(dsn="chdb://memory", database=database)
+    bodies = bodies_for_the_batch()
+    items, block = prepare_joined("customer_events", [(b, f"input {k}", None) for k, b in enumerate(bodies)], settings)
+    assert all(items)
+    batch.write_many(client, "customer_events", items, block)
+    alone = segwork.connect("chdb://memory", database=database + "_alone")
+    try:
+        reports = [segwork.ingest(alone, "customer_events", body, format="ndjson", settings=settings, source_name=f"input {k}")
+                   for k, body in enumerate(bodies)]
+
+        def counts(r):
+            return (r.rows_read, r.inserted, r.duplicates, r.quarantined, r.known_bad, sorted(r.reasons))
+
+        assert [counts(i.report) for i in items] == [counts(r) for r in reports]
+
+        def stored(c):
+            events = c.query_df("SELECT event_id, event_value FROM customer_events ORDER BY event_id")
+            bad = c.query_df("SELECT c__source, c__row, c__error, c__token FROM customer_events_quarantine ORDER BY c__source, c__row")
+            return events, bad.assign(c__error=bad.c__error.map(tuple))
+
+        for got, want in zip(stored(client), stored(alone)):
+            pd.testing.assert_frame_equal(got, want)
+    finally:
+        alone.command(f"DROP DATABASE IF EXISTS `{database}_alone`")
+    items, _ = prepare_joined("customer_events", [(b'{"foo": 1}', "x", None), (ndjson([event(9)]), "y", "id-y")], settings)
+    assert items[0] is None and items[1].report.ingest_id == "id-y"
+
+
+def _accept_all(acc: Accepting, bodies: list[bytes]) -> list[dict]:
+    async def go():
+        return [await acc.accept("customer_events", "test", b, "ndjson") for b in bodies]
+    return asyncio.run(go())
+
+
+def test_what_was_answered_and_not_written_is_written_at_the_next_start_exactly_once(client, database, tmp_path):
+    settings = settings_for(database, tmp_path)
+    first = Accepting(settings)
+    first.drainer.stop(timeout=0)  # as if the process died before its drain wrote anything
+    answers = _accept_all(first, [ndjson([event(i, prefix="r"), event(i + 1, prefix="r")]) for i in range(50)])
+    assert client.query("SELECT count() FROM customer_events").result_rows[0][0] == 0
+    first.spool.close()
+    second = Accepting(settings)  # the next start: replays the spool
+    assert second.drainer.wait_idle(60)
+    assert client.query("SELECT count(), uniqExact(event_id) FROM customer_events").result_rows[0] == (51, 51)
+    log = logged(client)
+    assert sorted(log[log.status == "finished"].ingest_id) == sorted(a["import_id"] for a in answers)
+    # a crash after the write and before the checkpoint: all of it is read again, nothing counted twice
+    second.close()
+    (tmp_path / "spool" / "checkpoint").write_text("1 0\n")
+    third = Accepting(settings)
+    assert third.drainer.wait_idle(60)
+    third.close()
+    assert client.query("SELECT count() FROM customer_events").result_rows[0][0] == 51
+    pd.testing.assert_frame_equal(logged(client).sort_values(list(log.columns)).reset_index(drop=True),
+                                  log.sort_values(list(log.columns)).reset_index(drop=True))
+
+
+def test_a_frame_cut_short_by_a_crash_is_dropped_and_the_ones_before_it_kept(tmp_path):
+    spool = Spool(tmp_path)
+
+    async def add():
+        for i in range(3):
+            await spool.append({"id": str(i), "rows": 1}, b"x" * (i + 1))
+    asyncio.run(add())
+    end = spool.end()
+    spool.close()
+    with open(tmp_path / "00000001.log", "ab") as f:
+        f.write(b"SWS1\x05\x00\x00\x00\xff\x00\x00\x00{\"id\"")  # a frame's start: its body never made it
+    again = Spool(tmp_path)
+    assert again.end() == end
+    assert [r.body for r in again.read((1, 0), again.end(), 100)] == [b"x", b"xx", b"xxx"]
+    again.close()
+
+
+def test_one_process_at_a_time_and_a_full_queue_is_a_503(client, database, tmp_path):
+    acc = Accepting(settings_for(database, tmp_path, api_spool_max_bytes=1000))
+    with pytest.raises(ConfigError, match="in use by another segwork process"):
+        Spool(tmp_path / "spool")
+    acc.drainer.stop(timeout=0)
+    _accept_all(acc, [ndjson([event(i, prefix="f", category="x" * 300)]) for i in range(2)])  # 2 x ~600 bytes: past 1000
+    with pytest.raises(ApiError) as refused:
+        _accept_all(acc, [ndjson([event(9, prefix="f")])])
+    assert refused.value.status == 503 and "SEGWORK_API_SPOOL_MAX_BYTES" in str(refused.value)
+    acc.spool.close()
+
+
+def test_a_job_answered_from_the_spool_is_waiting_until_written(spooled):
+    host, admin, client, api = spooled
+    api.accepting.drainer.stop(timeout=0)  # the drain is held back: the request stays queued
+    r = post_many(host, admin, [ndjson([event(1, prefix="q")])])[0]
+    job = httpx.get(f"{host}/v0/jobs/{r.json()['import_id']}", headers={"Authorization": f"Bearer {admin}"}).json()
+    assert (job["status"], job["datasource"]["name"], job["rows_read"]) == ("waiting", "customer_events", 0)
+    assert client.query("SELECT count() FROM customer_events").result_rows[0][0] == 0
