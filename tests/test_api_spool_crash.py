@@ -92,7 +92,7 @@ def test_kill_9_after_202_answers_loses_and_doubles_nothing(tmp_path):
         t.join(30)
     assert len(answered) >= 300
     spool = Spool(tmp_path / "spool")
-    unwritten = sum(int(r.meta["rows"]) for r in spool.read(spool.checkpointed, spool.end(), 10**9))
+    unwritten = sum(int(r.meta["rows"]) for r in spool.read(spool.checkpointed, spool.end(), 10**9)[0])
     spool.close()
     print(f"{len(answered)} events answered, {unwritten} of what was on disk not yet written at the kill")
 

@@ -44,13 +44,11 @@ class Drainer:
         self.queued: dict[str, dict] = {}  # import_id -> metadata, answered and not yet written
         self._replay_until = spool.end()  # records before this were spooled by an earlier process
         self._stop = threading.Event()
-        self._idle = threading.Event()
         self._thread = threading.Thread(target=self._run, name="segwork-drain", daemon=True)
         self._thread.start()
 
     def queue(self, meta: dict) -> None:
         self.queued[meta["id"]] = meta
-        self._idle.clear()
 
     def wait_idle(self, timeout: float) -> bool:
         """True once everything committed so far is written (False after `timeout` s)."""
@@ -76,14 +74,20 @@ class Drainer:
         while not self._stop.is_set():
             with self.spool.committed:
                 if position >= self.spool.end():
-                    self._idle.set()
                     self.spool.committed.wait(timeout=1.0)
                     continue
             end = self.spool.end()
-            records = self.spool.read(position, end, self.max_rows)
-            if not records:  # a frame the reader cannot use before the committed end: skip the segment
-                log.error("spool: unreadable frame at %s; skipping to %s", position, end)
+            try:
+                records, reached = self.spool.read(position, end, self.max_rows)
+            except OSError as exc:  # the disk: nothing lost, try again
+                log.error("spool: reading at %s failed: %s", position, exc)
+                self._stop.wait(1.0)
+                continue
+            if not records:  # past a segment's end; or a frame the reader cannot use: skip to what is committed
+                if reached < end:
+                    log.error("spool: unreadable frame at %s; skipping to %s", reached, end)
                 position = end
+                self.spool.checkpoint(position)
                 continue
             try:
                 client = db.thread_client(settings=self.settings)
@@ -99,12 +103,12 @@ class Drainer:
                 self._stop.wait(wait)
                 continue
             tries = 0
-            if sum(int(r.meta.get("rows", 1)) for r in records) < self.max_rows:
-                self._stop.wait(LINGER_S)
             position = records[-1].end
             self.spool.checkpoint(position)
             for record in records:
                 self.queued.pop(record.meta["id"], None)
+            if sum(int(r.meta.get("rows", 1)) for r in records) < self.max_rows:
+                self._stop.wait(LINGER_S)
 
     def _write(self, client, records: list[Record]) -> None:
         if records[0].end <= self._replay_until:  # spooled before this process started: maybe written, not checkpointed

@@ -138,28 +138,25 @@ class Spool:
 
     # --- reading and checkpointing (the drain) --------------------------------------------
 
-    def read(self, start: Position, end: Position, max_rows: int) -> list[Record]:
-        """The records from `start` up to `end` (committed), at most about `max_rows` rows (at least one)."""
+    def read(self, start: Position, end: Position, max_rows: int) -> tuple[list[Record], Position]:
+        """The records from `start` up to `end` (committed), at most about `max_rows` rows (at least
+        one), and the position reached: past the last record, or where an unusable frame stopped it."""
         out, rows, (seg, off) = [], 0, start
         while (seg, off) < end and (not out or rows < max_rows):
             path = self._path(seg)
-            if not path.exists() or (seg < end[0] and off >= path.stat().st_size):
-                seg, off = seg + 1, 0
+            if seg < end[0] and (not path.exists() or off >= path.stat().st_size):
+                seg, off = seg + 1, 0  # a spent segment: the next one
                 continue
             with open(path, "rb") as f:
                 f.seek(off)
                 while (seg, off) < end and (not out or rows < max_rows):
                     record = _frame(f, (seg, off))
                     if record is None:
-                        break
+                        return out, (seg, off)
                     out.append(record)
                     rows += int(record.meta.get("rows", 1))
                     off = record.end[1]
-            if seg < end[0] and (not out or rows < max_rows):
-                seg, off = seg + 1, 0
-            else:
-                break
-        return out
+        return out, (seg, off)
 
     def checkpoint(self, position: Position) -> None:
         """Everything before `position` is written: remember it (atomically), drop spent segments."""
