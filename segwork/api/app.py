@@ -32,7 +32,7 @@ from segwork.api.ratelimit import RateLimiter
 from segwork.api.responses import ApiError
 from segwork.config import Settings
 from segwork.errors import SegworkError
-from segwork.ingestion import Dialect, batch, ingest, ingestlog
+from segwork.ingestion import Dialect, ingest, ingestlog, joined
 from segwork.mapping import store as mapping_store
 from segwork.schemas import TABLES, columns
 
@@ -129,10 +129,8 @@ class Api:
                                                self.settings.api_max_inflated_bytes)
             _still_there(request, gone)
             started = time.perf_counter()
-            if len(payload) <= self.settings.api_coalesce_bytes:  # written together with concurrent requests
-                prepared = await self._offload(batch.prepare, table, payload, fmt, source, self.settings)
-                _still_there(request, gone)
-                report = await self.coalescer.ingest(table, prepared)
+            if fmt == "ndjson" and len(payload) <= self.settings.api_coalesce_bytes:  # written with concurrent requests
+                report = await self.coalescer.ingest(table, joined.Body(payload, source))
             else:
                 report = await self._run(lambda client: ingest(client, table, payload, format=fmt, settings=self.settings,
                                                                source_name=source))

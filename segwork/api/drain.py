@@ -24,7 +24,7 @@ from datetime import datetime
 from segwork import db
 from segwork.config import Settings
 from segwork.errors import SegworkError
-from segwork.ingestion import batch, ingestlog, joined
+from segwork.ingestion import ingestlog, joined
 from segwork.ingestion.report import IngestReport
 from segwork.api.spool import Record, Spool
 
@@ -118,13 +118,10 @@ class Drainer:
         for record in records:
             by_table[record.meta["table"]].append(record)
         for table, mine in by_table.items():
-            prepared, block = joined.prepare_joined(table, [(r.body, r.meta["source"], r.meta["id"]) for r in mine], self.settings)
-            together = [self._stamp(p, r) for p, r in zip(prepared, mine) if p is not None]
-            if together:
-                batch.write_many(client, table, together, block)
-            alone = [p for p in (self._prepare(client, r) for p, r in zip(prepared, mine) if p is None) if p is not None]
-            if alone:  # read on their own, as without the spool (segwork.ingestion.joined says when)
-                batch.write_many(client, table, alone, batch.validate_many(table, alone))
+            bodies = [joined.Body(r.body, r.meta["source"], r.meta["id"], datetime.fromisoformat(r.meta["at"])) for r in mine]
+            for record, result in zip(mine, joined.write_bodies(client, table, bodies, self.settings)):
+                if isinstance(result, SegworkError):  # this request cannot be read: say so in its job
+                    _log_failed(client, record, str(result))
 
     def _write_alone(self, client, record: Record) -> None:
         try:
@@ -137,22 +134,6 @@ class Drainer:
                 f.write(json.dumps({**record.meta, "error": str(exc)[:2000],
                                     "body": record.body.decode("utf-8", "replace")}) + "\n")
             _log_failed(client, record, f"{exc.__class__.__name__}: {exc}; the body is kept in {self.spool.dir / 'failed.ndjson'}")
-
-    def _prepare(self, client, record: Record) -> batch.Prepared | None:
-        meta = record.meta
-        try:
-            prepared = batch.prepare(meta["table"], record.body, meta["format"], meta["source"], self.settings)
-        except SegworkError as exc:  # this request cannot be read: say so in its job
-            _log_failed(client, record, str(exc))
-            return None
-        return self._stamp(prepared, record)
-
-    @staticmethod
-    def _stamp(prepared: batch.Prepared, record: Record) -> batch.Prepared:
-        prepared.report.ingest_id = record.meta["id"]
-        prepared.report.started_at = datetime.fromisoformat(record.meta["at"])  # when it was answered: the job's created_at
-        return prepared
-
 
 def _report(record: Record) -> IngestReport:
     meta = record.meta

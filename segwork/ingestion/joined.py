@@ -18,6 +18,8 @@ from __future__ import annotations
 
 import uuid
 from collections import Counter
+from dataclasses import dataclass
+from datetime import datetime
 
 import numpy as np
 import pandas as pd
@@ -25,7 +27,7 @@ import pyarrow as pa
 
 from segwork.config import Settings
 from segwork.errors import SegworkError
-from segwork.ingestion import read as readers
+from segwork.ingestion import batch, read as readers
 from segwork.ingestion.batch import Prepared, _validate_together
 from segwork.ingestion.parse import parse_chunk
 from segwork.ingestion.quarantine import quarantine_rows
@@ -34,6 +36,50 @@ from segwork.ingestion.report import IngestReport
 from segwork.ingestion.validate import to_arrow
 from segwork.ingestion.write import OWNER
 from segwork.schemas import TABLES, columns
+
+
+@dataclass
+class Body:
+    """One NDJSON input: its bytes, its source name, and (optionally) its ingest id and start time."""
+
+    data: bytes
+    source: str
+    ingest_id: str | None = None
+    started_at: datetime | None = None
+
+
+def write_bodies(client, table: str, bodies: list[Body], settings: Settings) -> list[IngestReport | SegworkError]:
+    """Write NDJSON bodies into `table` as its one writer (batch.write_many): read joined where
+    that gives each what it would get alone, the others alone after them. Per body, its report,
+    or the SegworkError that refused it whole (none of its rows written). An engine error is raised."""
+    prepared, block = prepare_joined(table, [(b.data, b.source, b.ingest_id) for b in bodies], settings)
+    out: list[IngestReport | SegworkError | None] = [None] * len(bodies)
+    together = [_stamped(p, b) for p, b in zip(prepared, bodies) if p is not None]
+    if together:
+        batch.write_many(client, table, together, block)
+    alone = []
+    for k, (p, b) in enumerate(zip(prepared, bodies)):
+        if p is not None:
+            out[k] = p.report
+            continue
+        try:
+            alone.append((k, _stamped(batch.prepare(table, b.data, "ndjson", b.source, settings), b)))
+        except SegworkError as exc:  # e.g. no event_id at all: refused whole, as when alone
+            out[k] = exc
+    if alone:
+        items = [q for _, q in alone]
+        batch.write_many(client, table, items, batch.validate_many(table, items))
+        for k, q in alone:
+            out[k] = q.report
+    return out
+
+
+def _stamped(prepared: Prepared, body: Body) -> Prepared:
+    if body.ingest_id:
+        prepared.report.ingest_id = body.ingest_id
+    if body.started_at:
+        prepared.report.started_at = body.started_at
+    return prepared
 
 
 def prepare_joined(table: str, inputs: list[tuple[bytes, str, str | None]], settings: Settings
