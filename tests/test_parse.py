@@ -46,6 +46,52 @@ def test_arrow_fast_paths_match_the_pandas_route(table, columns):
         assert got[got.notna()].tolist() == want[want.notna()].tolist(), column
 
 
+# Texts no value of which starts or ends with whitespace (the untrimmed fast path), blanks
+# ("" and missing) and inner spaces and non-ASCII text included.
+UNSPACED = ["e1", "", None, "a b", "ünï cødé", "x" * 300, "17850.0", "Purchase", "page_view", "1.5", "2024-05-01 12:00:00"]
+
+
+@pytest.mark.parametrize("table, columns", [
+    ("customer_events", {"event_id": UNSPACED, "customer_id": UNSPACED[::-1], "event_type": UNSPACED, "event_value": UNSPACED,
+                         "product_id": UNSPACED, "category": UNSPACED[1:], "timestamp": UNSPACED[::-1]}),
+    ("customers", {"customer_id": UNSPACED, "name": UNSPACED, "age": UNSPACED, "signup_date": UNSPACED,
+                   "timestamp": UNSPACED, "lifetime_value": UNSPACED[::-1]}),
+])
+def test_untrimmed_fast_path_matches_the_pandas_route(table, columns):
+    test_arrow_fast_paths_match_the_pandas_route(table, columns)
+
+
+def test_no_space_at_ends_only_when_trimming_changes_nothing():
+    from segwork.ingestion.parse import _no_space_at_ends
+    import pyarrow.compute as pc
+
+    edges = ["\u00a0x", "x\u3000", "\tx", "x\n", " x", "x ", "\x0bx", "x\x1f", "\u2003x", "x\u0085", "é", "xé"]
+    for ends in edges:
+        for values in ([ends], ["ok", ends, None], ["", ends]):
+            for type_ in (pa.string(), pa.large_string()):
+                array = pa.array(values, type_)
+                for a in (array, array.slice(1), pa.chunked_array([array.slice(0, 1), array.slice(1)], type_)):
+                    if _no_space_at_ends(a):
+                        assert pc.utf8_trim_whitespace(a).equals(a), (values, type_)
+    clean = pa.array(["a b", "", None, "a ünï x", "1"], pa.large_string())
+    assert _no_space_at_ends(clean) and _no_space_at_ends(clean.slice(2)) and _no_space_at_ends(pa.array([], pa.string()))
+    assert not _no_space_at_ends(pa.array(["ok", " x"]).slice(1)) and _no_space_at_ends(pa.array([" x", "ok"]).slice(1))
+
+
+def test_lower_already_only_when_lower_casing_changes_nothing():
+    from segwork.ingestion.parse import _lower_already
+    import pyarrow.compute as pc
+
+    for values in (["page_view", "login"], ["Login"], ["loginZ"], ["é"], ["ok", None, ""], ["AZ", "az"], ["@[`{"], ["ß", "x"]):
+        for type_ in (pa.string(), pa.large_string()):
+            array = pa.array(values, type_)
+            for a in (array, array.slice(1), pa.chunked_array([array.slice(0, 1), array.slice(1)], type_)):
+                if _lower_already(a):
+                    assert pc.utf8_lower(a).equals(a), values
+    assert _lower_already(pa.array(["page_view", "login_2", None, "@[`{"])) and not _lower_already(pa.array(["Login"]))
+    assert _lower_already(pa.array(["Login", "x"]).slice(1)) and not _lower_already(pa.array(["x", "LOGIN"]).slice(1))
+
+
 def test_later_repeats_is_duplicated_keep_first():
     rng = np.random.default_rng(0)
     cases = [[f"e{rng.integers(0, 40):05d}" for _ in range(500)], [f"e{i:010d}" for i in range(1000)],

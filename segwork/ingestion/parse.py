@@ -140,30 +140,59 @@ def _arrow_text(values: pd.Series, *, trim: bool = True, lower: bool = False) ->
     array = arrow_strings(values)
     if array is None:
         return None
-    trimmed = pc.utf8_trim_whitespace(array)
+    # Trimming (and lower-casing) is skipped when it can change nothing, told from the bytes in numpy:
+    # typing bench's 3M-event Parquet file 0.69 -> 0.63 s, 0.62 -> 0.41 s (medians of 9-11, interleaved, load 6-12).
+    trimmed = array if _no_space_at_ends(array) else pc.utf8_trim_whitespace(array)
     out = trimmed if trim else array
-    if lower:
+    if lower and not _lower_already(out):  # event types as shops send them are lower-case already
         out = pc.utf8_lower(out)
-    blank = pc.equal(pc.utf8_length(trimmed), 0)
+    blank = pc.equal(pc.binary_length(trimmed), 0)
     if pc.any(blank).as_py():
         out = pc.if_else(blank, pa.scalar(None, out.type), out)
     return out.to_pandas()
 
 
-def _few_clean_values(values: pd.Series) -> pd.Series | None:
-    """The column itself when it is Arrow-backed text of at most a few hundred distinct values,
-    all already trimmed, lower-case and not blank (event types as shops send them): judged
-    on the distinct values (6 ms per 250k rows) instead of transforming every row."""
-    array = arrow_strings(values)
-    if array is None:
+def _no_space_at_ends(array) -> bool:
+    """Whether no text starts or ends with a byte that could be (part of) whitespace: ASCII
+    controls, space, or any non-ASCII byte (Unicode spaces such as U+00A0 or U+3000); then
+    trimming changes nothing. Read off each value's first and last byte in numpy (an empty
+    value reads a neighbour's, or the buffer's last byte: at worst a false alarm, never a miss)."""
+    for chunk in array.chunks if isinstance(array, pa.ChunkedArray) else [array]:
+        views = _text_bytes(chunk)
+        if views is None:
+            return False
+        offsets, data = views
+        if len(data) and (_space_like(data[np.minimum(offsets[:-1], len(data) - 1)])
+                          or _space_like(data[offsets[1:] - 1])):  # -1 reads the last byte
+            return False
+    return True
+
+
+def _space_like(edge_bytes: np.ndarray) -> bool:
+    return bool(((edge_bytes <= 0x20) | (edge_bytes >= 0x7F)).any())
+
+
+def _lower_already(array) -> bool:
+    """Whether lower-casing changes nothing: ASCII text with no capital letter."""
+    for chunk in array.chunks if isinstance(array, pa.ChunkedArray) else [array]:
+        views = _text_bytes(chunk)
+        if views is None:
+            return False
+        offsets, data = views
+        used = data[offsets[0]:offsets[-1]] if len(offsets) else data[:0]
+        if (used >= 0x80).any() or ((used - np.uint8(ord("A"))) < 26).any():
+            return False
+    return True
+
+
+def _text_bytes(chunk) -> tuple[np.ndarray, np.ndarray] | None:
+    """(the value offsets, the bytes buffer) of an Arrow text array; None for other types."""
+    if not (pa.types.is_string(chunk.type) or pa.types.is_large_string(chunk.type)):
         return None
-    distinct = pc.unique(array)
-    if len(distinct) > 500 or distinct.null_count:
-        return None
-    clean = pc.utf8_lower(pc.utf8_trim_whitespace(distinct))
-    if not clean.equals(distinct) or pc.any(pc.equal(pc.utf8_length(clean), 0)).as_py():
-        return None
-    return array.to_pandas()
+    width = np.int64 if pa.types.is_large_string(chunk.type) else np.int32
+    offsets = np.frombuffer(chunk.buffers()[1], width)[chunk.offset:chunk.offset + len(chunk) + 1] if len(chunk) else np.zeros(0, width)
+    data = chunk.buffers()[2]
+    return offsets, np.frombuffer(data, np.uint8) if data is not None else np.zeros(0, np.uint8)
 
 
 def _parse_text(values: pd.Series):
@@ -186,9 +215,7 @@ def _parse_id(values: pd.Series):
 
 
 def _parse_type(values: pd.Series):
-    fast = _few_clean_values(values)
-    if fast is None:
-        fast = _arrow_text(values, lower=True)
+    fast = _arrow_text(values, lower=True)
     if fast is not None:
         return fast, np.zeros(len(values), dtype=bool)
     out, bad = _parse_id(values)
@@ -202,8 +229,8 @@ def _arrow_cast(values: pd.Series, target: pa.DataType):
     array = arrow_strings(values)
     if array is None:
         return None
-    trimmed = pc.utf8_trim_whitespace(array)
-    blank = pc.fill_null(pc.equal(pc.utf8_length(trimmed), 0), True)
+    trimmed = array if _no_space_at_ends(array) else pc.utf8_trim_whitespace(array)
+    blank = pc.fill_null(pc.equal(pc.binary_length(trimmed), 0), True)
     try:
         typed = pc.cast(pc.if_else(blank, pa.scalar(None, trimmed.type), trimmed), target)
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
