@@ -169,3 +169,19 @@ def test_a_batch_gives_each_input_what_it_would_get_alone_in_turn(client, databa
             pd.testing.assert_frame_equal(got, want)
     finally:
         alone.command(f"DROP DATABASE IF EXISTS `{database}_alone`")
+
+
+def test_a_body_refused_whole_in_a_concurrent_write_gets_its_own_400_and_the_others_land(server):
+    """Bodies written together: one without event_id at all is refused as it would be alone (400,
+    nothing of it stored), the bodies around it are written and answered as usual."""
+    host, admin, client = server
+    bodies = [(b'{"customer_id": "c1", "event_type": "login", "timestamp": "2025-01-01 00:00:00"}\n', i % 2 == 0) if i % 5 == 0
+              else (ndjson([event(i, prefix="mix")]), i % 2 == 0) for i in range(60)]
+    answers = post_all(host, admin, bodies)
+    for i, r in enumerate(answers):
+        if i % 5 == 0:
+            assert r.status_code == 400 and "missing required column(s) event_id" in r.json()["error"], r.text
+        else:
+            assert r.status_code in (200, 202) and r.json()["successful_rows"] == 1, r.text
+    assert client.query("SELECT count() FROM customer_events").result_rows[0][0] == 48
+    assert client.query("SELECT count() FROM customer_events_quarantine").result_rows[0][0] == 0
