@@ -1,4 +1,4 @@
-"""`python -m bench --size S|M [--only queries,history,ingest]`: generate (cached), load,
+"""`python -m bench --size S|M|L [--only queries,history,ingest]`: generate (cached), load,
 measure, check, write bench/RESULTS.md. Parts left out by --only are kept from this size's
 stored run (bench/runs/<size>.json), each with the date and commit it ran at."""
 from __future__ import annotations
@@ -20,7 +20,8 @@ from bench.timing import interleaved
 from bench.workload import workload
 
 ROUNDS = {"S": {"lookup": 200, "engagement": 30, "summary": 30},
-          "M": {"lookup": 200, "engagement": 15, "summary": 20}}
+          "M": {"lookup": 200, "engagement": 15, "summary": 20},
+          "L": {"lookup": 200, "engagement": 10, "summary": 15}}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -18,7 +18,7 @@ PACKAGES = ("chdb", "chdb-core", "clickhouse-connect", "duckdb", "pandas", "pyar
 NAMES = {"segwork": "segwork", "engine": "engine alone", "duckdb": "DuckDB", "pandas": "pandas"}
 TITLES = {"lookup": "customer_segment_lookup", "engagement": "customer_engagement_analysis",
           "summary": "customer_segments_summary"}
-SIZES = ("M", "S")  # the order of the sections
+SIZES = ("M", "L", "S")  # the order of the sections
 PARTS = ("queries", "history", "ingest")  # what `--only` picks; a part left out is kept from the stored run
 PART_KEYS = {"queries": ("queries", "agreement", "parts"), "history": ("history",), "ingest": ("ingest", "memory")}
 PART_ANATOMY = {"queries": "queries", "ingest": "ingestion"}
@@ -102,8 +102,8 @@ def kept_sections() -> dict[str, list[str]]:
 
 def render(runs: dict[str, dict], kept: dict[str, list[str]] | None = None) -> str:
     lines = ["# Benchmark results", "",
-             "Written by `make bench ARGS=\"--size S\"` / `--size M` (`python -m bench`); the latest run of each size.",
-             "Targets (issue 6, issue 13) are set for size M on a 2-core machine; at size S they are shown for orientation.",
+             "Written by `make bench ARGS=\"--size S\"` / `--size M` / `--size L` (`python -m bench`); the latest run of each size.",
+             "Targets (issue 6, issue 13) are set for size M on a 2-core machine; at sizes S and L they are shown for orientation.",
              "Ratios are of medians from one run, with every contender measured interleaved on the same data.", ""]
     for size in SIZES:
         if size in runs:
@@ -242,7 +242,8 @@ METHOD = """## How it is measured
   `INSERT INTO customer_events SELECT * FROM file(...)`. Peak memory: the peak RSS (`VmHWM`) of a
   fresh `python -m bench.memprobe` process per file and way (segwork.ingest, or the engine's
   own load as the baseline), with the most Arrow's pool held and the engine tracked
-  (`MemoryTracking`) sampled every 50 ms; at size M also for the whole 30M-event file.
+  (`MemoryTracking`) sampled every 50 ms; at sizes M and L also for the whole events file
+  (30M and 100M events). Growth from M to L: `python -m bench.growth`, bench/GROWTH.md.
 - Where the time goes (`bench/anatomy.py`): stripped-down versions of the lookup and engagement
   SQL on the bare engine (a trivial query, the profile's columns only, the aggregate without
   profiles, the scan alone), and the ingestion stages timed one by one; the "why" of a missed
