@@ -1,0 +1,129 @@
+"""Growth from size M to size L (issue 16): how each query's time grows against the rows it must
+read, and the peak memory of ingesting L's whole 100M-event file against M's 30M-event one.
+
+`python -m bench.growth` measures the peak RSS of both files' ingest in fresh processes
+(bench.memprobe: segwork.ingest, and the engine's own file load as the baseline), stores it in
+bench/runs/growth.json and writes bench/GROWTH.md from it and the stored query runs of M and L
+(`python -m bench --size M --only queries`, then `--size L`). `--render` writes GROWTH.md from
+the stored figures without measuring.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+from datetime import datetime, timezone
+from pathlib import Path
+
+from bench import data, ingestion, report
+
+GROWTH_MD = report.BENCH / "GROWTH.md"
+STORED = report.RUNS / "growth.json"
+FLAT = 1.2  # "lookup flat": at most 20 % slower at L (medians move 10-20 % from run to run here)
+MEMORY_GOAL = 20.0  # %: the 100M-event ingest's peak RSS within 20 % of the 30M one
+WAYS = ("segwork", "engine")
+
+
+def measure(log=print) -> dict:
+    """Peak RSS of loading M's and L's whole events file, each way in a fresh process, M first."""
+    out = {"date": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+           "load_average": open("/proc/loadavg").read().split()[:3], "files": {}}
+    for size in ("M", "L"):
+        ds = data.dataset(size, log=log)
+        out["files"][size] = {way: ingestion.probe(ds.events_parquet, way) for way in WAYS}
+        for way, p in out["files"][size].items():
+            log(f"  {size} {p['rows']:,} events, {way}: peak RSS {p['peak_rss_mb']:.0f} MB in {p['seconds']:.0f} s")
+    out["load_average_end"] = open("/proc/loadavg").read().split()[:3]
+    out["commit"] = report.machine("-")["commit"]
+    return out
+
+
+def rows_read(r: dict) -> dict[str, tuple[int, str]]:
+    """What each query must read at the run's size: (rows, what they are)."""
+    a = r["anatomy"]["queries"]
+    return {"lookup": (1, "one customer's profile"),
+            "engagement": (a["window_rows"], f"events in the window ({a['window_customers']:,} customers)"),
+            "summary": (r["customer_rows"], "profile rows, all read with FINAL")}
+
+
+def render(runs: dict[str, dict], memory: dict | None) -> str:
+    m, big = runs["M"], runs["L"]
+    lines = ["# Growth from size M to size L", "",
+             "Written by `python -m bench.growth` (issue 16) from the stored query runs of sizes M and L "
+             "(`python -m bench --size M|L --only queries`) and its own memory probes; not typed by hand.", "",
+             f"M: {m['customers']:,} customers, {m['events']:,} events; L: {big['customers']:,} customers, "
+             f"{big['events']:,} events.", ""]
+    for size, r in (("M", m), ("L", big)):
+        q = report.ran(r)["queries"]
+        lines.append(f"- {size} queries ran {q['date']}, commit {q['commit']}, load average at start "
+                     f"{' '.join(r['machine']['load_average'])}, at end {' '.join(r.get('load_average_end', ['?']))}.")
+    lines += ["", "## Queries: segwork's median, M -> L", "",
+              "Goal: the engagement and summary times grow no faster than the rows they must read; the lookup flat "
+              f"(at most {FLAT}x).", "",
+              "| query | must read | rows at M | rows at L | rows L / M | segwork M, ms | segwork L, ms | time L / M | "
+              "inside the engine L / M | met |", "|---|---|---:|---:|---:|---:|---:|---:|---:|---|"]
+    read_m, read_l = rows_read(m), rows_read(big)
+    for query in report.TITLES:
+        (rm, what), (rl, _) = read_m[query], read_l[query]
+        sm, sl = m["queries"][query]["segwork"]["median_ms"], big["queries"][query]["segwork"]["median_ms"]
+        em, el = (r["queries"][query]["engine"].get("internal_ms", float("nan")) for r in (m, big))
+        goal = FLAT if query == "lookup" else rl / rm
+        lines.append(f"| {report.TITLES[query]} | {what} | {rm:,} | {rl:,} | {rl / rm:.2f}x | {sm:.2f} | {sl:.2f} | "
+                     f"{sl / sm:.2f}x | {el / em:.2f}x | {'yes' if sl / sm <= goal else '**no**'} (goal <= {goal:.2f}x) |")
+    lines += ["", "Every contender, time L / time M (medians):", "",
+              "| query | " + " | ".join(report.NAMES.values()) + " |", "|---|" + "---:|" * len(report.NAMES)]
+    for query in report.TITLES:
+        lines.append(f"| {report.TITLES[query]} | " + " | ".join(
+            f"{big['queries'][query][c]['median_ms'] / m['queries'][query][c]['median_ms']:.2f}x" for c in report.NAMES) + " |")
+    lines += ["", "Loading L's query data: generated in "
+              + (big["generated"].removeprefix("generated in ") if "generated" in big else "?")
+              + "; " + ("; ".join(f"{t} {rows:,} rows through segwork.ingest in {s:.0f} s ({rows / s / 1e6:.2f} M rows/s)"
+                                   for t, (rows, s) in big["load"].items()) if big.get("load") else "loaded in an earlier run")
+              + ".", ""]
+    if memory:
+        lines += _memory(memory)
+    return "\n".join(lines) + "\n"
+
+
+def _memory(mem: dict) -> list[str]:
+    files = mem["files"]
+    out = ["## Peak memory of ingesting the whole events file (Parquet), M -> L", "",
+           f"Measured {mem['date']}, commit {mem['commit']}, load average at start {' '.join(mem['load_average'])}, "
+           f"at end {' '.join(mem['load_average_end'])}: one fresh `python -m bench.memprobe` process per file and way "
+           "(peak RSS: Python, Arrow and the engine; live data: the most Arrow's pool held and the engine tracked, "
+           "sampled every 50 ms).", "",
+           "| size | events | file | segwork.ingest: peak RSS | live: Arrow + engine | seconds | engine's own load: peak RSS | "
+           "live: engine | seconds |", "|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
+    for size, by in files.items():
+        s, e = by["segwork"], by["engine"]
+        out.append(f"| {size} | {s['rows']:,} | {s['bytes'] / 2**20:.0f} MB | {s['peak_rss_mb']:.0f} MB | "
+                   f"{s['arrow_peak_mb']:.0f} + {s['engine_tracked_peak_mb']:.0f} MB | {s['seconds']:.0f} | "
+                   f"{e['peak_rss_mb']:.0f} MB | {e['engine_tracked_peak_mb']:.0f} MB | {e['seconds']:.0f} |")
+    g = {way: (files["L"][way]["peak_rss_mb"] / files["M"][way]["peak_rss_mb"] - 1) * 100 for way in WAYS}
+    met = "met" if g["segwork"] < MEMORY_GOAL else "**missed**"
+    out += ["", f"Growth of the peak RSS from {files['M']['segwork']['rows']:,} to {files['L']['segwork']['rows']:,} events: "
+                f"{g['segwork']:+.0f} % through segwork.ingest (goal: within {MEMORY_GOAL:.0f} %, {met}); "
+                f"{g['engine']:+.0f} % for the engine's own load of the same files.", ""]
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(prog="python -m bench.growth", description=__doc__)
+    ap.add_argument("--render", action="store_true", help="write GROWTH.md from the stored figures, measuring nothing")
+    args = ap.parse_args(argv)
+    runs = {s: json.loads((report.RUNS / f"{s}.json").read_text()) for s in ("M", "L")
+            if (report.RUNS / f"{s}.json").exists()}
+    missing = [s for s in ("M", "L") if "queries" not in runs.get(s, {})]
+    if missing:
+        ap.error(f"no stored query run of size {', '.join(missing)}: run `python -m bench --size {missing[0]} --only queries` first")
+    if args.render:
+        memory = json.loads(STORED.read_text()) if STORED.exists() else None
+    else:
+        memory = measure()
+        STORED.write_text(json.dumps(memory, indent=1) + "\n")
+    GROWTH_MD.write_text(render(runs, memory))
+    print(f"wrote {GROWTH_MD.relative_to(report.BENCH.parent)}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
