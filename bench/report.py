@@ -155,8 +155,7 @@ def _queries(r: dict) -> list[str]:
         out.append(f"| {TITLES[q]} | " + " | ".join(cells) + f" | {s / by['engine']['median_ms']:.2f}x | "
                    + " | ".join(f"{by[c]['median_ms'] / s:.1f}x" for c in others) + " |")
     if "pandas" not in ways:
-        out += ["", "No pandas at this size: its frames and DuckDB's tables of the events did not fit in this machine's "
-                "memory together (bench/__main__.py, CONTENDERS)."]
+        out += ["", "No pandas at this size: its frames and DuckDB's tables did not fit in memory together (CONTENDERS)."]
     out += ["", "engine alone: " + "; ".join(f"{TITLES[q]} {by['engine'].get('internal_ms', float('nan')):.2f} ms inside the engine"
                                           for q, by in r["queries"].items()) + " (chDB's own elapsed time, median)."]
     agree = r["agreement"]
