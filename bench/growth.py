@@ -14,7 +14,6 @@ from __future__ import annotations
 import argparse
 import json
 from datetime import datetime, timezone
-from pathlib import Path
 
 from bench import data, ingestion, report
 
@@ -114,12 +113,12 @@ def render(runs: dict[str, dict], stored: dict) -> str:
                   f"{m['anatomy']['queries']['window_customers']:,} customers at M and "
                   f"{big['anatomy']['queries']['window_customers']:,} at L. Medians [min - max] of "
                   + "/".join(str(by["M"]["runs"]) for by in q["queries"].values()) + " rounds after 2 warm-up rounds."]
-    lines += ["", "## Each size's own run (`python -m bench --size M|L --only queries`, RESULTS.md)", "",
+    lines += ["", "## Each size's own run (`python -m bench --size M|L --only queries`; L's is RESULTS.md's)", "",
               "Two runs at different times: the load moves between them, so these ratios are rougher than the ones above.", "",
               "| query | rows L / M | segwork M, ms | segwork L, ms | time L / M | inside the engine L / M |",
               "|---|---:|---:|---:|---:|---:|"]
     for query in report.TITLES:
-        (rm, _what), (rl, _) = read_m[query], read_l[query]
+        rm, rl = read_m[query][0], read_l[query][0]
         sm, sl = m["queries"][query]["segwork"]["median_ms"], big["queries"][query]["segwork"]["median_ms"]
         em, el = (r["queries"][query]["engine"].get("internal_ms", float("nan")) for r in (m, big))
         lines.append(f"| {report.TITLES[query]} | {rl / rm:.2f}x | {sm:.2f} | {sl:.2f} | {sl / sm:.2f}x | {el / em:.2f}x |")
