@@ -36,6 +36,8 @@ AT_END = pd.Timestamp(END, tz="UTC")  # as_of = END: 11 profiles at size M are n
 ROUNDS = {"S": {"sizes": 7, "transitions": 7, "as_of_summary": 20, "as_of_lookup": 100, "previous_summary": 60,
                 "previous_lookup": 300},
           "M": {"sizes": 5, "transitions": 5, "as_of_summary": 15, "as_of_lookup": 100, "previous_summary": 60,
+                "previous_lookup": 300},
+          "L": {"sizes": 3, "transitions": 3, "as_of_summary": 10, "as_of_lookup": 100, "previous_summary": 30,
                 "previous_lookup": 300}}
 
 

@@ -18,7 +18,7 @@ PACKAGES = ("chdb", "chdb-core", "clickhouse-connect", "duckdb", "pandas", "pyar
 NAMES = {"segwork": "segwork", "engine": "engine alone", "duckdb": "DuckDB", "pandas": "pandas"}
 TITLES = {"lookup": "customer_segment_lookup", "engagement": "customer_engagement_analysis",
           "summary": "customer_segments_summary"}
-SIZES = ("M", "S")  # the order of the sections
+SIZES = ("M", "L", "S")  # the order of the sections
 PARTS = ("queries", "history", "ingest")  # what `--only` picks; a part left out is kept from the stored run
 PART_KEYS = {"queries": ("queries", "agreement", "parts"), "history": ("history",), "ingest": ("ingest", "memory")}
 PART_ANATOMY = {"queries": "queries", "ingest": "ingestion"}
@@ -102,8 +102,8 @@ def kept_sections() -> dict[str, list[str]]:
 
 def render(runs: dict[str, dict], kept: dict[str, list[str]] | None = None) -> str:
     lines = ["# Benchmark results", "",
-             "Written by `make bench ARGS=\"--size S\"` / `--size M` (`python -m bench`); the latest run of each size.",
-             "Targets (issue 6, issue 13) are set for size M on a 2-core machine; at size S they are shown for orientation.",
+             "Written by `make bench ARGS=\"--size S\"` / `--size M` / `--size L` (`python -m bench`); the latest run of each size.",
+             "Targets (issue 6, issue 13) are set for size M on a 2-core machine; at sizes S and L they are shown for orientation.",
              "Ratios are of medians from one run, with every contender measured interleaved on the same data.", ""]
     for size in SIZES:
         if size in runs:
@@ -144,18 +144,23 @@ def section(r: dict) -> list[str]:
 
 
 def _queries(r: dict) -> list[str]:
+    ways = [c for c in NAMES if c in next(iter(r["queries"].values()))]  # size L has no pandas (bench/__main__.py)
+    others = [c for c in ways if c in ("duckdb", "pandas")]
     out = ["", f"### Queries: milliseconds, median [min - max] of {_runs(r)} interleaved runs after warm-up", "",
-            "| query | " + " | ".join(NAMES.values()) + " | segwork / engine | DuckDB / segwork | pandas / segwork |",
-            "|---|" + "---:|" * 7]
+            "| query | " + " | ".join(NAMES[c] for c in ways) + " | segwork / engine | "
+            + " | ".join(f"{NAMES[c]} / segwork" for c in others) + " |", "|---|" + "---:|" * (len(ways) + 1 + len(others))]
     for q, by in r["queries"].items():
-        cells = [f"{by[c]['median_ms']:.2f} [{by[c]['min_ms']:.1f} - {by[c]['max_ms']:.1f}]" for c in NAMES]
+        cells = [f"{by[c]['median_ms']:.2f} [{by[c]['min_ms']:.1f} - {by[c]['max_ms']:.1f}]" for c in ways]
         s = by["segwork"]["median_ms"]
-        out.append(f"| {TITLES[q]} | " + " | ".join(cells)
-                   + f" | {s / by['engine']['median_ms']:.2f}x | {by['duckdb']['median_ms'] / s:.1f}x | {by['pandas']['median_ms'] / s:.1f}x |")
+        out.append(f"| {TITLES[q]} | " + " | ".join(cells) + f" | {s / by['engine']['median_ms']:.2f}x | "
+                   + " | ".join(f"{by[c]['median_ms'] / s:.1f}x" for c in others) + " |")
+    if "pandas" not in ways:
+        out += ["", "No pandas at this size: its frames and DuckDB's tables did not fit in memory together (CONTENDERS)."]
     out += ["", "engine alone: " + "; ".join(f"{TITLES[q]} {by['engine'].get('internal_ms', float('nan')):.2f} ms inside the engine"
                                           for q, by in r["queries"].items()) + " (chDB's own elapsed time, median)."]
     agree = r["agreement"]
-    out += ["", "Answers: " + ("all four agree" if not agree["problems"] else "**DISAGREE**: " + "; ".join(agree["problems"]))
+    count = {2: "both", 3: "all three", 4: "all four"}.get(len(ways), f"all {len(ways)}")
+    out += ["", "Answers: " + (f"{count} agree" if not agree["problems"] else "**DISAGREE**: " + "; ".join(agree["problems"]))
             + f" (checked: {agree['checked']}).", ""]
     return out
 
@@ -242,7 +247,8 @@ METHOD = """## How it is measured
   `INSERT INTO customer_events SELECT * FROM file(...)`. Peak memory: the peak RSS (`VmHWM`) of a
   fresh `python -m bench.memprobe` process per file and way (segwork.ingest, or the engine's
   own load as the baseline), with the most Arrow's pool held and the engine tracked
-  (`MemoryTracking`) sampled every 50 ms; at size M also for the whole 30M-event file.
+  (`MemoryTracking`) sampled every 50 ms; at sizes M and L also for the whole events file
+  (30M and 100M events). Growth from M to L: `python -m bench.growth`, bench/GROWTH.md.
 - Where the time goes (`bench/anatomy.py`): stripped-down versions of the lookup and engagement
   SQL on the bare engine (a trivial query, the profile's columns only, the aggregate without
   profiles, the scan alone), and the ingestion stages timed one by one; the "why" of a missed
