@@ -68,3 +68,26 @@ def customers(n: int, *, prefix: str = "c") -> list[dict]:
              "signup_date": (pd.Timestamp("2021-01-01", tz="UTC") + pd.Timedelta(days=7 * i)).strftime("%Y-%m-%d %H:%M:%S"),
              "lifetime_value": round(50 + (i * 37) % 1900, 2), "timestamp": "2025-01-01 00:00:00"}
             for i in range(n)]
+
+
+@contextmanager
+def uvicorn_thread(app):
+    """`app` under uvicorn on 127.0.0.1 (a free port), in a thread: its base URL; stopped after."""
+    import threading
+    import time
+
+    import uvicorn
+
+    srv = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning", access_log=False))
+    thread = threading.Thread(target=srv.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not srv.started:
+        assert time.monotonic() < deadline and thread.is_alive(), "uvicorn did not start"
+        time.sleep(0.05)
+    try:
+        yield f"http://127.0.0.1:{srv.servers[0].sockets[0].getsockname()[1]}"
+    finally:
+        srv.should_exit = True
+        thread.join(timeout=20)
+        assert not thread.is_alive()

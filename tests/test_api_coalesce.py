@@ -148,25 +148,34 @@ def test_a_batch_gives_each_input_what_it_would_get_alone_in_turn(client, databa
     settings = Settings(dsn="chdb://memory", database=database)
     items = [batch.prepare("customer_events", body, "ndjson", f"input {k}", settings) for k, body in enumerate(bodies_for_the_batch())]
     batch.write_many(client, "customer_events", items, batch.validate_many("customer_events", items))
+    reports = same_as_alone(client, database, items, settings)
+    assert [counts(r)[:5] for r in reports] == [(4, 2, 0, 2, 0), (3, 1, 2, 0, 1), (4, 1, 1, 2, 0), (2, 1, 0, 1, 0),
+                                                 (4, 0, 4, 0, 2)]
+
+
+def counts(r):
+    """What a report says happened to its records."""
+    return (r.rows_read, r.inserted, r.duplicates, r.quarantined, r.known_bad, sorted(r.reasons))
+
+
+def stored(c):
+    """The stored events and quarantine rows, comparable across databases."""
+    events = c.query_df("SELECT event_id, event_value FROM customer_events ORDER BY event_id")
+    bad = c.query_df("SELECT c__source, c__row, c__error, c__token FROM customer_events_quarantine ORDER BY c__source, c__row")
+    return events, bad.assign(c__error=bad.c__error.map(tuple))
+
+
+def same_as_alone(client, database, items, settings) -> list:
+    """Assert that the written `items` (reports) and `client`'s tables equal segwork.ingest of each of
+    bodies_for_the_batch() in turn into a database of its own; that database's reports."""
     alone = segwork.connect("chdb://memory", database=database + "_alone")
     try:
         reports = [segwork.ingest(alone, "customer_events", body, format="ndjson", settings=settings, source_name=f"input {k}")
                    for k, body in enumerate(bodies_for_the_batch())]
-
-        def counts(r):
-            return (r.rows_read, r.inserted, r.duplicates, r.quarantined, r.known_bad, sorted(r.reasons))
-
         assert [counts(i.report) for i in items] == [counts(r) for r in reports]
-        assert [counts(r)[:5] for r in reports] == [(4, 2, 0, 2, 0), (3, 1, 2, 0, 1), (4, 1, 1, 2, 0), (2, 1, 0, 1, 0),
-                                                     (4, 0, 4, 0, 2)]
-
-        def stored(c):
-            events = c.query_df("SELECT event_id, event_value FROM customer_events ORDER BY event_id")
-            bad = c.query_df("SELECT c__source, c__row, c__error, c__token FROM customer_events_quarantine ORDER BY c__source, c__row")
-            return events, bad.assign(c__error=bad.c__error.map(tuple))
-
         for got, want in zip(stored(client), stored(alone)):
             pd.testing.assert_frame_equal(got, want)
+        return reports
     finally:
         alone.command(f"DROP DATABASE IF EXISTS `{database}_alone`")
 

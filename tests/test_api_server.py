@@ -13,12 +13,11 @@ from dataclasses import replace
 
 import httpx
 import pytest
-import uvicorn
 
 from segwork.api import create_app, pipes, tokens
 from segwork.config import PROJECT_DIR, Settings
 
-from tests.apikit import ndjson
+from tests.apikit import ndjson, uvicorn_thread
 
 WRITERS, READERS, SECONDS, BATCH = 3, 3, 3.0, 200
 
@@ -28,18 +27,8 @@ def server(client, database):
     """create_app under uvicorn on 127.0.0.1 (a free port), in a thread; stopped after the test."""
     settings = replace(Settings(dsn="chdb://memory", database=database), api_threads=4)
     admin, _ = tokens.create(client, "admin", ["ADMIN"], {}, pipes.PIPES)
-    srv = uvicorn.Server(uvicorn.Config(create_app(settings), host="127.0.0.1", port=0, log_level="warning", access_log=False))
-    thread = threading.Thread(target=srv.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not srv.started:
-        assert time.monotonic() < deadline and thread.is_alive(), "uvicorn did not start"
-        time.sleep(0.05)
-    port = srv.servers[0].sockets[0].getsockname()[1]
-    yield f"http://127.0.0.1:{port}", admin, client
-    srv.should_exit = True
-    thread.join(timeout=20)
-    assert not thread.is_alive()
+    with uvicorn_thread(create_app(settings)) as base:
+        yield base, admin, client
 
 
 TUTORIAL = """

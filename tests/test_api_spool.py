@@ -6,17 +6,14 @@ from __future__ import annotations
 import asyncio
 import json
 import threading
-import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 
 import httpx
 import pandas as pd
 import pytest
-import uvicorn
 from starlette.applications import Starlette
 
-import segwork
 from segwork.api import pipes, tokens
 from segwork.api.accept import Accepting
 from segwork.api.app import Api
@@ -26,8 +23,8 @@ from segwork.config import Settings
 from segwork.errors import ConfigError
 from segwork.ingestion import batch
 from segwork.ingestion.joined import prepare_joined
-from tests.apikit import ndjson
-from tests.test_api_coalesce import bodies_for_the_batch, event
+from tests.apikit import ndjson, uvicorn_thread
+from tests.test_api_coalesce import bodies_for_the_batch, event, same_as_alone
 
 
 def settings_for(database, tmp_path, **changes) -> Settings:
@@ -39,17 +36,11 @@ def spooled(client, database, tmp_path):
     """The API with the spool on, under uvicorn on loopback; (host, admin token, client, Api)."""
     api = Api(settings_for(database, tmp_path))
     admin, _ = tokens.create(client, "admin", ["ADMIN"], {}, pipes.PIPES)
-    srv = uvicorn.Server(uvicorn.Config(Starlette(routes=api.routes()), host="127.0.0.1", port=0, log_level="warning"))
-    thread = threading.Thread(target=srv.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not srv.started:
-        assert time.monotonic() < deadline and thread.is_alive(), "uvicorn did not start"
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{srv.servers[0].sockets[0].getsockname()[1]}", admin, client, api
-    srv.should_exit = True
-    thread.join(timeout=20)
-    api.close()
+    try:
+        with uvicorn_thread(Starlette(routes=api.routes())) as base:
+            yield base, admin, client, api
+    finally:
+        api.close()
 
 
 def post_many(host, admin, bodies: list[bytes], wait=False) -> list[httpx.Response]:
@@ -126,25 +117,7 @@ def test_bodies_read_joined_get_what_each_would_get_alone(client, database):
     items, block = prepare_joined("customer_events", [(b, f"input {k}", None) for k, b in enumerate(bodies)], settings)
     assert all(items)
     batch.write_many(client, "customer_events", items, block)
-    alone = segwork.connect("chdb://memory", database=database + "_alone")
-    try:
-        reports = [segwork.ingest(alone, "customer_events", body, format="ndjson", settings=settings, source_name=f"input {k}")
-                   for k, body in enumerate(bodies)]
-
-        def counts(r):
-            return (r.rows_read, r.inserted, r.duplicates, r.quarantined, r.known_bad, sorted(r.reasons))
-
-        assert [counts(i.report) for i in items] == [counts(r) for r in reports]
-
-        def stored(c):
-            events = c.query_df("SELECT event_id, event_value FROM customer_events ORDER BY event_id")
-            bad = c.query_df("SELECT c__source, c__row, c__error, c__token FROM customer_events_quarantine ORDER BY c__source, c__row")
-            return events, bad.assign(c__error=bad.c__error.map(tuple))
-
-        for got, want in zip(stored(client), stored(alone)):
-            pd.testing.assert_frame_equal(got, want)
-    finally:
-        alone.command(f"DROP DATABASE IF EXISTS `{database}_alone`")
+    same_as_alone(client, database, items, settings)
     items, _ = prepare_joined("customer_events", [(b'{"foo": 1}', "x", None), (ndjson([event(9)]), "y", "id-y")], settings)
     assert items[0] is None and items[1].report.ingest_id == "id-y"
 
