@@ -124,7 +124,7 @@ def test_bodies_read_joined_get_what_each_would_get_alone(client, database):
 
 def _accept_all(acc: Accepting, bodies: list[bytes]) -> list[dict]:
     async def go():
-        return [await acc.accept("customer_events", "test", b, "ndjson") for b in bodies]
+        return [await acc.accept(*acc.prepare("customer_events", "test", b, None)) for b in bodies]
     return asyncio.run(go())
 
 
@@ -210,3 +210,4 @@ def test_segments_roll_over_are_drained_in_order_and_deleted_once_written(client
     assert client.query("SELECT count() FROM customer_events").result_rows[0][0] == 20
     assert sorted(p.name for p in (tmp_path / "spool").glob("*.log")) == [f"{spool.end()[0]:08d}.log"]
     assert drainer.queued == {}
+

@@ -14,9 +14,9 @@ import itertools
 import uuid
 from datetime import datetime, timezone
 
+from segwork.api import body, spool
 from segwork.api.drain import Drainer
 from segwork.api.responses import ApiError
-from segwork.api.spool import Spool
 from segwork.config import Settings
 
 
@@ -26,26 +26,34 @@ class Accepting:
     def __init__(self, settings: Settings):
         self.settings = settings
         self._prefix, self._ids = uuid.uuid4().hex[:16], itertools.count()  # ids: uuid4's cost (os.urandom) paid once
-        self.spool = Spool(settings.spool_dir)
+        self.spool = spool.Spool(settings.spool_dir)
         self.drainer = Drainer(self.spool, settings)
 
-    async def accept(self, table: str, source: str, payload: bytes, fmt: str) -> dict:
-        """Spool one decoded NDJSON body; the 202's answer once it is on disk."""
+    def prepare(self, table: str, source: str, raw: bytes, encoding: str | None) -> tuple[dict, bytes] | None:
+        """(metadata, spool frame) of one Events API body as received: decoded, its records counted,
+        framed; None when it is not NDJSON (a JSON array is written the usual way). CPU work on the
+        whole body: the API runs it off the event loop unless the body is small."""
+        payload, fmt = body.events_body(raw, encoding, self.settings.api_max_inflated_bytes)
+        if fmt != "ndjson":
+            return None
+        meta = {"id": self._next_id(), "table": table, "source": source, "format": fmt,
+                "rows": sum(1 for line in payload.split(b"\n") if line.strip()), "at": datetime.now(timezone.utc).isoformat()}
+        return meta, spool.frame(meta, payload)
+
+    async def accept(self, meta: dict, frame: bytes) -> dict:
+        """Put one prepared body in the spool; the 202's answer once it is on disk."""
         backlog = self.spool.backlog_bytes()
         if backlog > self.settings.api_spool_max_bytes:
             raise ApiError(503, f"the write queue holds {backlog / 1024**2:,.1f} MB not yet written (the limit is "
                                 f"SEGWORK_API_SPOOL_MAX_BYTES); retry after a second", {"Retry-After": "1"})
-        rows = sum(1 for line in payload.split(b"\n") if line.strip())
-        meta = {"id": self._next_id(), "table": table, "source": source, "format": fmt, "rows": rows,
-                "at": datetime.now(timezone.utc).isoformat()}
         self.drainer.queue(meta)  # before the append: the drain may write it before append returns
         try:
-            await self.spool.append(meta, payload)
+            await self.spool.append_frame(frame)
         except OSError as exc:
             self.drainer.queued.pop(meta["id"], None)
             raise ApiError(503, f"the body could not be put on disk ({exc.strerror or exc}); nothing was accepted, "
                                 "retry later", {"Retry-After": "5"}) from None
-        return {"successful_rows": rows, "quarantined_rows": 0, "import_id": meta["id"], "status": "queued"}
+        return {"successful_rows": meta["rows"], "quarantined_rows": 0, "import_id": meta["id"], "status": "queued"}
 
     def _next_id(self) -> str:
         """32 hex digits like a uuid4's: this process's random half, then a counter."""

@@ -119,11 +119,11 @@ class Api:
         source = f"POST /v0/events ({token.name})"
         if self.accepting is not None and not wait:  # answered once on disk (segwork.api.accept)
             encoding = request.headers.get("content-encoding")
-            args = (raw, encoding, self.settings.api_max_inflated_bytes)
+            args = (table, source, raw, encoding)
             small = len(raw) <= INLINE_BYTES and raw[:2] != b"\x1f\x8b" and not encoding
-            payload, fmt = body.events_body(*args) if small else await self._offload(body.events_body, *args)
-            if fmt == "ndjson":
-                return JSONResponse(await self.accepting.accept(table, source, payload, fmt), status_code=202, headers=headers)
+            prepared = self.accepting.prepare(*args) if small else await self._offload(self.accepting.prepare, *args)
+            if prepared is not None:
+                return JSONResponse(await self.accepting.accept(*prepared), status_code=202, headers=headers)
         async with _departure(request) as gone:
             payload, fmt = await self._offload(body.events_body, raw, request.headers.get("content-encoding"),
                                                self.settings.api_max_inflated_bytes)
