@@ -211,3 +211,27 @@ def test_segments_roll_over_are_drained_in_order_and_deleted_once_written(client
     assert sorted(p.name for p in (tmp_path / "spool").glob("*.log")) == [f"{spool.end()[0]:08d}.log"]
     assert drainer.queued == {}
 
+
+def test_a_body_that_keeps_failing_is_set_aside_and_the_others_are_written(client, database, tmp_path):
+    """A batch the engine refuses is tried again, then its bodies one by one: the one that fails on
+    its own goes to failed.ndjson, its job says so, and the good one is written."""
+    from segwork.api.drain import Drainer
+
+    spool = Spool(tmp_path / "spool")
+    drainer = Drainer(spool, settings_for(database, tmp_path))
+
+    async def add():
+        for i, table in enumerate(("no_such_table", "customer_events")):  # a table the writer cannot handle: not a SegworkError
+            await spool.append({"id": f"id{i}", "table": table, "source": "t", "format": "ndjson", "rows": 1,
+                                "at": "2026-12-01T00:00:00+00:00"}, ndjson([event(i, prefix="poison")]))
+    asyncio.run(add())
+    assert drainer.wait_idle(60)
+    drainer.stop(timeout=0)
+    spool.close()
+    assert client.query("SELECT event_id FROM customer_events").result_rows == [("poison1",)]
+    kept = [json.loads(line) for line in (tmp_path / "spool" / "failed.ndjson").read_text().splitlines()]
+    assert [(k["id"], k["table"]) for k in kept] == [("id0", "no_such_table")] and "poison0" in kept[0]["body"]
+    log = client.query_df("SELECT ingest_id, status, error FROM ingest_log ORDER BY updated_at")
+    failed = log[log.ingest_id == "id0"]
+    assert list(failed.status) == ["started", "failed"] and "failed.ndjson" in failed.error.iloc[-1]
+    assert "finished" in set(log[log.ingest_id == "id1"].status)
