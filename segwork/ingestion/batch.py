@@ -91,7 +91,7 @@ def validate_many(table: str, items: list[Prepared]) -> pa.Table | None:
     parsed = [parse_chunk(table, pd.concat([parts[i][2] for i in g], ignore_index=True) if len(g) > 1 else parts[g[0]][2])
               for g in groups]
     owner = np.concatenate([np.full(len(parts[i][2]), parts[i][0], np.int32) for g in groups for i in g] or [np.zeros(0, np.int32)])
-    failures = _validate_together(table, parsed, owner)
+    failures = validate_together(table, parsed, owner)
     good_frames, owners, at = [], [], 0
     for g, group_parsed in zip(groups, parsed):
         rows = np.concatenate([parts[i][3] for i in g]) if len(g) > 1 else parts[g[0]][3]
@@ -141,7 +141,7 @@ def _alike(parts) -> list[list[int]]:
     return groups
 
 
-def _validate_together(table: str, parsed: list[Parsed], owner: np.ndarray) -> dict[int, list]:
+def validate_together(table: str, parsed: list[Parsed], owner: np.ndarray) -> dict[int, list]:
     """Failures by position in all the rows of `parsed` (one after another), found by one
     pandera call over all (when typed alike; otherwise one call each). An event_id repeated
     across inputs (`owner`) is not a failure: the later copy is a duplicate, found when written."""

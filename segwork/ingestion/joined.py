@@ -28,7 +28,7 @@ import pyarrow as pa
 from segwork.config import Settings
 from segwork.errors import SegworkError
 from segwork.ingestion import batch, read as readers
-from segwork.ingestion.batch import Prepared, _validate_together
+from segwork.ingestion.batch import Prepared, validate_together
 from segwork.ingestion.parse import parse_chunk
 from segwork.ingestion.quarantine import quarantine_rows
 from segwork.ingestion.records import RawChunk
@@ -126,7 +126,7 @@ def _alone(table: str, chunks: list[RawChunk], ends: np.ndarray, n: int) -> np.n
 
 def _chunk(table: str, chunk: RawChunk, items: list[Prepared], ends: np.ndarray, alone: np.ndarray) -> pa.Table | None:
     """Type and validate one joined chunk once; each input's counts, reasons and quarantine rows."""
-    before = ends - np.diff(np.concatenate(([0], ends)))
+    before = np.concatenate(([0], ends[:-1]))  # lines before each input
     rows = _rows(chunk)
     owner = np.searchsorted(ends, rows, side="left")
     keep = ~alone[owner]
@@ -141,7 +141,7 @@ def _chunk(table: str, chunk: RawChunk, items: list[Prepared], ends: np.ndarray,
             bad.row = int(bad.row - before[k])
             bad_by.setdefault(k, []).append(bad)
     parsed = parse_chunk(table, frame)
-    failures = _validate_together(table, [parsed], owner) if len(frame) else {}
+    failures = validate_together(table, [parsed], owner) if len(frame) else {}
     bad_pos = np.array(sorted(failures), dtype=np.int64)
     good = np.ones(len(frame), bool)
     good[bad_pos] = False
