@@ -252,7 +252,12 @@ def _query_formatted(client: Client, name: str, sql: str, parameters: dict[str, 
         return pd.DataFrame()
     settings = {**out.settings, **limits}
     if embedded.usable(client):  # the handle's own call: no SET/restore round trips per setting
-        out.body = embedded.query_raw(client, sql, parameters, out.format, settings)
+        try:
+            out.body = embedded.query_raw(client, sql, parameters, out.format, settings)
+        except Exception:
+            if any(c is client for c in _local.__dict__.get("clients", {}).values()):
+                discard(client)  # its connection may hold the failed query's partial output (see discard)
+            raise
     else:
         out.body = client.raw_query(sql, parameters=parameters, fmt=out.format, settings=settings)
     out.query = name
