@@ -2,10 +2,13 @@
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import pyarrow as pa
 
+import segwork
+
 from segwork import embedded, sqlfiles
-from segwork.ingestion import dedup
+from segwork.ingestion import dedup, idindex
 
 
 def test_event_id_hashes_come_back_in_the_batch_order(client):
@@ -19,13 +22,55 @@ def test_event_id_hashes_come_back_in_the_batch_order(client):
     assert got.num_rows == 600_000
 
 
-def test_id_index_finds_exactly_the_stored_hashes():
+def fingerprints(hashes: np.ndarray) -> np.ndarray:
+    """What the index keeps of a hash: its top 40 bits (shard and kept bits)."""
+    return hashes >> np.uint64(24)
+
+
+def test_id_index_finds_exactly_the_stored_fingerprints():
     rng = np.random.default_rng(5)
-    stored = rng.integers(0, 2**63, 50_000, dtype=np.int64).astype(np.uint64)
-    index = dedup.IdIndex([], 0)
-    for part in np.array_split(stored, 7):  # several runs, merged as they come
+    stored = rng.integers(0, 2**64 - 1, 200_000, dtype=np.uint64)
+    index = idindex.IdIndex()
+    for part in np.array_split(stored, 40):  # many adds: small arrays merged into large ones
         index.add(np.sort(part))
-    probe = np.concatenate([stored[::3], rng.integers(0, 2**63, 20_000, dtype=np.int64).astype(np.uint64)])
+    near = stored[::7] ^ np.uint64(1 << 23)  # same fingerprint, another hash: a hit to confirm
+    probe = np.concatenate([stored[::3], near, rng.integers(0, 2**64 - 1, 50_000, dtype=np.uint64)])
     ordered = np.sort(probe)
-    assert (index.candidates(ordered) == np.isin(ordered, stored)).all()
-    assert index.rows == 50_000 and len(index.runs) < 7
+    got = index.candidates(ordered)
+    assert (got == np.isin(fingerprints(ordered), fingerprints(stored))).all()
+    assert got[np.isin(ordered, stored)].all() and got[np.isin(ordered, near)].all()
+    assert index.rows == 200_000 and index.nbytes() == 4 * 200_000
+
+
+def test_id_index_loaded_from_the_database_matches_the_one_built_while_writing(client):
+    ids = [f"ev-{i}" for i in range(30_000)]
+    segwork.ingest(client, "customer_events", events(ids))
+    built = dedup._index(client)
+    dedup.forget(client)
+    loaded = dedup._index(client)
+    assert loaded is not built and loaded.rows == built.rows == 30_000
+    hashes = np.sort(np.array([h for (h,) in client.query("SELECT h FROM event_ids").result_rows], dtype=np.uint64))
+    assert loaded.candidates(hashes).all()
+    for s in range(idindex.SHARDS):
+        assert (np.concatenate([loaded.large[s], loaded.small[s]]) == np.sort(np.concatenate([built.large[s], built.small[s]]))).all()
+
+
+def test_an_id_sharing_a_fingerprint_with_a_stored_one_is_stored_once(client):
+    """Two ids whose hashes share the index's 40 bits (found by the engine among 3M made-up
+    ids): the second is new, not a duplicate, and each counts once however often it comes."""
+    first, second = client.query(
+        "SELECT groupArray(2)(id) FROM (SELECT concat('fp-', toString(number)) AS id FROM numbers(3000000)) "
+        "GROUP BY bitShiftRight(sipHash64(id), 24) HAVING count() > 1 LIMIT 1").result_rows[0][0]
+    assert segwork.ingest(client, "customer_events", events([first])).inserted == 1
+    hashes = client.query("SELECT sipHash64({a:String}), sipHash64({b:String})", parameters={"a": first, "b": second}).result_rows[0]
+    assert hashes[0] != hashes[1]
+    assert dedup._index(client).candidates(np.array([hashes[1]], dtype=np.uint64)).all()
+    assert len(dedup._confirmed(client, np.array([hashes[1]], dtype=np.uint64))) == 0
+    assert segwork.ingest(client, "customer_events", events([second, first, second])).inserted == 1
+    assert segwork.ingest(client, "customer_events", events([first, second])).inserted == 0
+    assert sorted(r[0] for r in client.query("SELECT event_id FROM customer_events").result_rows) == sorted([first, second])
+
+
+def events(ids: list[str]) -> pd.DataFrame:
+    return pd.DataFrame({"event_id": ids, "customer_id": "c1", "event_type": "purchase", "event_value": 1.0,
+                         "product_id": "", "category": "", "timestamp": pd.Timestamp("2026-01-01", tz="UTC")})
