@@ -71,6 +71,16 @@ def test_an_id_sharing_a_fingerprint_with_a_stored_one_is_stored_once(client):
     assert sorted(r[0] for r in client.query("SELECT event_id FROM customer_events").result_rows) == sorted([first, second])
 
 
+def test_an_input_sent_again_with_more_hits_than_are_confirmed_goes_in_once(client):
+    """Past CONFIRM_MAX fingerprint hits the whole-hash lookup is skipped (the hits are real
+    repeats) and the ids themselves decide: nothing twice, the new ones in."""
+    ids = [f"again-{i}" for i in range(dedup.CONFIRM_MAX + 2_000)]
+    assert segwork.ingest(client, "customer_events", events(ids)).inserted == len(ids)
+    report = segwork.ingest(client, "customer_events", events(ids + ["again-new"]))
+    assert (report.inserted, report.duplicates) == (1, len(ids))
+    assert client.command("SELECT count() FROM customer_events") == len(ids) + 1
+
+
 def events(ids: list[str]) -> pd.DataFrame:
     return pd.DataFrame({"event_id": ids, "customer_id": "c1", "event_type": "purchase", "event_value": 1.0,
                          "product_id": "", "category": "", "timestamp": pd.Timestamp("2026-01-01", tz="UTC")})
