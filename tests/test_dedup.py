@@ -24,7 +24,7 @@ def test_event_id_hashes_come_back_in_the_batch_order(client):
 
 def fingerprints(hashes: np.ndarray) -> np.ndarray:
     """What the index keeps of a hash: its top 40 bits (shard and kept bits)."""
-    return hashes >> np.uint64(24)
+    return hashes >> np.uint64(idindex.KEEP_SHIFT)
 
 
 def test_id_index_finds_exactly_the_stored_fingerprints():
@@ -55,20 +55,34 @@ def test_id_index_loaded_from_the_database_matches_the_one_built_while_writing(c
         assert (np.concatenate([loaded.large[s], loaded.small[s]]) == np.sort(np.concatenate([built.large[s], built.small[s]]))).all()
 
 
+FINGERPRINT_PAIR = ("fp-1923955", "fp-2649326")  # found by the engine among 3M made-up ids (the test checks)
+
+
 def test_an_id_sharing_a_fingerprint_with_a_stored_one_is_stored_once(client):
-    """Two ids whose hashes share the index's 40 bits (found by the engine among 3M made-up
-    ids): the second is new, not a duplicate, and each counts once however often it comes."""
-    first, second = client.query(
-        "SELECT groupArray(2)(id) FROM (SELECT concat('fp-', toString(number)) AS id FROM numbers(3000000)) "
-        "GROUP BY bitShiftRight(sipHash64(id), 24) HAVING count() > 1 LIMIT 1").result_rows[0][0]
-    assert segwork.ingest(client, "customer_events", events([first])).inserted == 1
+    """Two ids whose hashes share the index's 40 bits: the second is new, not a duplicate, and
+    each counts once however often it comes."""
+    first, second = FINGERPRINT_PAIR
     hashes = client.query("SELECT sipHash64({a:String}), sipHash64({b:String})", parameters={"a": first, "b": second}).result_rows[0]
-    assert hashes[0] != hashes[1]
+    assert hashes[0] != hashes[1] and fingerprints(np.array(hashes, dtype=np.uint64)).tolist() == [hashes[0] >> 24] * 2
+    assert segwork.ingest(client, "customer_events", events([first])).inserted == 1
     assert dedup._index(client).candidates(np.array([hashes[1]], dtype=np.uint64)).all()
     assert len(dedup._confirmed(client, np.array([hashes[1]], dtype=np.uint64))) == 0
     assert segwork.ingest(client, "customer_events", events([second, first, second])).inserted == 1
     assert segwork.ingest(client, "customer_events", events([first, second])).inserted == 0
     assert sorted(r[0] for r in client.query("SELECT event_id FROM customer_events").result_rows) == sorted([first, second])
+
+
+def test_whole_hashes_at_the_edges_of_the_shards_and_of_uint64_are_confirmed(client):
+    """The confirmation and the index's load read hashes as the engine stores them, the ones
+    past 2^63 included (unsigned through the parameters and the shifts)."""
+    edges = [0, 2**56 - 1, 2**56, 2**63 - 1, 2**63, 2**64 - 2**24, 2**64 - 1]
+    client.command("INSERT INTO event_ids SELECT arrayJoin({h:Array(UInt64)})", parameters={"h": edges})
+    asked = np.array(sorted(edges + [5, 2**63 + 1]), dtype=np.uint64)
+    assert dedup._confirmed(client, asked).tolist() == sorted(edges)
+    index = dedup._index(client)  # loaded from event_ids, 16 shards per query
+    assert index.rows == len(edges)
+    assert index.candidates(np.array(sorted(edges), dtype=np.uint64)).all()
+    assert not index.candidates(np.array([2**24, 2**63 + 2**24], dtype=np.uint64)).any()
 
 
 def test_an_input_sent_again_with_more_hits_than_are_confirmed_goes_in_once(client):

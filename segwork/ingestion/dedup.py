@@ -57,13 +57,13 @@ def _index(client: Client) -> IdIndex:
     key = _engine_key(client)
     events, ids = db.query_rows(client, "event_counts", {})[0]
     index = _indexes.get(key)
-    if index is None or index.rows != ids:
+    if index is None or index.rows != ids or events > ids:
         if events > ids:
             repair(client)
         index = IdIndex()
         for first in range(0, idindex.SHARDS, LOAD_SHARDS):
             part = embedded.query_arrow(client, sqlfiles.load("event_ids_fingerprints"),
-                                        {"first": first, "last": first + LOAD_SHARDS - 1})
+                                        {"first": first, "last": min(first + LOAD_SHARDS, idindex.SHARDS) - 1})
             if part.num_rows:
                 index.load_range(part.column("shard").to_numpy(), part.column("kept").to_numpy())
                 index.rows += part.num_rows
