@@ -147,6 +147,9 @@ def _ingest(url, auth, make: Batches, writers: int, seconds: float | None, stop:
                 body = make.next()
                 started = time.perf_counter()
                 r = http.post(f"{url}/v0/events?name=customer_events" + ("" if spool else "&wait=true"), content=body)
+                while spool and r.status_code == 503 and "Retry-After" in r.headers:  # the spool is full: as a client should
+                    time.sleep(float(r.headers["Retry-After"]))
+                    r = http.post(f"{url}/v0/events?name=customer_events", content=body)
                 if r.status_code != (202 if spool else 200) or r.json()["successful_rows"] != BATCH:
                     errors.append(f"{r.status_code} {r.text[:300]}")
                     return
