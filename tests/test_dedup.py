@@ -88,6 +88,9 @@ def test_whole_hashes_at_the_edges_of_the_shards_and_of_uint64_are_confirmed(cli
 def test_an_input_sent_again_with_more_hits_than_are_confirmed_goes_in_once(client):
     """Past CONFIRM_MAX fingerprint hits the whole-hash lookup is skipped (the hits are real
     repeats) and the ids themselves decide: nothing twice, the new ones in."""
+    unstored = np.arange(1, dedup.CONFIRM_MAX + 2, dtype=np.uint64)  # none in event_ids: a lookup would find none
+    assert len(dedup._confirmed(client, unstored)) == len(unstored)
+    assert len(dedup._confirmed(client, unstored[:10])) == 0
     ids = [f"again-{i}" for i in range(dedup.CONFIRM_MAX + 2_000)]
     assert segwork.ingest(client, "customer_events", events(ids)).inserted == len(ids)
     report = segwork.ingest(client, "customer_events", events(ids + ["again-new"]))

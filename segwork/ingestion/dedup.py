@@ -49,7 +49,7 @@ def writer(client: Client, table: str) -> Iterator[None]:
         yield
 
 
-LOAD_SHARDS = 16  # shards read per query when an index is loaded (idindex.IdIndex.load_range)
+LOAD_SHARDS = 16  # shards read per query when an index is loaded: 1/16 of the hashes held twice at most
 
 
 def _index(client: Client) -> IdIndex:
@@ -57,16 +57,15 @@ def _index(client: Client) -> IdIndex:
     key = _engine_key(client)
     events, ids = db.query_rows(client, "event_counts", {})[0]
     index = _indexes.get(key)
-    if index is None or index.rows != ids or events > ids:
+    if index is None or index.rows != ids:
         if events > ids:
             repair(client)
         index = IdIndex()
         for first in range(0, idindex.SHARDS, LOAD_SHARDS):
-            part = embedded.query_arrow(client, sqlfiles.load("event_ids_fingerprints"),
-                                        {"first": first, "last": min(first + LOAD_SHARDS, idindex.SHARDS) - 1})
+            lo, hi = idindex.shard_range(first, min(first + LOAD_SHARDS, idindex.SHARDS) - 1)
+            part = embedded.query_arrow(client, sqlfiles.load("event_ids_range"), {"lo": lo, "hi": hi})
             if part.num_rows:
-                index.load_range(part.column("shard").to_numpy(), part.column("kept").to_numpy())
-                index.rows += part.num_rows
+                index.add(part.column(0).to_numpy())
         _indexes[key] = index
     return index
 

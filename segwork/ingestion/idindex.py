@@ -6,8 +6,8 @@ answers "may be stored" for a 40-bit fingerprint. A hit is confirmed by the whol
 event_ids (unless a batch has so many hits that they are plainly an input sent again), then by
 the id's text (dedup), so a fingerprint shared by chance costs a lookup, never a lost or doubled
 event: at 100M stored ids about 1 probe in 11,000 is such a false hit. This relies on event_ids
-holding every stored event's hash (dedup reloads the index and repairs event_ids whenever its
-count differs from the index's or from customer_events').
+holding every stored event's hash (dedup reloads the index whenever event_ids' count differs
+from the index's, and repairs event_ids first when customer_events holds more rows).
 
 Why this shape (bench/GROWTH.md, issue 16): the earlier index held 8 bytes an event as a few
 sorted runs merged two by two, each merge holding both runs, their concatenation and its sorted
@@ -15,9 +15,10 @@ copy at once: ~2 GB at the end of a 100M-event load against ~0.5 GB at 30M (the 
 100M load grew +114 %). Here each shard has one large sorted array and a small one for what came
 since; the small one is merged into the large one when it reaches an eighth of it, so a merge
 holds about two copies of one shard (1/256 of the index), and the index is 4 bytes an event.
-The price is a Python loop over the shards a batch touches: measured at 30M stored ids, a batch's
-check and add took 3.5 ms for 100 events (0.4 ms before), 11.5 ms for 1,000 (4.1) and 297 ms for
-1M (794): small next to the insert that follows either way.
+The price is a Python loop over the shards a batch touches: at 30M stored ids a batch's check and
+add took 3.4 ms for 100 events against 0.40 ms before, 10.8 against 2.1 ms for 1,000 and 187
+against 514 ms for 1M (medians of 41/41/7 alternating rounds, load ~2-3): a small write (an API
+request's) pays ~3 ms more, next to its insert's tens of ms.
 """
 from __future__ import annotations
 
@@ -37,6 +38,11 @@ def split(ordered: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return bounds, kept
 
 
+def shard_range(first: int, last: int) -> tuple[int, int]:
+    """The lowest and highest hash of shards first..last (to read them from the engine)."""
+    return first << (64 - SHARD_BITS), ((last + 1) << (64 - SHARD_BITS)) - 1
+
+
 def _merge(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     if not len(a):
         return b
@@ -54,13 +60,6 @@ class IdIndex:
         empty = np.zeros(0, dtype=np.uint32)
         self.large = [empty] * SHARDS
         self.small = [empty] * SHARDS
-
-    def load_range(self, shards: np.ndarray, kept: np.ndarray) -> None:
-        """Take stored fingerprints read from the engine in hash order (a range of shards at a
-        time, so loading holds a part of the index twice at most)."""
-        bounds = np.searchsorted(shards, np.arange(SHARDS + 1))
-        for s in np.flatnonzero(np.diff(bounds)):
-            self.large[s] = _merge(self.large[s], kept[bounds[s]:bounds[s + 1]].copy())
 
     def candidates(self, ordered: np.ndarray) -> np.ndarray:
         """True where a hash of the sorted uint64 array `ordered` may be stored (its fingerprint
