@@ -43,8 +43,8 @@ def _holds(node, p, e, as_of, rules, saved, rfm) -> pd.Series:
         if node.measure == "count":
             return OPS[node.op](n, node.value)
         if node.measure == "total_value":
-            return OPS[node.op](grouped.sum().reindex(p.index, fill_value=0.0), node.value)
-        avg = grouped.mean().reindex(p.index)
+            return OPS[node.op](grouped.agg(oracle.exact_total).reindex(p.index, fill_value=0.0), node.value)
+        avg = (grouped.agg(oracle.exact_total) / grouped.size()).reindex(p.index)
         return (n > 0) & OPS[node.op](avg.fillna(0), node.value)
     if isinstance(node, LastEvent):
         last = _of_type(e, node.event_type).groupby("customer_id")["timestamp"].max().reindex(p.index)

@@ -1,9 +1,24 @@
 """Independent pandas computations of the three queries, to check the SQL against."""
 from __future__ import annotations
 
+from decimal import Decimal
+
 import pandas as pd
 
 from segwork.segments import SegmentRules
+
+MICRO = Decimal("0.000001")
+
+
+def exact_total(values) -> float:
+    """A sum of money as segwork defines it: each value to 6 decimals (its exact binary value
+    rounded, in decimal arithmetic), added exactly, the total as the nearest float."""
+    return float(sum((Decimal(float(v)).quantize(MICRO) for v in values), Decimal(0)))
+
+
+def exact_totals(values: pd.Series, by) -> pd.Series:
+    """exact_total per group of `by`."""
+    return values.groupby(by).agg(exact_total)
 
 
 def latest_profiles(customers: pd.DataFrame, as_of: pd.Timestamp | None = None) -> pd.DataFrame:
@@ -59,7 +74,7 @@ def engagement(events, customers, start, end, event_types=None, limit=100, locat
     if location is not None:
         ids = latest_profiles(customers, as_of).query("location == @location")["customer_id"]
         e = e[e["customer_id"].isin(ids)]
-    g = e.groupby("customer_id", as_index=False).agg(event_count=("event_id", "size"), total_value=("event_value", "sum"))
+    g = e.groupby("customer_id", as_index=False).agg(event_count=("event_id", "size"), total_value=("event_value", exact_total))
     g = g.sort_values(["event_count", "total_value", "customer_id"], ascending=[False, False, True])
     return g.head(limit).reset_index(drop=True)
 

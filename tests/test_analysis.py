@@ -180,7 +180,7 @@ def quintile(values: pd.Series, ascending: bool) -> pd.Series:
 def rfm_oracle(events: pd.DataFrame, as_of: pd.Timestamp, start: pd.Timestamp) -> pd.DataFrame:
     e = events[(events.timestamp >= start) & (events.timestamp <= as_of)]
     buys = e[e.event_type == "purchase"]
-    money = e[e.event_type.isin(["purchase", "return"])].groupby("customer_id")["event_value"].sum()
+    money = oracle.exact_totals(e[e.event_type.isin(["purchase", "return"])]["event_value"], e["customer_id"])
     g = buys.groupby("customer_id").agg(frequency=("event_id", "size"), last_purchase=("timestamp", "max"))
     g["monetary"] = money.reindex(g.index)
     g["recency_days"] = oracle.days_between(g["last_purchase"], as_of)

@@ -173,14 +173,17 @@ def test_query_format_csv_is_neutralised(workbench, capsys):
 
 
 def test_money_is_written_to_the_cent_without_float_noise(client, database, monkeypatch, capsys):
-    """175.54 + 1148.35 is 1323.8899999999999 in binary floating point: a CSV shows 1323.89."""
+    """0.1 + 0.2 is 0.30000000000000004 in binary floating point: a CSV shows 0.3. (Sums of event
+    values are exact already: sql/rules/total.sql; a profile's value keeps what it was given.)"""
     monkeypatch.setenv("SEGWORK_DATABASE", database)
     segwork.ingest(client, "customers", pd.DataFrame([_profile("m1", "Mo", "Oslo", 0.1 + 0.2)]))
     segwork.ingest(client, "customer_events", pd.DataFrame([
         {"event_id": f"m{i}", "customer_id": "m1", "event_type": "purchase", "event_value": value,
          "timestamp": f"2025-03-0{i + 1} 10:00:00"} for i, value in enumerate((175.54, 1148.35, 0.1 + 0.2))]))
     engagement = segwork.customer_engagement_analysis(client, "2025-03-01", "2025-03-31", as_of=AS_OF)
-    assert engagement["total_value"].iloc[0] != round(engagement["total_value"].iloc[0], 2)  # the noise is there
+    assert engagement["total_value"].iloc[0] == 1324.19  # exact: 175.54 + 1148.35 + 0.3 (floats: 1324.1899999999998)
+    lookup = segwork.customer_segment_lookup(client, "m1", as_of=AS_OF)
+    assert lookup["lifetime_value"].iloc[0] != round(lookup["lifetime_value"].iloc[0], 2)  # the noise is there
     text = data.csv_bytes(engagement).decode()
     assert _cells(text)[0]["total_value"] == "1324.19" and "0000000" not in text and "9999999" not in text
     timeline = data.csv_bytes(segwork.customer_timeline(client, "m1")).decode()

@@ -14,7 +14,7 @@ WITH top AS MATERIALIZED (
     SELECT
         customer_id,
         count() AS event_count,
-        sum(event_value) AS total_value,
+        segwork_total(event_value) AS total_value,
         min(timestamp) AS first_event,
         max(timestamp) AS last_event
     FROM customer_events

@@ -4,7 +4,7 @@ SELECT
     toDate(timestamp) AS day,
     event_type,
     count() AS event_count,
-    sum(event_value) AS total_value
+    segwork_total(event_value) AS total_value
 FROM customer_events
 WHERE timestamp >= {start_date:DateTime('UTC')}
   AND timestamp <= {end_date:DateTime('UTC')}

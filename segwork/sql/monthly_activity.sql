@@ -5,7 +5,7 @@ SELECT
     toStartOfMonth(timestamp) AS month,
     uniqExact(customer_id) AS active_customers,
     count() AS events,
-    sum(event_value) AS total_value
+    segwork_total(event_value) AS total_value
 FROM customer_events
 WHERE timestamp >= {start_date:DateTime('UTC')}
   AND timestamp <= {end_date:DateTime('UTC')}

@@ -7,7 +7,7 @@ WITH per_customer AS (
         countIf(event_type IN {purchase_types:Array(String)}) AS frequency,
         maxIf(timestamp, event_type IN {purchase_types:Array(String)}) AS last_purchase,
         dateDiff('day', last_purchase, {as_of:DateTime('UTC')}) AS recency_days,
-        sum(event_value) AS monetary
+        segwork_total(event_value) AS monetary
     FROM customer_events
     WHERE timestamp >= {start_date:DateTime('UTC')}
       AND timestamp <= {as_of:DateTime('UTC')}

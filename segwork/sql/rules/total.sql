@@ -1,0 +1,13 @@
+-- A sum of money (event_value) that does not depend on the order the engine adds the rows in:
+-- each value counts in whole millionths (6 decimals, rounded), and whole numbers add up exactly
+-- in a float while the running total stays under 2^53 millionths (9,007,199,254.740992): the
+-- result is the same in any order whenever the values' absolute sum is under 9 billion; beyond
+-- that it is as exact as a float sum (the order shows in the 16th digit). A float sum's last
+-- digits follow the order of the rows (parts, threads, merges), so the same query gave
+-- 925383.3699999982 once and 925383.3700000024 the next time, and two customers with the same
+-- total compared unequal: "ties by the other measure, then customer_id" broke, and a custom
+-- segment's "total_value <= 0.6" held for 0.3, 0.2, 0.1 added in one order and not in another.
+-- Cost at 30M events, engagement's aggregate, 41 interleaved runs: 115.5 ms vs 115.3 for
+-- sum(event_value) (Int64 millionths: +4 %, Int128: +14 %, an Int64 sum with a float guard
+-- against its wrapping: +8 %).
+(value) -> sum(round(value * 1e6)) / 1e6
