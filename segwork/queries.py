@@ -56,8 +56,10 @@ def customer_engagement_analysis(client: Client, start_date=None, end_date=None,
     p = engagement_parameters(start_date, end_date, event_types, location=location, as_of=as_of, rules=rules)
     p["limit"] = params.integer("limit", limit, default=100, minimum=1, maximum=MAX_LIMIT)
     p["order_by"] = params.choice("order_by", order_by, ORDER_BY, "event_count")
-    name = "customer_engagement_with_inactive" if include_inactive else "customer_engagement_analysis"
-    return db.query_df(client, at(client, name, as_of, p["as_of"]), p, utc=True)
+    if include_inactive:
+        return db.query_df(client, at(client, "customer_engagement_with_inactive", as_of, p["as_of"]), p, utc=True)
+    name = located(at(client, "customer_engagement_analysis", as_of, p["as_of"]), p["location"])
+    return db.query_df(client, name, {k: p[k] for k in sqlfiles.placeholders(name)}, utc=True)
 
 
 def customer_segments_summary(client: Client, location: str | None = None, min_age=None, max_age=None, *,
@@ -132,7 +134,7 @@ def _timeline_filters(customer_id, event_types, start_date, end_date) -> dict:
 def events_over_time(client: Client, start_date=None, end_date=None, event_types=None, *, location=None, as_of=None) -> pd.DataFrame:
     """Events and value per day and event type for the engagement selection."""
     p = engagement_parameters(start_date, end_date, event_types, location=location, as_of=as_of, rules=None)
-    name = at(client, "events_over_time", as_of, p["as_of"])
+    name = located(at(client, "events_over_time", as_of, p["as_of"]), p["location"])
     return db.query_df(client, name, {k: p[k] for k in sqlfiles.placeholders(name)})
 
 
@@ -150,6 +152,14 @@ def at(client: Client, name: str, as_of, as_of_dt: datetime) -> str:
     """The query to run: `name` (latest profiles) unless as_of was given and a stored profile
     version is newer than it, then "<name>@as_of" (the profiles at as_of, from the history)."""
     return f"{name}@as_of" if needs_history(client, as_of, as_of_dt) else name
+
+
+def located(name: str, location: str | None) -> str:
+    """The query `name` (maybe "<query>@as_of") reading only the location's customers' events
+    ("@located": sql/tables/located_events.sql) when a location is chosen."""
+    if location is None:
+        return name
+    return f"{name}+located" if "@" in name else f"{name}@located"
 
 
 def needs_history(client: Client, as_of, as_of_dt: datetime) -> bool:

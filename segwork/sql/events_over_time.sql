@@ -5,12 +5,9 @@ SELECT
     event_type,
     count() AS event_count,
     segwork_total(event_value) AS total_value
-FROM customer_events
+FROM segwork_events
 WHERE timestamp >= {start_date:DateTime('UTC')}
   AND timestamp <= {end_date:DateTime('UTC')}
   AND (empty({event_types:Array(String)}) OR event_type IN {event_types:Array(String)})
-  AND (isNull({location:Nullable(String)})
-       OR customer_id IN (SELECT customer_id FROM segwork_profiles
-                          WHERE isNotNull({location:Nullable(String)}) AND location = {location:Nullable(String)}))
 GROUP BY day, event_type
 ORDER BY day ASC, event_type ASC
