@@ -38,3 +38,13 @@ def test_inserter_runs_jobs_in_order_and_raises_their_errors():
     inserter.submit(fail)
     with pytest.raises(RuntimeError, match="engine down"):
         inserter.close()
+
+
+def test_token_of_a_slice_equals_that_of_the_same_rows_built_afresh():
+    b = block()
+    b = b.set_column(4, "product_id", pa.array([None if i % 7 == 0 else v for i, v in enumerate(b.column(4).to_pylist())]))
+    part = b.slice(300, 400)
+    fresh = pa.Table.from_pylist(part.to_pylist(), schema=b.schema)
+    assert part.column(0).chunk(0).offset == 300 and fresh.column(0).chunk(0).offset == 0
+    assert content_token("customer_events", part) == content_token("customer_events", fresh)
+    assert content_token("customer_events", part) != content_token("customer_events", b.slice(301, 400))
