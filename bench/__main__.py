@@ -50,7 +50,8 @@ def main(argv: list[str] | None = None) -> int:
     client, database, load = engine.loaded_client(ds, log=log, reload=args.reload)
     results = {"size": args.size, "customers": ds.customers, "events": ds.events, "ingest_rows": ds.ingest_rows,
                "machine": report.machine(client.command("SELECT version()")),
-               "generated": (ds.folder / "done").read_text().strip(), "load": load}
+               "generated": (ds.folder / "done").read_text().strip(), "load": load,
+               "customer_rows": pq.ParquetFile(ds.customers_parquet).metadata.num_rows}  # every profile version
     rounds = {q: max(3, int(n * args.rounds)) for q, n in ROUNDS[args.size].items()}
     w = workload(ds.customers, max(rounds["lookup"], history.ROUNDS[args.size]["previous_lookup"]))
     results["ran"] = {part: {"date": results["machine"]["date"], "commit": results["machine"]["commit"]} for part in parts}
@@ -59,7 +60,6 @@ def main(argv: list[str] | None = None) -> int:
     if "history" in parts:
         log("  segments through time and queries at a past as_of (history) ...")
         versions = pd.read_parquet(ds.customers_parquet)  # the whole history: every profile version
-        results["customer_rows"] = len(versions)
         h_rounds = {k: max(3, int(n * args.rounds)) for k, n in history.ROUNDS[args.size].items()}
         results["history"] = history.run(client, database, ds, w, versions, h_rounds, log=log)
         for p in results["history"]["problems"] + results["history"]["previous"]["problems"]:
@@ -89,7 +89,6 @@ def main(argv: list[str] | None = None) -> int:
 def run_queries(results: dict, ds, client, database: str, w, rounds: dict) -> None:
     """The three queries: segwork, the bare engine, DuckDB and pandas (CONTENDERS), interleaved."""
     names = CONTENDERS.get(ds.size, tuple(report.NAMES))
-    results["customer_rows"] = pq.ParquetFile(ds.customers_parquet).metadata.num_rows
     ways = [Segwork(client, w), Engine(database, w)]
     if "duckdb" in names:
         log("  loading DuckDB ...")
