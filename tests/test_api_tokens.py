@@ -278,7 +278,7 @@ def test_empty_pin_error_says_what_where_and_what_to_do():
 
 
 def test_a_parameter_pinned_twice_is_refused():
-    from segwork.api.app import parse_fixed_params
+    from segwork.api.admin import parse_fixed_params
 
     with pytest.raises(tokens.TokenError, match="'location' is pinned twice"):
         parse_fixed_params(["location=Paris", "location=London"])

@@ -8,7 +8,6 @@ its calls), so slow queries do not stall the event loop or each other.
 from __future__ import annotations
 
 import asyncio
-import json
 import functools
 import logging
 import time
@@ -21,9 +20,9 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from segwork import db, overview, params, through_time
+from segwork import db
 from segwork.ingestion import read as readers
-from segwork.api import body, jobs, pipes, query, responses, segments, tokens, workspace
+from segwork.api import admin, body, jobs, pipes, query, responses, segments, tokens, workspace
 from segwork.api.accept import Accepting
 from segwork.api.coalesce import Coalescer
 from segwork.api.accesslog import AccessLog
@@ -33,7 +32,6 @@ from segwork.api.responses import ApiError
 from segwork.config import Settings
 from segwork.errors import SegworkError
 from segwork.ingestion import Dialect, ingest, ingestlog, joined
-from segwork.mapping import store as mapping_store
 from segwork.schemas import TABLES, columns
 
 log = logging.getLogger("segwork.api")
@@ -85,13 +83,7 @@ class Api:
             Route("/v0/datasources", _guard(self.append), methods=["POST"]),
             Route("/v0/pipes", _guard(self.pipes), methods=["GET"]),
             Route("/v0/pipes/{pipe}.{fmt}", _guard(self.pipe), methods=["GET"]),
-            Route("/v0/tokens", _guard(self.list_tokens), methods=["GET"]),
-            Route("/v0/tokens", _guard(self.create_token), methods=["POST"]),
-            Route("/v0/tokens/{name}", _guard(self.revoke_token), methods=["DELETE"]),
-            Route("/v0/info", _guard(self.info), methods=["GET"]),
-            Route("/v0/mappings", _guard(self.mappings), methods=["GET"]),
-            Route("/v0/segment_exports", _guard(self.segment_exports), methods=["GET"]),
-            Route("/v0/segment_exports", _guard(self.record_segment_export), methods=["POST"]),
+            *admin.routes(self, _guard),  # tokens, info, mappings, segment exports (ADMIN)
             *segments.routes(self, _guard),
             *workspace.routes(self, _guard), *jobs.routes(self, _guard),  # what the seed system's CLIs and SDKs read
             *query.routes(self, _guard),  # /v0/sql
@@ -220,61 +212,6 @@ class Api:
         headers["Server-Timing"] = _timing("query", started)
         return Response(content, media_type=responses.MEDIA_TYPES[fmt], headers=headers)
 
-    # --- tokens ------------------------------------------------------------------------
-
-    async def list_tokens(self, request: Request) -> Response:
-        """GET /v0/tokens (ADMIN): every token's name, scopes and pins, never a secret; failed authentications per client."""
-        headers = await self._admin(request)
-        found = await self._run(tokens.list_all)
-        return JSONResponse({"tokens": [t.as_dict() for t in found], "auth_failures": self.failures.snapshot()}, headers=headers)
-
-    async def create_token(self, request: Request) -> Response:
-        """POST /v0/tokens?name=..&scope=..[&scope=..][&fixed_param=key=value] (ADMIN)."""
-        headers = await self._admin(request)
-        q = request.query_params
-        fixed = parse_fixed_params(q.getlist("fixed_param"))
-        secret, token = await self._run(lambda client: tokens.create(client, q.get("name", ""), q.getlist("scope"), fixed, pipes.PIPES))
-        self.tokens.invalidate()
-        return JSONResponse({**token.as_dict(), "token": secret}, headers=headers)
-
-    async def revoke_token(self, request: Request) -> Response:
-        """DELETE /v0/tokens/<name> (ADMIN)."""
-        headers = await self._admin(request)
-        name = request.path_params["name"]
-        try:
-            token = await self._run(lambda client: tokens.revoke(client, name))
-        except tokens.TokenError as exc:
-            raise ApiError(404, str(exc)) from None
-        self.tokens.invalidate()
-        return JSONResponse(token.as_dict(), headers=headers)
-
-    async def info(self, request: Request) -> Response:
-        """GET /v0/info (ADMIN): what `python -m segwork info` shows (segwork.overview.info)."""
-        headers = await self._admin(request, "reading the database's overview")
-        return JSONResponse(await self._run(overview.info), headers=headers)
-
-    async def mappings(self, request: Request) -> Response:
-        """GET /v0/mappings (ADMIN): the built-in and saved column mappings, as `python -m segwork mappings` lists them."""
-        headers = await self._admin(request, "reading the column mappings")
-        return JSONResponse({"mappings": await self._run(mapping_store.described)}, headers=headers)
-
-    async def segment_exports(self, request: Request) -> Response:
-        """GET /v0/segment_exports[?segment=..] (ADMIN): the recorded enter/exit exports, newest first."""
-        headers = await self._admin(request, "reading the recorded segment exports")
-        segment = request.query_params.get("segment") or None
-        found = await self._run(lambda client: through_time.exports_made(client, segment))
-        return JSONResponse({"exports": json.loads(found.to_json(orient="records", date_format="iso"))}, headers=headers)
-
-    async def record_segment_export(self, request: Request) -> Response:
-        """POST /v0/segment_exports?segment=..&since=..&until=..&entered=N&exited=N&destination=.. (ADMIN):
-        record that a segment's enters/exits were handed out (`since=last` starts there next time)."""
-        headers = await self._admin(request, "recording a segment export")
-        q = request.query_params
-        counts = {k: params.integer(k, q.get(k), default=0, minimum=0) for k in ("entered", "exited")}
-        await self._run(lambda client: through_time.record_export(client, q.get("segment", ""), q.get("since"), q.get("until"),
-                                                                   counts["entered"], counts["exited"], q.get("destination", "")))
-        return JSONResponse({"recorded": True}, headers=headers)
-
     async def elsewhere(self, request: Request) -> Response:
         """Any other /v0/ request: CORS preflight, wrong method, or unknown path (JSON, not Streamlit's page)."""
         if request.method == "OPTIONS":
@@ -360,19 +297,6 @@ class Api:
         """fn(*args) on one of the API's threads: CPU work on a body (gunzip, sniffing) and engine
         calls never run on the event loop, where they would hold up every other request."""
         return await asyncio.get_running_loop().run_in_executor(self._pool, functools.partial(fn, *args))
-
-
-def parse_fixed_params(items: list[str]) -> dict[str, str]:
-    """['customer_id=c1', ...] -> {'customer_id': 'c1'}."""
-    fixed = {}
-    for item in items:
-        key, sep, value = item.partition("=")
-        if not sep or not key.strip():
-            raise tokens.TokenError(f"fixed parameter {item!r}: write it as key=value, e.g. customer_id=c0000042")
-        if key.strip() in fixed:
-            raise tokens.TokenError(f"fixed parameter {key.strip()!r} is pinned twice; pin each parameter once")
-        fixed[key.strip()] = value
-    return fixed
 
 
 def _timing(name: str, started: float) -> str:

@@ -5,7 +5,8 @@ import logging
 import sys
 
 from segwork.api import pipes, tokens
-from segwork.api.app import create_app, parse_fixed_params
+from segwork.api.admin import parse_fixed_params
+from segwork.api.app import create_app
 from segwork.cli import command, through_workbench
 from segwork.config import Settings
 from segwork.db import connect, describe_engine, is_embedded
