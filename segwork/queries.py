@@ -163,7 +163,8 @@ def located(name: str, location: str | None) -> str:
 
 
 def needs_history(client: Client, as_of, as_of_dt: datetime) -> bool:
-    """True when as_of was given and a stored profile version is newer than it (~1 ms at 1M)."""
+    """True when as_of was given and a stored profile version is newer than it (at 1M profiles
+    3.6 ms against 1.6 for SELECT 1, medians of 31 at load ~2)."""
     if as_of is None:
         return False
     newest = db.query_df(client, "newest_profile_version", {}, utc=True, answer=False)["newest"].iloc[0]
