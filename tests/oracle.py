@@ -1,19 +1,16 @@
 """Independent pandas computations of the three queries, to check the SQL against."""
 from __future__ import annotations
 
-from decimal import Decimal
-
 import pandas as pd
 
 from segwork.segments import SegmentRules
 
-MICRO = Decimal("0.000001")
-
 
 def exact_total(values) -> float:
-    """A sum of money as segwork defines it: each value to 6 decimals (its exact binary value
-    rounded, in decimal arithmetic), added exactly, the total as the nearest float."""
-    return float(sum((Decimal(float(v)).quantize(MICRO) for v in values), Decimal(0)))
+    """A sum of money as segwork defines it (sql/rules/total.sql): each value times a million,
+    rounded half to even as a float, the whole numbers added exactly (Python's integers), the
+    total in millionths divided by a million."""
+    return sum(round(float(v) * 1e6) for v in values) / 1e6
 
 
 def exact_totals(values: pd.Series, by) -> pd.Series:

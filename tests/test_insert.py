@@ -48,3 +48,10 @@ def test_token_of_a_slice_equals_that_of_the_same_rows_built_afresh():
     assert part.column(0).chunk(0).offset == 300 and fresh.column(0).chunk(0).offset == 0
     assert content_token("customer_events", part) == content_token("customer_events", fresh)
     assert content_token("customer_events", part) != content_token("customer_events", b.slice(301, 400))
+
+
+def test_a_boolean_column_is_hashed_by_its_values():
+    """Bit-packed: a byte width of 0 would hash no data at all."""
+    one, other = pa.table({"flag": [True, False]}), pa.table({"flag": [False, True]})
+    assert content_token("t", one) != content_token("t", other)
+    assert content_token("t", pa.table({"flag": [False, True, False]}).slice(1)) == content_token("t", one)

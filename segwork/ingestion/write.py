@@ -54,6 +54,9 @@ def _feed(digest, array: pa.Array) -> None:
         digest.update(b"s")
         digest.update(offsets - start if start else offsets)
         digest.update(memoryview(array.buffers()[2])[start:end])
+    elif pa.types.is_boolean(array.type):  # bit-packed: a byte per value
+        digest.update(b"b")
+        digest.update(np.asarray(array.to_numpy(zero_copy_only=False), dtype=np.uint8))
     else:  # fixed width: int, float, timestamp
         digest.update(str(array.type).encode())
         width = array.type.bit_width // 8

@@ -22,7 +22,7 @@ FROM (
     SELECT customer_id,
            toDate(e.timestamp)  AS day,
            min(e.timestamp)     AS first_event,
-           sum(e.event_value)   AS day_value,
+           segwork_total(e.event_value) AS day_value,
            max(e.timestamp)     AS last_event
     FROM customer_events AS e
     WHERE customer_id IN (SELECT arrayJoin({ids:Array(String)}))
