@@ -39,7 +39,7 @@ def segment_sizes(client: Client, start_date=None, end_date=None, *, every: str 
     found = db.query_df(client, "segment_sizes_over_time", p)
     if found.columns.empty:  # answered in the engine's own format (db.query_output: the HTTP API)
         return found
-    days = sorted(found["day"].unique()) if len(found) else _points(p["start_date"], p["end_date"], p["every"])
+    days = sorted(found["day"].unique()) if len(found) else pd.to_datetime(_points(p["start_date"], p["end_date"], p["every"]))
     grid = pd.MultiIndex.from_product([days, VALUE_SEGMENTS, LOYALTY_SEGMENTS], names=["day", "value_segment", "loyalty_segment"])
     out = found.set_index(["day", "value_segment", "loyalty_segment"])["customers"].reindex(grid, fill_value=0).reset_index()
     out["day"] = pd.to_datetime(out["day"]).dt.date
