@@ -123,8 +123,8 @@ class Compiler:
         count = self._aggregate(f"countIf({condition})")
         if node.measure == "count":
             return f"{count} {_SQL_OP[node.op]} {self._param(float(node.value), 'Float64')}"
-        total = f"segwork_total_if(event_value, {condition})"  # exact, in any order (sql/rules/total.sql)
-        measure = self._aggregate(total if node.measure == "total_value" else f"{total} / countIf({condition})")
+        total = self._aggregate(f"segwork_total_if(event_value, {condition})")  # exact, in any order (sql/rules/total.sql)
+        measure = total if node.measure == "total_value" else f"({total} / {count})"
         test = f"{measure} {_SQL_OP[node.op]} {self._param(float(node.value), 'Float64')}"
         # an average over no events is no number: it holds for nobody; a total over none is 0
         return f"{count} > 0 AND {test}" if node.measure == "avg_value" else test
