@@ -8,7 +8,8 @@
 --   only (`IN top` uses the primary key: a few granules instead of 1M profiles, 159 -> 117 ms);
 -- - `segwork_events` is customer_events, or with a location chosen ("@located") the events of
 --   its customers, a set built before the query runs (sql/tables/located_events.sql); without
---   a location there is no set at all: a set guarded empty still cost ~6 ms at 30M events;
+--   a location there is no set at all (the set guarded empty took 6.8 ms against 2.7 for
+--   SELECT 1 at 1M profiles, load ~4; dropping it, 179.7 -> 171.4 ms for the query, load ~1-3);
 -- - the top customers' profiles are read from `customers FINAL` with the key condition inside
 --   (segwork_latest_versions, deletions left out there), not through segwork_profiles' subquery;
 --   with the set gone, 126.7 -> 117.5 ms (41 interleaved runs, load ~1.7);
