@@ -1,10 +1,10 @@
 """`python -m segwork token ...` and `python -m segwork serve`: API tokens and the API alone."""
 from __future__ import annotations
 
-import logging
 import sys
 
 from segwork.api import pipes, tokens
+from segwork.api.accesslog import logging_off_the_loop
 from segwork.api.admin import parse_fixed_params
 from segwork.api.app import create_app
 from segwork.cli import command, through_workbench
@@ -80,9 +80,9 @@ def run_serve(args, settings: Settings) -> int:
                  if is_embedded(client) else "")
         print(FIRST_START.format(where=where), file=sys.stderr)
     print(f"segwork API on http://{host}:{port}/v0/ — {describe_engine(client)}", file=sys.stderr)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    # uvicorn's own access log would print query strings, and so ?token=; segwork.api logs paths only.
-    uvicorn.run(create_app(settings), host=host, port=port, access_log=False, log_level="info")
+    with logging_off_the_loop():
+        # uvicorn's own access log would print query strings, and so ?token=; segwork.api logs paths only.
+        uvicorn.run(create_app(settings), host=host, port=port, access_log=False, log_level="info")
     return 0
 
 
