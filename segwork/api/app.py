@@ -119,6 +119,7 @@ class Api:
         async with _departure(request) as gone:
             payload, fmt = await self._offload(body.events_body, raw, request.headers.get("content-encoding"),
                                                self.settings.api_max_inflated_bytes)
+            await asyncio.sleep(0)  # the watcher's turn: a hangup read with the body's last bytes is heard now
             _still_there(request, gone)
             started = time.perf_counter()
             if fmt == "ndjson" and len(payload) <= self.settings.api_coalesce_bytes:  # written with concurrent requests
