@@ -1,7 +1,7 @@
 """HTTP API benchmark (not a test): sustained NDJSON ingestion and pipe latency, over loopback.
 
     .venv/bin/python -m bench.api_bench [--size S|M] [--seconds 15] [--writers 2]
-    .venv/bin/python -m bench.api_bench --only small [--seconds 10] [--clients 8]
+    .venv/bin/python -m bench.api_bench --only small [--seconds 10] [--clients 8] [--load-generator wrk|python]
 
 Runs `python -m segwork serve` as its own process on the benchmark's data (bench.data, loaded
 through POST /v0/datasources into bench/cache/api/, never data/), and drives it from this
@@ -12,7 +12,8 @@ baseline measured in the same run:
 - pipes: p50/p95 of the tutorial's three calls, idle and while one writer ingests nonstop;
 - pipes over HTTP against the same library call with the same parameters (bench/api_compare.py).
 - small payloads (`--only small` runs just these, bench/api_small.py): `--clients` concurrent clients posting single
-  events and 100-event batches into an empty database, events/s and p50/p95 per request.
+  events and 100-event batches into an empty database, events/s, p50/p95 per request and the
+  server's CPU per request; the clients are wrk when it is on PATH (apt install wrk).
 Figures depend on the machine and its load (the load average is printed).
 """
 from __future__ import annotations
@@ -48,6 +49,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--clients", type=int, default=8, help="concurrent clients of the small-payload cases")
     ap.add_argument("--spool", action="store_true", help="the servers run with SEGWORK_API_SPOOL=1 and the Events API is "
                     "posted wait=false; ingestion rates run until the last request is written (its own section)")
+    ap.add_argument("--load-generator", choices=["wrk", "python"], help="the small-payload cases' clients: wrk (the "
+                    "default when on PATH: a C load generator, so the clients take little of the server's CPU) or Python threads")
     ap.add_argument("--only", choices=["small"], help="run only these cases (small: single events and 100-event batches)")
     ap.add_argument("--role", choices=["prepare", "baseline", "cleanup", "writes"], help=argparse.SUPPRESS)
     args = ap.parse_args(argv)

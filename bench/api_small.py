@@ -1,14 +1,21 @@
-"""Small Events API payloads (`python -m bench.api_bench --only small [--seconds 10] [--clients 8]`):
-`--clients` concurrent clients post single events and 100-event batches into an empty database,
-each its next request once the previous is answered; events/s and p50/p95 per request, for
-wait=true (200: written and counted when answered) and the default (202), with the spool off
-(202 after the write) and on (SEGWORK_API_SPOOL=1: 202 once on disk, written by the drain). The
-two servers run one after the other, twice (off, on, off, on), on the same machine and load.
+"""Small Events API payloads (`python -m bench.api_bench --only small [--seconds 10] [--clients 8]
+[--load-generator wrk|python]`): `--clients` concurrent clients post single events and 100-event
+batches into an empty database, each its next request once the previous is answered; events/s and
+p50/p95 per request, for wait=true (200: written and counted when answered) and the default
+(202), with the spool off (202 after the write) and on (SEGWORK_API_SPOOL=1: 202 once on disk,
+written by the drain). The two servers run one after the other, twice (off, on, off, on), on the
+same machine and load.
 
 With the spool on, the table also says how long after the last 202 of a case its last request
-was written (its job `done`): how fresh the data is, and that the drain keeps up. Clients are
-keep-alive http.client connections (the lightest in the standard library): what they cost is
-CPU the server does not get on a 2-core machine.
+was written (its job `done`): how fresh the data is, and that the drain keeps up.
+
+The clients share the server's 2 cores here, so what they cost is CPU the server does not get:
+`wrk` (Debian's package, a C load generator; bench/wrk_events.lua makes its bodies and checks
+every answer) when it is on PATH, else keep-alive http.client connections on threads of this
+process. Their first version made each event with pandas and json.dumps and measured itself:
+single events 575-766/s with the spool; bodies cut from a template, 1,604/s; wrk, ~1,750-2,600/s
+on the same server. Each row says which generator ran, and the server's own CPU time per request
+(all its threads, the engine's included), which does not depend on the client.
 """
 from __future__ import annotations
 
@@ -16,7 +23,9 @@ import contextlib
 import http.client
 import io
 import json
+import os
 import shutil
+import subprocess
 import threading
 import time
 
@@ -30,7 +39,10 @@ MODES = ("off", "on", "off", "on")  # SEGWORK_API_SPOOL of each server, in turn
 
 
 def run(args) -> int:
-    log(f"small payloads: {args.clients} clients, {args.seconds:.0f} s per case; load {_load()}")
+    generator = args.load_generator or ("wrk" if shutil.which("wrk") else "python")
+    if generator == "wrk" and not shutil.which("wrk"):
+        raise SystemExit("--load-generator wrk: wrk is not on PATH (Debian: apt install wrk)")
+    log(f"small payloads: {args.clients} clients ({generator}), {args.seconds:.0f} s per case; load {_load()}")
     results: dict[tuple, list] = {}
     writes = []
     for mode in MODES:
@@ -39,7 +51,8 @@ def run(args) -> int:
         port = _free_port()
         server = _serve(port, INGEST_DATABASE, SEGWORK_API_SPOOL="1" if mode == "on" else "0")
         try:
-            for case, value in _cases(port, state["ingest_token"], args.clients, args.seconds).items():
+            post = Poster(port, state["ingest_token"], args.clients, generator, server.pid)
+            for case, value in _cases(post, args.seconds).items():
                 results.setdefault((mode, *case), []).append(value)
         finally:
             _stop(server)
@@ -47,55 +60,99 @@ def run(args) -> int:
     _python("--role", "cleanup", "--size", args.size)
     out = io.StringIO()
     with contextlib.redirect_stdout(out):
-        _table(results, writes, args)
+        _table(results, writes, args, generator)
     print(out.getvalue())
     _save(out.getvalue())
     return 0
 
 
-def _cases(port: int, token: str, clients: int, seconds: float) -> dict:
-    """Per case: (events/s, round trips in s, s from the last answer until written or None)."""
+def _cases(post: "Poster", seconds: float) -> dict:
+    """Per case: Result."""
     out = {}
-    _post_all(port, token, Bodies(1), False, clients, 2.0, [])  # warm-up: the server's threads open their engine clients
+    post.run(1, False, 2.0)  # warm-up: the server's threads open their engine clients
     for size, wait in CASES:
-        spent: list[float] = []
-        rate, last = _post_all(port, token, Bodies(size), wait, clients, seconds, spent)
+        cpu = _cpu_seconds(post.pid)
+        result = post.run(size, wait, seconds)
         answered_at = time.monotonic()
-        lag = None if wait else _written_after(port, token, last, answered_at)
-        out[(size, wait)] = (rate, spent, lag)
-        log(f"  {clients} clients, {size} event(s) per request, wait={str(wait).lower()}: {rate:,.0f} events/s, "
-            f"p50 {_pct(spent, 50) * 1000:.1f} ms" + (f", written {lag:.2f} s after the last answer" if lag is not None else ""))
+        if not wait:  # the drain's work after the last 202 is part of the requests' cost
+            result.lag = _written_after(post.port, post.token, result.last, answered_at)
+        result.server_ms = (_cpu_seconds(post.pid) - cpu) * 1000 / max(result.requests, 1)
+        out[(size, wait)] = result
+        log(f"  {post.clients} clients, {size} event(s) per request, wait={str(wait).lower()}: {result.rate:,.0f} events/s, "
+            f"p50 {result.p50 * 1000:.1f} ms, server CPU {result.server_ms:.2f} ms per request"
+            + (f", written {result.lag:.2f} s after the last answer" if result.lag is not None else ""))
     return out
 
 
-def _post_all(port, token, make, wait: bool, clients: int, seconds: float, spent: list) -> tuple[float, str]:
-    done, errors, last = [0] * clients, [], [""]
-    end = time.monotonic() + seconds
-    path = "/v0/events?name=customer_events" + ("&wait=true" if wait else "")
-    headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/x-ndjson"}
+class Result:
+    """One case's run: events/s, p50/p95 round trip (s), requests answered, the last import id
+    answered; then (spool on) s from the last answer until it was written, and the server's CPU ms
+    per request (until then)."""
 
-    def client(k: int) -> None:
-        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=120)
-        try:
-            while not errors and time.monotonic() < end:
-                body = make.next()
-                started = time.perf_counter()
-                conn.request("POST", path, body=body, headers=headers)
-                r = conn.getresponse()
-                answer = r.read()
-                if r.status != (200 if wait else 202) or json.loads(answer)["successful_rows"] != make.size:
-                    errors.append(f"{r.status} {answer[:300]!r}")
-                    return
-                spent.append(time.perf_counter() - started)
-                done[k] += make.size
-                last[0] = json.loads(answer)["import_id"]
-        finally:
-            conn.close()
+    def __init__(self, rate: float, p50: float, p95: float, requests: int, last: str):
+        self.rate, self.p50, self.p95, self.requests, self.last = rate, p50, p95, requests, last
+        self.lag: float | None = None
+        self.server_ms = float("nan")
 
-    took = _concurrently(client, clients)
-    if errors:
-        raise SystemExit(f"small-payload ingestion failed: {errors[0]}")
-    return sum(done) / took, last[0]
+
+class Poster:
+    """`clients` keep-alive clients posting to the server at `port` (process `pid`) with wrk or Python."""
+
+    def __init__(self, port: int, token: str, clients: int, generator: str, pid: int):
+        self.port, self.token, self.clients, self.generator, self.pid = port, token, clients, generator, pid
+
+    def run(self, size: int, wait: bool, seconds: float) -> Result:
+        path = "/v0/events?name=customer_events" + ("&wait=true" if wait else "")
+        return Result(*(self._wrk if self.generator == "wrk" else self._python)(path, size, wait, seconds))
+
+    def _wrk(self, path: str, size: int, wait: bool, seconds: float) -> tuple:
+        env = {**os.environ, "SIZE": str(size), "RUN": f"{time.time_ns():x}", "STATUS": "200" if wait else "202"}
+        proc = subprocess.run(["wrk", "-t1", f"-c{self.clients}", f"-d{seconds:g}s", "--timeout", "120s",
+                               "-s", str(ROOT / "bench" / "wrk_events.lua"), "-H", f"Authorization: Bearer {self.token}",
+                               f"http://127.0.0.1:{self.port}{path}"], capture_output=True, text=True, env=env)
+        lines = [line for line in proc.stdout.splitlines() if line.startswith("{")]
+        if proc.returncode or not lines:
+            raise SystemExit(f"wrk failed ({proc.returncode}): {proc.stderr[-500:] or proc.stdout[-500:]}")
+        d = json.loads(lines[-1])
+        if d["failed"] or d["wrong_rows"] or d["socket_errors"]:
+            raise SystemExit(f"small-payload ingestion failed: {d}")
+        return (d["requests"] * size / d["seconds"], d["p50_ms"] / 1000, d["p95_ms"] / 1000, d["requests"],
+                d["last_import_id"])
+
+    def _python(self, path: str, size: int, wait: bool, seconds: float) -> tuple:
+        make = Bodies(size)
+        done, errors, last, spent = [0] * self.clients, [], [""], []
+        end = time.monotonic() + seconds
+        headers = {"Authorization": f"Bearer {self.token}", "Content-Type": "application/x-ndjson"}
+
+        def client(k: int) -> None:
+            conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=120)
+            try:
+                while not errors and time.monotonic() < end:
+                    body = make.next()
+                    started = time.perf_counter()
+                    conn.request("POST", path, body=body, headers=headers)
+                    r = conn.getresponse()
+                    answer = r.read()
+                    if r.status != (200 if wait else 202) or json.loads(answer)["successful_rows"] != size:
+                        errors.append(f"{r.status} {answer[:300]!r}")
+                        return
+                    spent.append(time.perf_counter() - started)
+                    done[k] += 1
+                    last[0] = json.loads(answer)["import_id"]
+            finally:
+                conn.close()
+
+        took = _concurrently(client, self.clients)
+        if errors:
+            raise SystemExit(f"small-payload ingestion failed: {errors[0]}")
+        return sum(done) * size / took, _pct(spent, 50), _pct(spent, 95), sum(done), last[0]
+
+
+def _cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds of process `pid` so far (all its threads), from /proc."""
+    fields = open(f"/proc/{pid}/stat").read().rpartition(")")[2].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def _written_after(port: int, token: str, import_id: str, since: float) -> float:
@@ -116,40 +173,46 @@ def _written_after(port: int, token: str, import_id: str, since: float) -> float
 
 
 class Bodies:
-    """Unique NDJSON bodies of `size` events (timestamps of the last hour, 2,000 customers)."""
+    """Unique NDJSON bodies of `size` events (timestamps of the last hour, 2,000 customers), cut
+    from one template made once: a client that spends its CPU making bodies measures itself."""
 
     def __init__(self, size: int):
         self.size, self.run, self._n = size, f"{time.time_ns():x}", 0
         self._lock = threading.Lock()
-        self.now = pd.Timestamp.now(tz="UTC").floor("s")
+        now = pd.Timestamp.now(tz="UTC").floor("s")
+        kinds = ("page_view", "product_view", "add_to_cart", "login", "purchase", "search")
+        self.template = "".join(json.dumps({"event_id": f"apismall-@@-{i}", "customer_id": f"c{(i * 7) % 2000:07d}",
+                                            "event_type": kinds[i % 6], "event_value": round(1 + i * 13 % 199 * 1.01, 2),
+                                            "product_id": f"p{i % 5000:05d}", "category": "books",
+                                            "timestamp": (now - pd.Timedelta(seconds=i * 31 % 3600)).strftime("%Y-%m-%d %H:%M:%S")})
+                                + "\n" for i in range(size)).encode()
 
     def next(self) -> bytes:
         with self._lock:
             self._n += 1
-            n = self._n
-        kinds = ("page_view", "product_view", "add_to_cart", "login", "purchase", "search")
-        return "".join(json.dumps({"event_id": f"apismall-{self.run}-{n}-{i}", "customer_id": f"c{(n * 7 + i) % 2000:07d}",
-                                   "event_type": kinds[(n + i) % 6], "event_value": round(1 + (n * 13 + i) % 199 * 1.01, 2),
-                                   "product_id": f"p{(n + i) % 5000:05d}", "category": "books",
-                                   "timestamp": (self.now - pd.Timedelta(seconds=(n * 31 + i) % 3600)).strftime("%Y-%m-%d %H:%M:%S")})
-                       + "\n" for i in range(self.size)).encode()
+            tag = f"{self.run}-{self._n}".encode()
+        return self.template.replace(b"@@", tag)
 
 
-def _table(results: dict, writes: list[dict], args) -> None:
-    print(f"\nSmall payloads: {args.clients} concurrent clients, {args.seconds:.0f} s per case, empty database, "
-          f"servers in turn {', '.join(MODES)} (spool); load {_load()}. Each cell: the runs' figures (ranges).")
-    print("\n| POST /v0/events | spool | events/s | p50 ms per request | p95 ms | written after the last 202 (s) |"
-          "\n|---|---|---:|---:|---:|---:|")
+def _table(results: dict, writes: list[dict], args, generator: str) -> None:
+    client = ("wrk (bench/wrk_events.lua, 1 thread)" if generator == "wrk"
+              else "threads of one Python process (http.client)")
+    print(f"\nSmall payloads: {args.clients} concurrent keep-alive clients: {client}; {args.seconds:.0f} s per case, "
+          f"empty database, servers in turn {', '.join(MODES)} (spool); load {_load()}. Each cell: the runs' figures (ranges). "
+          "Server CPU: the server process's user + system time (all threads, the engine's too) per request answered.")
+    print("\n| POST /v0/events | spool | events/s | p50 ms per request | p95 ms | server CPU ms per request "
+          "| written after the last 202 (s) |\n|---|---|---:|---:|---:|---:|---:|")
     for size, wait in CASES:
         for mode in ("off", "on"):
             runs = results.get((mode, size, wait), [])
             if not runs:
                 continue
             what = f"{size} event{'s' if size > 1 else ''} per request, " + ("wait=true (200)" if wait else "default (202)")
-            lags = [r[2] for r in runs if r[2] is not None]
-            print(f"| {what} | {mode} | {_range([r[0] for r in runs], '{:,.0f}')} | "
-                  f"{_range([_pct(r[1], 50) * 1000 for r in runs], '{:.1f}')} | "
-                  f"{_range([_pct(r[1], 95) * 1000 for r in runs], '{:.1f}')} | "
+            lags = [r.lag for r in runs if r.lag is not None]
+            print(f"| {what} | {mode} | {_range([r.rate for r in runs], '{:,.0f}')} | "
+                  f"{_range([r.p50 * 1000 for r in runs], '{:.1f}')} | "
+                  f"{_range([r.p95 * 1000 for r in runs], '{:.1f}')} | "
+                  f"{_range([r.server_ms for r in runs], '{:.2f}')} | "
                   f"{_range(lags, '{:.2f}') if lags else '-'} |")
     off = [w for w, m in zip(writes, MODES) if m == "off"]
     on = [w for w, m in zip(writes, MODES) if m == "on"]
