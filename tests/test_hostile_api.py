@@ -140,6 +140,17 @@ def _gzip_bomb() -> bytes:
     return gzip.compress(b"\n" * (100 * 1024 * 1024 - 16), compresslevel=6)
 
 
+# --- the event loop never writes a log line --------------------------------------------
+
+def test_every_log_line_goes_through_the_logging_thread(served):
+    """segwork.api.logs: uvicorn's own lines come through the root logger's queue (its default
+    config would give it a stderr handler of its own, written on the event loop), formatted as ours."""
+    served.pipe_seconds()
+    text = served.log.read_text()
+    assert " INFO uvicorn.error: Started server process" in text, text[-2000:]
+    assert " INFO segwork.api: GET /v0/pipes/customer_segment_lookup.json 200 " in text, text[-2000:]
+
+
 # --- the event loop is never blocked by a body -----------------------------------------
 
 def test_a_slow_body_does_not_delay_another_clients_pipe(served):

@@ -3,8 +3,7 @@ from __future__ import annotations
 
 import sys
 
-from segwork.api import pipes, tokens
-from segwork.api.accesslog import logging_off_the_loop
+from segwork.api import logs, pipes, tokens
 from segwork.api.admin import parse_fixed_params
 from segwork.api.app import create_app
 from segwork.cli import command, through_workbench
@@ -80,9 +79,10 @@ def run_serve(args, settings: Settings) -> int:
                  if is_embedded(client) else "")
         print(FIRST_START.format(where=where), file=sys.stderr)
     print(f"segwork API on http://{host}:{port}/v0/ — {describe_engine(client)}", file=sys.stderr)
-    with logging_off_the_loop():
+    with logs.off_the_loop():
         # uvicorn's own access log would print query strings, and so ?token=; segwork.api logs paths only.
-        uvicorn.run(create_app(settings), host=host, port=port, access_log=False, log_level="info")
+        # log_config=None: uvicorn's loggers keep no stderr handler of their own and go through the queue too.
+        uvicorn.run(create_app(settings), host=host, port=port, access_log=False, log_level="info", log_config=None)
     return 0
 
 
