@@ -13,7 +13,7 @@ The clients share the server's 2 cores here, so what they cost is CPU the server
 `wrk` (Debian's package, a C load generator; bench/wrk_events.lua makes its bodies and checks
 every answer) when it is on PATH, else keep-alive http.client connections on threads of this
 process. Their first version made each event with pandas and json.dumps and measured itself:
-single events 575-766/s with the spool; bodies cut from a template, 1,604/s; wrk, ~1,750-2,600/s
+single events 575-766/s with the spool; bodies cut from a template, 1,604/s; wrk, ~1,750-2,640/s
 on the same server. Each row says which generator ran, and the server's own CPU time per request
 (all its threads, the engine's included), which does not depend on the client.
 """
@@ -76,6 +76,7 @@ def _cases(post: "Poster", seconds: float) -> dict:
         answered_at = time.monotonic()
         if not wait:  # the drain's work after the last 202 is part of the requests' cost
             result.lag = _written_after(post.port, post.token, result.last, answered_at)
+        time.sleep(1.0)  # wrk leaves its last requests in flight: the server finishes them before the next case
         result.server_ms = (_cpu_seconds(post.pid) - cpu) * 1000 / max(result.requests, 1)
         out[(size, wait)] = result
         log(f"  {post.clients} clients, {size} event(s) per request, wait={str(wait).lower()}: {result.rate:,.0f} events/s, "
@@ -151,7 +152,8 @@ class Poster:
 
 def _cpu_seconds(pid: int) -> float:
     """User + system CPU seconds of process `pid` so far (all its threads), from /proc."""
-    fields = open(f"/proc/{pid}/stat").read().rpartition(")")[2].split()
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rpartition(")")[2].split()  # fields[0] is the 3rd field (state): utime and stime are the 14th and 15th
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
@@ -199,7 +201,8 @@ def _table(results: dict, writes: list[dict], args, generator: str) -> None:
               else "threads of one Python process (http.client)")
     print(f"\nSmall payloads: {args.clients} concurrent keep-alive clients: {client}; {args.seconds:.0f} s per case, "
           f"empty database, servers in turn {', '.join(MODES)} (spool); load {_load()}. Each cell: the runs' figures (ranges). "
-          "Server CPU: the server process's user + system time (all threads, the engine's too) per request answered.")
+          "Server CPU: the server process's user + system time (all threads, the engine's too) per request answered, "
+          "until the last one is written (the few wrk leaves in flight as a case ends included).")
     print("\n| POST /v0/events | spool | events/s | p50 ms per request | p95 ms | server CPU ms per request "
           "| written after the last 202 (s) |\n|---|---|---:|---:|---:|---:|---:|")
     for size, wait in CASES:
