@@ -70,6 +70,7 @@ def _cases(post: "Poster", seconds: float) -> dict:
     """Per case: Result."""
     out = {}
     post.run(1, False, 2.0)  # warm-up: the server's threads open their engine clients
+    time.sleep(1.0)  # its requests still in flight are finished before the first case
     for size, wait in CASES:
         cpu = _cpu_seconds(post.pid)
         result = post.run(size, wait, seconds)
