@@ -61,8 +61,10 @@ class Drainer:
         return False
 
     def stop(self, timeout: float = 30.0) -> None:
-        """Write what is committed (for at most `timeout` s), then stop; the rest waits for the next start."""
-        self.wait_idle(timeout)
+        """Write what is committed (for at most `timeout` s), then stop; the rest waits for the next start.
+        A drain already stopped writes nothing more: it does not wait."""
+        if not self._stop.is_set():
+            self.wait_idle(timeout)
         self._stop.set()
         with self.spool.committed:
             self.spool.committed.notify_all()
