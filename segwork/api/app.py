@@ -119,8 +119,7 @@ class Api:
         async with _departure(request) as gone:
             payload, fmt = await self._offload(body.events_body, raw, request.headers.get("content-encoding"),
                                                self.settings.api_max_inflated_bytes)
-            await asyncio.sleep(0)  # the watcher's turn: a hangup read with the body's last bytes is heard now
-            _still_there(request, gone)
+            await _still_there(request, gone)
             started = time.perf_counter()
             if fmt == "ndjson" and len(payload) <= self.settings.api_coalesce_bytes:  # written with concurrent requests
                 report = await self.coalescer.ingest(table, joined.Body(payload, source))
@@ -273,8 +272,7 @@ class Api:
         file, filename, field = await body.upload(request, self.settings.api_max_upload_bytes)
         try:
             async with _departure(request) as gone:
-                await asyncio.sleep(0)  # let the watcher hear a client that hung up with its last byte
-                _still_there(request, gone)
+                await _still_there(request, gone)
                 fmt = fmt or (field if field in readers.FORMATS else None)
                 return await self._run(lambda client: ingest(client, table, file, format=fmt, settings=self.settings.for_uploads(),
                                                              source_name=filename or source, mapping=mapping,
@@ -353,9 +351,10 @@ async def _departure(request: Request):
         watcher.cancel()
 
 
-def _still_there(request: Request, gone) -> None:
+async def _still_there(request: Request, gone) -> None:
     """400 instead of ingesting a body whose client left while it was read or decoded: nobody
     would learn what was stored (a client that retries would count its rows as duplicates)."""
+    await asyncio.sleep(0)  # the watcher's turn: a client that hung up with its last byte is heard now
     if gone():
         log.info("%s %s: the client went away before its body was ingested; nothing was inserted",
                  request.method, request.url.path)
