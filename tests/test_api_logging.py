@@ -6,10 +6,17 @@ from __future__ import annotations
 
 import io
 import logging
+import os
+import socket
+import subprocess
 import sys
 import threading
+import time
+
+import httpx
 
 from segwork.api import logs
+from segwork.config import PROJECT_DIR
 
 
 class _Recorder(io.StringIO):
@@ -85,3 +92,36 @@ def test_leaving_the_block_does_not_wait_for_a_stderr_that_stays_stalled(monkeyp
         assert root.handlers == before
     finally:
         err.release.set()
+
+
+def test_a_served_api_whose_stderr_nobody_reads_keeps_answering(tmp_path):
+    """`segwork serve` with its stderr a pipe nobody reads: 1,500 requests log ~130 KB, twice what
+    the pipe holds. Written in place, the line that filled the pipe blocked the event loop and
+    every later request timed out; queued, they are all answered (the lines beyond the backlog dropped)."""
+    env = {**os.environ, "SEGWORK_DATA_DIR": str(tmp_path), "SEGWORK_API_RATE_LIMIT": "1000000"}
+    env.pop("SEGWORK_DSN", None)  # the test process's in-memory engine is not the server's
+    made = subprocess.run([sys.executable, "-m", "segwork", "token", "create", "admin", "--scope", "ADMIN"], cwd=PROJECT_DIR,
+                          env=env, capture_output=True, text=True, timeout=120)
+    assert made.returncode == 0, made.stderr
+    token = made.stdout.strip().splitlines()[-1]
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    proc = subprocess.Popen([sys.executable, "-m", "segwork", "serve", "--host", "127.0.0.1", "--port", str(port)],
+                            cwd=PROJECT_DIR, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)  # never read
+    url = f"http://127.0.0.1:{port}/v0/pipes/customer_segment_lookup.json"
+    try:
+        with httpx.Client(headers={"Authorization": f"Bearer {token}"}, timeout=20) as http:
+            deadline = time.monotonic() + 60
+            while True:
+                try:
+                    http.get(url, params={"customer_id": "nobody"})
+                    break
+                except httpx.TransportError:
+                    assert time.monotonic() < deadline and proc.poll() is None, "serve did not start"
+                    time.sleep(0.2)
+            answered = sum(http.get(url, params={"customer_id": "nobody"}).status_code == 200 for _ in range(1_500))
+        assert answered == 1_500
+    finally:
+        proc.kill()
+        proc.wait()

@@ -189,6 +189,29 @@ def test_a_job_answered_from_the_spool_is_waiting_until_written(spooled):
     assert client.query("SELECT count() FROM customer_events").result_rows[0][0] == 0
 
 
+def test_stopping_a_stopped_drain_does_not_wait_for_the_spool(client, database, tmp_path):
+    """A drain stopped (here at once) writes nothing more: stopping it again, as the API does when it
+    closes, returns without waiting for the spool to be written (it waited the whole 30 s)."""
+    from segwork.api.drain import Drainer
+
+    spool = Spool(tmp_path / "spool")
+    drainer = Drainer(spool, settings_for(database, tmp_path))
+    drainer.stop(timeout=0)
+    meta = {"id": "late", "table": "customer_events", "source": "t", "format": "ndjson", "rows": 1,
+            "at": "2026-12-01T00:00:00+00:00"}
+    drainer.queue(meta)
+    asyncio.run(spool.append(meta, ndjson([event(1, prefix="late")])))  # on disk, never to be written by this drain
+    stopping = threading.Thread(target=drainer.stop)  # the default: up to 30 s for the spool to be written
+    stopping.start()
+    stopping.join(10)
+    try:
+        assert not stopping.is_alive(), "stopping a stopped drain waited for the spool"
+    finally:
+        stopping.join()
+        spool.close()
+    assert client.query("SELECT count() FROM customer_events").result_rows[0][0] == 0  # it stays for the next start
+
+
 def test_segments_roll_over_are_drained_in_order_and_deleted_once_written(client, database, tmp_path):
     from segwork.api.drain import Drainer
 
