@@ -113,13 +113,15 @@ def main(argv: list[str] | None = None) -> int:
 
 
 class Batches:
-    """Unique 10,000-event NDJSON bodies: a template with a per-request tag in every event_id."""
+    """Unique NDJSON bodies of `size` events (10,000 unless said): a template made once, with a
+    per-request tag in every event_id (a client that made each event would measure itself)."""
 
-    def __init__(self, customers: int, seed: int = 5):
+    def __init__(self, customers: int, seed: int = 5, size: int = BATCH):
+        self.size = size
         rng = np.random.default_rng(seed)
         now = pd.Timestamp.now(tz="UTC").floor("s")
-        stamps = (now - pd.to_timedelta(rng.integers(0, 3600, BATCH), unit="s")).strftime("%Y-%m-%d %H:%M:%S")
-        kinds = np.array(["page_view", "product_view", "add_to_cart", "login", "purchase", "search"])[rng.integers(0, 6, BATCH)]
+        stamps = (now - pd.to_timedelta(rng.integers(0, 3600, size), unit="s")).strftime("%Y-%m-%d %H:%M:%S")
+        kinds = np.array(["page_view", "product_view", "add_to_cart", "login", "purchase", "search"])[rng.integers(0, 6, size)]
         lines = [json.dumps({"event_id": f"apibench-@@-{i}", "customer_id": f"c{rng.integers(1, customers + 1):07d}",
                              "event_type": str(k), "event_value": round(float(rng.uniform(1, 200)), 2),
                              "product_id": f"p{rng.integers(1, 5000):05d}", "category": "books", "timestamp": t})

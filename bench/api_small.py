@@ -26,12 +26,9 @@ import json
 import os
 import shutil
 import subprocess
-import threading
 import time
 
-import pandas as pd
-
-from bench.api_bench import (FOLDER, INGEST_DATABASE, ROOT, _concurrently, _free_port, _load, _pct, _python, _serve, _stop,
+from bench.api_bench import (FOLDER, Batches, INGEST_DATABASE, ROOT, _concurrently, _free_port, _load, _pct, _python, _serve, _stop,
                              log)
 
 CASES = ((1, False), (1, True), (100, False), (100, True))  # (events per request, wait=true)
@@ -122,7 +119,7 @@ class Poster:
                 d["last_import_id"])
 
     def _python(self, path: str, size: int, wait: bool, seconds: float) -> tuple:
-        make = Bodies(size)
+        make = Batches(2000, size=size)
         done, errors, last, spent = [0] * self.clients, [], [""], []
         end = time.monotonic() + seconds
         headers = {"Authorization": f"Bearer {self.token}", "Content-Type": "application/x-ndjson"}
@@ -173,28 +170,6 @@ def _written_after(port: int, token: str, import_id: str, since: float) -> float
             time.sleep(0.01)
     finally:
         conn.close()
-
-
-class Bodies:
-    """Unique NDJSON bodies of `size` events (timestamps of the last hour, 2,000 customers), cut
-    from one template made once: a client that spends its CPU making bodies measures itself."""
-
-    def __init__(self, size: int):
-        self.size, self.run, self._n = size, f"{time.time_ns():x}", 0
-        self._lock = threading.Lock()
-        now = pd.Timestamp.now(tz="UTC").floor("s")
-        kinds = ("page_view", "product_view", "add_to_cart", "login", "purchase", "search")
-        self.template = "".join(json.dumps({"event_id": f"apismall-@@-{i}", "customer_id": f"c{(i * 7) % 2000:07d}",
-                                            "event_type": kinds[i % 6], "event_value": round(1 + i * 13 % 199 * 1.01, 2),
-                                            "product_id": f"p{i % 5000:05d}", "category": "books",
-                                            "timestamp": (now - pd.Timedelta(seconds=i * 31 % 3600)).strftime("%Y-%m-%d %H:%M:%S")})
-                                + "\n" for i in range(size)).encode()
-
-    def next(self) -> bytes:
-        with self._lock:
-            self._n += 1
-            tag = f"{self.run}-{self._n}".encode()
-        return self.template.replace(b"@@", tag)
 
 
 def _table(results: dict, writes: list[dict], args, generator: str) -> None:
