@@ -29,6 +29,7 @@ from starlette.datastructures import QueryParams
 
 import segwork
 from segwork.api import create_app, pipes, tokens
+from segwork.api.cli import SERVER_OPTIONS
 from segwork.config import Settings
 from segwork.synth import LOCATIONS
 
@@ -60,8 +61,8 @@ def main(argv: list[str] | None = None) -> int:
         tokens.revoke(client, TOKEN)
     secret, _ = tokens.create(client, TOKEN, ["ADMIN"], {}, pipes.PIPES)
     port = _free_port()
-    server = uvicorn.Server(uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, access_log=False,
-                                           log_level="warning", lifespan="on"))
+    server = uvicorn.Server(uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_level="warning", lifespan="on",
+                                           **SERVER_OPTIONS))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     while not server.started:

@@ -78,7 +78,9 @@ def uvicorn_thread(app):
 
     import uvicorn
 
-    srv = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning", access_log=False))
+    from segwork.api.cli import SERVER_OPTIONS
+
+    srv = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning", **SERVER_OPTIONS))
     thread = threading.Thread(target=srv.run, daemon=True)
     thread.start()
     deadline = time.monotonic() + 30

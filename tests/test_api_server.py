@@ -175,3 +175,20 @@ def test_mounted_in_the_workbench_process(tmp_path):
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
+
+
+def test_the_api_is_served_by_h11_whatever_else_is_installed():
+    """uvicorn's "auto" takes httptools wherever it is installed (uvicorn[standard]); segwork names
+    h11 (segwork.api.cli.SERVER_OPTIONS, used by `serve` and by these tests' servers), so the
+    server people run is the one the hostile tests checked."""
+    import uvicorn
+    from uvicorn.protocols.http.h11_impl import H11Protocol
+
+    from segwork.api.cli import SERVER_OPTIONS
+
+    async def app(scope, receive, send):  # pragma: no cover - never called: only the protocol is loaded
+        pass
+
+    config = uvicorn.Config(app, **SERVER_OPTIONS)
+    config.load()
+    assert config.http_protocol_class is H11Protocol
