@@ -34,8 +34,9 @@ LINGER_S = 0.25  # after a write, a smaller backlog waits this long to grow: a w
                  # inserts, the parts they make and the engine's merges of them) is then paid ~4 times a second.
                  # 8 clients of single events (wrk, 2026-12-02, load ~2; server CPU per request, all threads):
                  # 0.1 s 0.56-0.86 ms (1,543-2,093 requests/s, 6 runs; merges 0.05-0.18 ms of it), 0.2-0.3 s
-                 # 0.39-0.53 ms (2,110-2,743/s, 5 runs; merges under 0.01 ms), 0.5-1.0 s no better. The price:
-                 # a 202's rows are written ~0.15 s later. Without any linger, at load ~6, ~1.5 ms per event.
+                 # 0.39-0.53 ms (2,110-2,743/s, 5 runs; merges under 0.01 ms), 0.5 and 1.0 s no better (a run
+                 # each). The price: a 202's rows are written ~0.15 s later. Without any linger, at load ~6,
+                 # ~1.5 ms per event.
 
 
 class Drainer:
