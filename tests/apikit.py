@@ -2,14 +2,19 @@
 from __future__ import annotations
 
 import json
+import socket
+import subprocess
+import sys
+import time
 import warnings
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 
+import httpx
 import pandas as pd
 
 from segwork.api import create_app, pipes, tokens
-from segwork.config import Settings
+from segwork.config import PROJECT_DIR, Settings
 
 with warnings.catch_warnings():
     warnings.simplefilter("ignore")  # starlette suggests httpx2; httpx is what is installed
@@ -43,6 +48,33 @@ def running_api(client, database: str, **overrides):
     admin, _ = tokens.create(client, "admin", ["ADMIN"], {}, pipes.PIPES)
     with TestClient(create_app(settings)) as http:
         yield Api(http, admin, settings, client)
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1, free when asked."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def serve(env: dict, port: int, *, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, text: bool = False,
+          seconds: float = 180) -> subprocess.Popen:
+    """`python -m segwork serve` on 127.0.0.1:`port` with `env`, returned once it answers HTTP
+    (within `seconds`: on a loaded machine it took over 60 s once)."""
+    proc = subprocess.Popen([sys.executable, "-m", "segwork", "serve", "--host", "127.0.0.1", "--port", str(port)],
+                            cwd=PROJECT_DIR, env=env, stdout=stdout, stderr=stderr, text=text)
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        try:
+            httpx.get(f"http://127.0.0.1:{port}/v0/pipes", timeout=2)
+            return proc
+        except httpx.TransportError:
+            if proc.poll() is not None:
+                break
+            time.sleep(0.2)
+    proc.kill()
+    said = proc.communicate()[1] if stderr == subprocess.PIPE else ""
+    raise AssertionError(f"serve did not start in {seconds:.0f} s (exit {proc.poll()}): {said}")
 
 
 def ndjson(records: list[dict]) -> bytes:

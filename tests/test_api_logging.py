@@ -7,16 +7,16 @@ from __future__ import annotations
 import io
 import logging
 import os
-import socket
 import subprocess
 import sys
 import threading
-import time
 
 import httpx
 
 from segwork.api import logs
 from segwork.config import PROJECT_DIR
+
+from tests.apikit import free_port, serve
 
 
 class _Recorder(io.StringIO):
@@ -104,22 +104,11 @@ def test_a_served_api_whose_stderr_nobody_reads_keeps_answering(tmp_path):
                           env=env, capture_output=True, text=True, timeout=120)
     assert made.returncode == 0, made.stderr
     token = made.stdout.strip().splitlines()[-1]
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    proc = subprocess.Popen([sys.executable, "-m", "segwork", "serve", "--host", "127.0.0.1", "--port", str(port)],
-                            cwd=PROJECT_DIR, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)  # never read
+    port = free_port()
+    proc = serve(env, port, stderr=subprocess.PIPE)  # never read
     url = f"http://127.0.0.1:{port}/v0/pipes/customer_segment_lookup.json"
     try:
         with httpx.Client(headers={"Authorization": f"Bearer {token}"}, timeout=20) as http:
-            deadline = time.monotonic() + 60
-            while True:
-                try:
-                    http.get(url, params={"customer_id": "nobody"})
-                    break
-                except httpx.TransportError:
-                    assert time.monotonic() < deadline and proc.poll() is None, "serve did not start"
-                    time.sleep(0.2)
             answered = sum(http.get(url, params={"customer_id": "nobody"}).status_code == 200 for _ in range(1_500))
         assert answered == 1_500
     finally:

@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -16,6 +15,8 @@ from pathlib import Path
 import httpx
 
 from segwork.api.spool import Spool
+
+from tests.apikit import free_port, serve
 
 ROOT = Path(__file__).resolve().parent.parent
 COUNTS = ("import json, segwork; c = segwork.connect(); "
@@ -31,34 +32,13 @@ def _env(data_dir: Path) -> dict:
     return env
 
 
-def _serve(env: dict, port: int) -> subprocess.Popen:
-    proc = subprocess.Popen([sys.executable, "-m", "segwork", "serve", "--port", str(port)], cwd=ROOT, env=env,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    deadline = time.monotonic() + 180
-    while time.monotonic() < deadline:
-        try:
-            httpx.get(f"http://127.0.0.1:{port}/v0/pipes", timeout=2)
-            return proc
-        except httpx.TransportError:
-            assert proc.poll() is None, "serve exited"
-            time.sleep(0.2)
-    proc.kill()
-    raise AssertionError("serve did not start in 180 s")
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def test_kill_9_after_202_answers_loses_and_doubles_nothing(tmp_path):
     env = _env(tmp_path)
     made = subprocess.run([sys.executable, "-m", "segwork", "token", "create", "w", "--scope", "DATASOURCES:APPEND:customer_events"],
                           cwd=ROOT, env=env, capture_output=True, text=True, timeout=180)
     token = [w for w in made.stdout.split() if w.startswith("sw_")][0]
-    port = _free_port()
-    proc = _serve(env, port)
+    port = free_port()
+    proc = serve(env, port)
     answered: dict[str, str] = {}  # event_id -> import_id of its 202
     sent: set[str] = set()
     stop = threading.Event()
@@ -96,7 +76,7 @@ def test_kill_9_after_202_answers_loses_and_doubles_nothing(tmp_path):
     spool.close()
     print(f"{len(answered)} events answered, {unwritten} of what was on disk not yet written at the kill")
 
-    proc = _serve(env, port)  # the next start writes what was spooled
+    proc = serve(env, port)  # the next start writes what was spooled
     proc.send_signal(signal.SIGINT)  # a clean stop writes everything spooled first
     assert proc.wait(120) == 0
     out = subprocess.run([sys.executable, "-c", COUNTS], cwd=ROOT, env=env, capture_output=True, text=True, timeout=180)

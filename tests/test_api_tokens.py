@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -14,7 +13,7 @@ from segwork.api import pipes, tokens
 from segwork.api.ratelimit import RateLimiter
 from segwork.config import PROJECT_DIR
 
-from tests.apikit import customers, events, ndjson, running_api
+from tests.apikit import customers, events, free_port, ndjson, running_api, serve
 
 LOOKUP = "/v0/pipes/customer_segment_lookup.json"
 
@@ -151,28 +150,10 @@ def _cli(*args, data_dir, ok=True):
     return proc
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def _serve(data_dir, port):
     env = {**os.environ, "SEGWORK_DATA_DIR": str(data_dir)}
     env.pop("SEGWORK_DSN", None)
-    proc = subprocess.Popen([sys.executable, "-m", "segwork", "serve", "--port", str(port)], cwd=PROJECT_DIR, env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    deadline = time.monotonic() + 180  # a loaded machine: it took over 60 s once
-    while time.monotonic() < deadline:
-        try:
-            httpx.get(f"http://127.0.0.1:{port}/v0/pipes", timeout=1)
-            return proc
-        except httpx.TransportError:
-            if proc.poll() is not None:
-                break
-            time.sleep(0.2)
-    proc.kill()
-    raise AssertionError(f"serve did not start: {proc.communicate()[1]}")
+    return serve(env, port, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 
 def _stop(proc) -> str:
@@ -186,7 +167,7 @@ def _stop(proc) -> str:
 
 
 def test_cli_tokens_and_serve(tmp_path):
-    port = _free_port()
+    port = free_port()
     first = _serve(tmp_path, port)
     err = _stop(first)
     assert "No API tokens exist yet" in err and "token create admin --scope ADMIN" in err

@@ -24,7 +24,7 @@ import pytest
 
 from segwork.config import PROJECT_DIR
 
-from tests.apikit import events, ndjson
+from tests.apikit import events, free_port, ndjson, serve
 
 TIMEOUT = 60.0  # seconds any one request may take before the case fails
 ANSWERED = 10.0  # seconds within which every hostile request here is answered (all take under 2 s), at least
@@ -48,22 +48,13 @@ class Served:
     idle: float = 0.0  # median time of a pipe call on the idle server (measured again before each case)
 
     def start(self) -> None:
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            port = s.getsockname()[1]
+        port = free_port()
         self.base = f"http://127.0.0.1:{port}"
         with open(self.log, "ab") as sink:
-            self.proc = subprocess.Popen([sys.executable, "-m", "segwork", "serve", "--host", "127.0.0.1", "--port", str(port)],
-                                         cwd=PROJECT_DIR, env=self.env, stdout=sink, stderr=subprocess.STDOUT)
-        deadline = time.monotonic() + 60
-        while True:
             try:
-                if httpx.get(self.base + PIPE, headers=self.auth(), timeout=2).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            assert time.monotonic() < deadline and self.proc.poll() is None, f"serve did not start:\n{self.log.read_text()[-3000:]}"
-            time.sleep(0.2)
+                self.proc = serve(self.env, port, stdout=sink, stderr=subprocess.STDOUT, seconds=60)
+            except AssertionError as exc:
+                raise AssertionError(f"{exc}\n{self.log.read_text()[-3000:]}") from None
         self.measure_idle()
 
     def measure_idle(self) -> None:

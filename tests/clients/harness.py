@@ -19,13 +19,14 @@ import socket
 import subprocess
 import sys
 import threading
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
 
 from segwork.config import PROJECT_DIR
+
+from tests.apikit import free_port, serve
 
 GUARD = Path(__file__).resolve().parent / "guard"
 ACCESS = re.compile(r"segwork\.api: (GET|POST|PUT|DELETE|PATCH|HEAD|OPTIONS) (\S+) (\d{3}) ")
@@ -86,22 +87,14 @@ class Served:
                               cwd=PROJECT_DIR, env=env, capture_output=True, text=True, timeout=120)
         assert made.returncode == 0, made.stderr
         self.admin = made.stdout.strip().splitlines()[-1]
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            port = s.getsockname()[1]
+        port = free_port()
         self.base = f"http://127.0.0.1:{port}"
         with open(self.log, "ab") as sink:
-            self.proc = subprocess.Popen([sys.executable, "-m", "segwork", "serve", "--host", "127.0.0.1", "--port", str(port)],
-                                         cwd=PROJECT_DIR, env=env, stdout=sink, stderr=subprocess.STDOUT)
-        deadline = time.monotonic() + 90
-        while True:
             try:
-                if httpx.get(f"{self.base}/v0/pipes", headers=self.auth(), timeout=2).status_code == 200:
-                    return self
-            except httpx.TransportError:
-                pass
-            assert time.monotonic() < deadline and self.proc.poll() is None, f"serve did not start:\n{self.log.read_text()[-3000:]}"
-            time.sleep(0.2)
+                self.proc = serve(env, port, stdout=sink, stderr=subprocess.STDOUT, seconds=90)
+            except AssertionError as exc:
+                raise AssertionError(f"{exc}\n{self.log.read_text()[-3000:]}") from None
+        return self
 
     def stop(self) -> None:
         self.proc.terminate()
