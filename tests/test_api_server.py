@@ -17,7 +17,7 @@ import pytest
 from segwork.api import create_app, pipes, tokens
 from segwork.config import PROJECT_DIR, Settings
 
-from tests.apikit import ndjson, uvicorn_thread
+from tests.apikit import free_port, ndjson, serve, uvicorn_thread
 
 WRITERS, READERS, SECONDS, BATCH = 3, 3, 3.0, 200
 
@@ -177,18 +177,23 @@ def test_mounted_in_the_workbench_process(tmp_path):
             proc.wait()
 
 
-def test_the_api_is_served_by_h11_whatever_else_is_installed():
-    """uvicorn's "auto" takes httptools wherever it is installed (uvicorn[standard]); segwork names
-    h11 (segwork.api.cli.SERVER_OPTIONS, used by `serve` and by these tests' servers), so the
-    server people run is the one the hostile tests checked."""
-    import uvicorn
-    from uvicorn.protocols.http.h11_impl import H11Protocol
-
-    from segwork.api.cli import SERVER_OPTIONS
-
-    async def app(scope, receive, send):  # pragma: no cover - never called: only the protocol is loaded
-        pass
-
-    config = uvicorn.Config(app, **SERVER_OPTIONS)
-    config.load()
-    assert config.http_protocol_class is H11Protocol
+def test_serve_uses_h11_even_where_httptools_is_installed(tmp_path):
+    """uvicorn's "auto" takes httptools wherever it can import it (uvicorn[standard] installs it);
+    `segwork serve` names h11 (segwork.api.cli.SERVER_OPTIONS), so the server people run is the
+    one the hostile tests check. Here an `httptools` that notes its import is on the server's path:
+    it must never be imported."""
+    stub = tmp_path / "site" / "httptools"
+    stub.mkdir(parents=True)
+    imported = tmp_path / "httptools-imported"
+    (stub / "__init__.py").write_text(f"open({str(imported)!r}, 'w').close()\n")
+    env = {**os.environ, "SEGWORK_DATA_DIR": str(tmp_path / "data"),
+           "PYTHONPATH": os.pathsep.join(filter(None, [str(stub.parent), os.environ.get("PYTHONPATH")]))}
+    env.pop("SEGWORK_DSN", None)  # the test process's in-memory engine is not the server's
+    port = free_port()
+    proc = serve(env, port, stderr=subprocess.PIPE, text=True)
+    try:
+        assert httpx.get(f"http://127.0.0.1:{port}/v0/pipes", timeout=10).status_code == 401  # it answers, over h11
+    finally:
+        proc.terminate()
+        _, err = proc.communicate(timeout=30)
+    assert not imported.exists(), f"serve imported httptools: uvicorn chose its parser itself\n{err[-2000:]}"

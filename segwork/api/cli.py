@@ -67,11 +67,9 @@ run_token.arguments = _token_arguments
 
 
 # uvicorn's options for segwork's API wherever it is served (`serve`, tests/apikit.py, bench/api_compare.py).
-# The HTTP parser is h11, named: uvicorn's "auto" takes httptools wherever it is installed (uvicorn[standard]
-# brings it), which answered more small requests (2026-12-02, single events with the spool, before the drain's
-# 0.25 s linger: 1,825-2,944/s against 1,436-2,326 with h11) but with which a hostile test's pipe call waited
-# 1.46 s behind inflating gzip bombs (bound 1.03 s; cause not found). So the server run is the server tested,
-# whatever is installed. (The workbench's API is served by Streamlit's own uvicorn, whose parser it chooses.)
+# The HTTP parser is named: uvicorn's "auto" takes httptools wherever it can import it, and the server
+# run must be the one tested (tests/test_api_server.py). Why h11 and not httptools: README, Performance.
+# (The workbench's API is served by Streamlit's own uvicorn, which chooses its parser itself.)
 SERVER_OPTIONS = {"http": "h11", "access_log": False}
 
 
