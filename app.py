@@ -32,7 +32,8 @@ if __name__ == "__main__":
     page.run()
     ui.sidebar()  # after the page, so it shows rules changed on this run
 else:
-    from segwork.workbench.server import extra_routes, prefer_navigation
+    from segwork.workbench.server import api_parts, prefer_navigation
 
     prefer_navigation()
-    app = st.App(__file__, routes=extra_routes())
+    api_routes, api_lifespan = api_parts()
+    app = st.App(__file__, routes=api_routes, lifespan=api_lifespan)

@@ -29,7 +29,8 @@ class Settings:
     api_max_upload_bytes: int = 1024 * 1024 * 1024  # a file posted to /v0/datasources
     api_threads: int = 8  # engine calls the API runs at once (one client per thread)
     api_coalesce_bytes: int = 256 * 1024  # Events API bodies up to this (decoded) are written together with concurrent ones; 0: never
-    api_spool: bool = False  # Events API wait=false: answer 202 once the body is on disk, write it after (segwork.api.spool)
+    api_spool: bool | None = None  # Events API wait=false: 202 once the body is on disk, written after (segwork.api.spool);
+                                   # None: on for the embedded database under data_dir (see spool_on)
     api_spool_max_bytes: int = 512 * 1024 * 1024  # spooled bytes not yet written beyond which POST /v0/events answers 503
     api_host: str = "127.0.0.1"  # `python -m segwork serve`
     api_port: int = 8000
@@ -58,6 +59,14 @@ class Settings:
     def embedded_path(self) -> Path:
         """Directory of the embedded database when no DSN is set."""
         return self.data_dir / "chdb"
+
+    @property
+    def spool_on(self) -> bool:
+        """Whether the Events API spools `wait=false` bodies: SEGWORK_API_SPOOL when set, else on
+        for the default layout (the embedded database in data_dir/chdb, its spool in data_dir/spool,
+        which only the process holding that database can use). With SEGWORK_DSN set, off unless
+        asked for: processes sharing one server and one data_dir would share one spool."""
+        return self.api_spool if self.api_spool is not None else self.dsn is None
 
     @property
     def spool_dir(self) -> Path:
@@ -93,7 +102,7 @@ class Settings:
             api_max_upload_bytes=_int(env, "SEGWORK_API_MAX_UPLOAD_BYTES", s.api_max_upload_bytes),
             api_threads=_int(env, "SEGWORK_API_THREADS", s.api_threads),
             api_coalesce_bytes=_int(env, "SEGWORK_API_COALESCE_BYTES", s.api_coalesce_bytes),
-            api_spool=_bool(env, "SEGWORK_API_SPOOL", s.api_spool),
+            api_spool=_bool(env, "SEGWORK_API_SPOOL", None),
             api_spool_max_bytes=_positive(env, "SEGWORK_API_SPOOL_MAX_BYTES", s.api_spool_max_bytes, int),
             api_host=env.get("SEGWORK_API_HOST") or s.api_host,
             api_port=_int(env, "SEGWORK_API_PORT", s.api_port),
@@ -144,7 +153,7 @@ def _positive(env, name: str, default, kind):
     return value
 
 
-def _bool(env, name: str, default: bool) -> bool:
+def _bool(env, name: str, default: bool | None) -> bool | None:
     raw = (env.get(name) or "").strip().lower()
     if raw == "":
         return default

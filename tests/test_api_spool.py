@@ -258,3 +258,46 @@ def test_a_body_that_keeps_failing_is_set_aside_and_the_others_are_written(clien
     failed = log[log.ingest_id == "id0"]
     assert list(failed.status) == ["started", "failed"] and "failed.ndjson" in failed.error.iloc[-1]
     assert "finished" in set(log[log.ingest_id == "id1"].status)
+
+
+def test_the_spool_is_on_by_default_only_where_one_process_holds_its_database():
+    assert Settings.from_env({}).spool_on  # the default layout: data_dir/chdb, data_dir/spool
+    assert Settings.from_env({"SEGWORK_DATA_DIR": "/tmp/elsewhere"}).spool_on
+    for dsn in ("http://ana:pw@ch.example:8123/shop", "chdb:///tmp/some/folder", "chdb://memory"):
+        assert not Settings.from_env({"SEGWORK_DSN": dsn}).spool_on  # processes may share data_dir: asked for only
+        assert Settings.from_env({"SEGWORK_DSN": dsn, "SEGWORK_API_SPOOL": "1"}).spool_on
+    assert not Settings.from_env({"SEGWORK_API_SPOOL": "0"}).spool_on
+    with pytest.raises(ConfigError, match="SEGWORK_API_SPOOL=1 or SEGWORK_API_SPOOL=0"):
+        Settings.from_env({"SEGWORK_API_SPOOL": "maybe"})
+
+
+def test_events_spooled_for_one_database_are_not_written_into_another(client, database, tmp_path):
+    first = Accepting(settings_for(database, tmp_path))
+    first.drainer.stop(timeout=0)  # as if the process died before its drain wrote anything
+    _accept_all(first, [ndjson([event(i, prefix="t")]) for i in range(3)])
+    first.spool.close()
+    with pytest.raises(ConfigError) as refused:
+        Accepting(settings_for("another_db", tmp_path))
+    said = str(refused.value)
+    assert f"database '{database}'" in said and "database 'another_db'" in said and "SEGWORK_API_SPOOL=0" in said
+    Spool(tmp_path / "spool").close()  # the refusal let go of the spool's lock
+    again = Accepting(settings_for(database, tmp_path))  # its own database: written
+    assert again.drainer.wait_idle(60)
+    again.close()
+    assert client.query("SELECT count() FROM customer_events").result_rows[0][0] == 3
+    Accepting(settings_for("another_db", tmp_path)).close()  # nothing left to write: another database may use it
+    assert (tmp_path / "spool" / "target").read_text().strip() == "database 'another_db' of :memory:"
+
+
+def test_the_workbench_stopping_writes_what_its_spool_holds_and_lets_it_go(client, database, tmp_path):
+    from starlette.testclient import TestClient
+
+    from segwork.api import mounted
+    routes, lifespan = mounted(settings_for(database, tmp_path))  # as app.py hands them to st.App
+    admin, _ = tokens.create(client, "admin", ["ADMIN"], {}, pipes.PIPES)
+    with TestClient(Starlette(routes=routes, lifespan=lifespan)) as http:
+        answers = [http.post("/v0/events?name=customer_events", content=ndjson([event(i, prefix="w")]),
+                             headers={"Authorization": f"Bearer {admin}"}) for i in range(20)]
+        assert [a.json()["status"] for a in answers] == ["queued"] * 20
+    assert client.query("SELECT count() FROM customer_events").result_rows[0][0] == 20
+    Spool(tmp_path / "spool").close()  # the stopped API let go of its spool

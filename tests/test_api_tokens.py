@@ -13,7 +13,7 @@ from segwork.api import pipes, tokens
 from segwork.api.ratelimit import RateLimiter
 from segwork.config import PROJECT_DIR
 
-from tests.apikit import customers, events, free_port, ndjson, running_api, serve
+from tests.apikit import customers, events, free_port, ndjson, running_api, serve, written
 
 LOOKUP = "/v0/pipes/customer_segment_lookup.json"
 
@@ -189,6 +189,8 @@ def test_cli_tokens_and_serve(tmp_path):
         base = f"http://127.0.0.1:{port}"
         r = httpx.post(f"{base}/v0/events?name=customers&token={admin}", content=ndjson(customers(3, prefix="c000")))
         assert r.status_code == 202 and r.json()["successful_rows"] == 3
+        assert r.json()["status"] == "queued"  # the spool: the default of the embedded database a data folder holds
+        written(base, r, {"Authorization": f"Bearer {admin}"})
         r = httpx.get(f"{base}/v0/pipes/customer_segment_lookup.json?customer_id=c0000002", headers={"Authorization": f"Bearer {shop}"})
         assert r.status_code == 200 and [d["customer_id"] for d in r.json()["data"]] == ["c0000001"]
     finally:

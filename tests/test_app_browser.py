@@ -104,10 +104,7 @@ def test_first_start_upload_with_bad_rows_then_segments(app_url, tmp_path):
         assert len(segment) == total and set(segment["value_segment"]) == {"Low Value"}
 
 
-def test_the_api_routes_share_the_process_when_present(app_url):
-    api = pytest.importorskip("segwork.api", reason="segwork.api is not there yet")
-    if not hasattr(api, "routes"):
-        pytest.skip("segwork.api has no routes(settings) yet")
+def test_the_api_routes_share_the_process(app_url):
     try:
         urllib.request.urlopen(f"{app_url}/v0/pipes", timeout=10)
         status = 200

@@ -132,16 +132,18 @@ def test_the_pool_lends_each_thread_its_own_client(database, monkeypatch):
     assert "in memory" in pool.describe()
 
 
-def test_extra_routes_come_from_segwork_api_when_it_has_them(monkeypatch):
-    monkeypatch.setitem(sys.modules, "segwork.api", None)  # as if segwork/api did not exist
-    assert server.extra_routes() == []
+def test_app_py_mounts_the_api_with_its_lifespan(monkeypatch):
     from starlette.responses import PlainTextResponse
     from starlette.routing import Route
 
     fake = types.ModuleType("segwork.api")
-    fake.routes = lambda settings: [Route("/api/ping", lambda request: PlainTextResponse(settings.database))]
+
+    def lifespan(app):  # never entered here
+        raise AssertionError("not run on import")
+    fake.mounted = lambda settings: ([Route("/api/ping", lambda request: PlainTextResponse(settings.database))], lifespan)
     monkeypatch.setitem(sys.modules, "segwork.api", fake)
-    assert [r.path for r in server.extra_routes()] == ["/api/ping"]
+    routes, closing = server.api_parts()
+    assert [r.path for r in routes] == ["/api/ping"] and closing is lifespan
 
     from streamlit import config as st_config
     from streamlit.runtime.pages_manager import PagesManager
@@ -153,6 +155,7 @@ def test_extra_routes_come_from_segwork_api_when_it_has_them(monkeypatch):
     spec.loader.exec_module(module)  # imported, not run: the ASGI app for `streamlit run`
     assert isinstance(module.app, st.App)
     assert [r.path for r in module.app._user_routes] == ["/api/ping"]
+    assert module.app._user_lifespan is lifespan  # the API is closed (its spool written) when the workbench stops
     assert PagesManager.uses_pages_directory is False  # sessions start in app.py's navigation
 
 

@@ -14,10 +14,12 @@ import itertools
 import uuid
 from datetime import datetime, timezone
 
+from segwork import db
 from segwork.api import body, spool
 from segwork.api.drain import Drainer
 from segwork.api.responses import ApiError
 from segwork.config import Settings
+from segwork.errors import ConfigError
 
 
 class Accepting:
@@ -27,6 +29,11 @@ class Accepting:
         self.settings = settings
         self._prefix, self._ids = uuid.uuid4().hex[:16], itertools.count()  # ids: uuid4's cost (os.urandom) paid once
         self.spool = spool.Spool(settings.spool_dir)
+        try:
+            _claim(self.spool, _target(settings))
+        except BaseException:
+            self.spool.close()
+            raise
         self.drainer = Drainer(self.spool, settings)
 
     def prepare(self, table: str, source: str, raw: bytes, encoding: str | None) -> tuple[dict, bytes] | None:
@@ -63,3 +70,26 @@ class Accepting:
         """Write what is spooled (up to 30 s; the rest at the next start), then let go of the spool."""
         self.drainer.stop()
         self.spool.close()
+
+
+TARGET_FILE = "target"  # in the spool's folder: the database its records are written into
+
+
+def _target(settings: Settings) -> str:
+    """The database the drain writes into, as the spool's marker names it (the default layout's
+    embedded engine by no path: a data folder moved whole keeps its spool)."""
+    where = db.target(settings=settings)
+    return f"database '{where.database}' of " + (f"{where.location}" if settings.dsn else "the embedded engine in its data folder")
+
+
+def _claim(spooled: spool.Spool, target: str) -> None:
+    """Note which database this spool writes into; refuse another one while records spooled for
+    the first are not written yet (the drain writes into the database it is started with)."""
+    marker = spooled.dir / TARGET_FILE
+    before = marker.read_text(encoding="utf-8").strip() if marker.exists() else ""
+    if before and before != target and spooled.backlog_bytes():
+        raise ConfigError(f"the Events API spool {spooled.dir} holds {spooled.backlog_bytes():,} bytes of events not yet "
+                          f"written into {before}, and this process writes into {target}. Start it once with the "
+                          "settings of that database to write them, or set SEGWORK_API_SPOOL=0 to run without the spool")
+    if before != target:
+        marker.write_text(target + "\n", encoding="utf-8")

@@ -1,6 +1,6 @@
 """The HTTP API's routes: Events API, Data Sources API, pipe endpoints, tokens (Starlette).
 
-`routes(settings)` is what the workbench mounts next to Streamlit (one process, one embedded
+`mounted(settings)` is what the workbench mounts next to Streamlit (one process, one embedded
 database); `create_app(settings)` is the same routes as a standalone ASGI app (`serve`).
 Engine work runs on a small pool of threads, each with its own client (a client serialises
 its calls), so slow queries do not stall the event loop or each other.
@@ -13,6 +13,7 @@ import logging
 import time
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
+from typing import Callable
 
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
@@ -42,22 +43,28 @@ INLINE_BYTES = 64 * 1024  # a plain Events API body up to this is decoded on the
 OPTIONS_HEADER = "X-Segwork-Options"  # the ingest options segwork's CLI sends: refused unless applied
 
 
-def routes(settings: Settings) -> list[BaseRoute]:
-    """Every API route under /v0/ (clear of Streamlit's reserved paths), bound to `settings`."""
-    return Api(settings).routes()
+def mounted(settings: Settings) -> tuple[list[BaseRoute], Callable]:
+    """Every API route under /v0/ (clear of Streamlit's reserved paths), bound to `settings`, and
+    the lifespan that closes the API when the app mounting them stops (the workbench: what the
+    spool holds is written first, up to 30 s, as `serve` does)."""
+    api = Api(settings)
+    return api.routes(), _closing(api)
 
 
 def create_app(settings: Settings) -> Starlette:
     """The API alone, as an ASGI app, with an access log that never shows query strings."""
     api = Api(settings)
+    return Starlette(routes=api.routes(), lifespan=_closing(api), middleware=[Middleware(AccessLog)],
+                     exception_handlers={Exception: _internal_error})
 
+
+def _closing(api: "Api") -> Callable:
     @asynccontextmanager
     async def lifespan(app):
         yield
-        api.close()
+        await asyncio.get_running_loop().run_in_executor(None, api.close)  # the drain's last write: off the loop
 
-    return Starlette(routes=api.routes(), lifespan=lifespan, middleware=[Middleware(AccessLog)],
-                     exception_handlers={Exception: _internal_error})
+    return lifespan
 
 
 class Api:
@@ -70,7 +77,7 @@ class Api:
         self.failures = AuthFailures()
         self._pool = ThreadPoolExecutor(max_workers=max(settings.api_threads, 1), thread_name_prefix="segwork-api")
         self.coalescer = Coalescer(settings, self._pool, max_rows=settings.chunk_rows)
-        self.accepting = Accepting(settings) if settings.api_spool else None
+        self.accepting = Accepting(settings) if settings.spool_on else None
         self._routes = self._make_routes()
 
     def routes(self) -> list[BaseRoute]:
@@ -112,8 +119,12 @@ class Api:
         if self.accepting is not None and not wait:  # answered once on disk (segwork.api.accept)
             encoding = request.headers.get("content-encoding")
             args = (table, source, raw, encoding)
-            small = len(raw) <= INLINE_BYTES and raw[:2] != b"\x1f\x8b" and not encoding
-            prepared = self.accepting.prepare(*args) if small else await self._offload(self.accepting.prepare, *args)
+            if len(raw) <= INLINE_BYTES and raw[:2] != b"\x1f\x8b" and not encoding:
+                prepared = self.accepting.prepare(*args)  # ~0.1 ms: no await between the body's end and the spool
+            else:
+                async with _departure(request) as gone:  # decoded off the loop: its client may leave meanwhile
+                    prepared = await self._offload(self.accepting.prepare, *args)
+                    await _still_there(request, gone)
             if prepared is not None:
                 return JSONResponse(await self.accepting.accept(*prepared), status_code=202, headers=headers)
         async with _departure(request) as gone:

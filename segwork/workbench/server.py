@@ -1,31 +1,22 @@
 """Extra HTTP routes served by the workbench's process, next to the Streamlit app.
 
 The embedded database can be opened by one process only, so the HTTP API (segwork.api) and
-the workbench share one process when both are wanted: app.py hands these routes to st.App.
+the workbench share one process when both are wanted: app.py hands the API's routes and its
+lifespan (which writes what the Events API's spool holds before the process stops) to st.App.
 """
 from __future__ import annotations
 
-import importlib
-import logging
+from typing import Callable
 
 from segwork.config import Settings
 
-log = logging.getLogger(__name__)
 
+def api_parts(settings: Settings | None = None) -> tuple[list, Callable]:
+    """The HTTP API's routes and the lifespan that closes it with the workbench (st.App's
+    `routes` and `lifespan`)."""
+    from segwork.api import mounted
 
-def extra_routes(settings: Settings | None = None) -> list:
-    """The HTTP API's Starlette routes when `segwork.api.routes(settings)` exists; [] until it does."""
-    try:
-        api = importlib.import_module("segwork.api")
-    except ModuleNotFoundError as exc:
-        if exc.name == "segwork.api":
-            return []
-        raise
-    make = getattr(api, "routes", None)
-    if make is None:
-        log.info("segwork.api has no routes(settings): the workbench runs without the HTTP API")
-        return []
-    return list(make(settings or Settings.from_env()))
+    return mounted(settings or Settings.from_env())
 
 
 def prefer_navigation() -> None:
