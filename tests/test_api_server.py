@@ -17,15 +17,17 @@ import pytest
 from segwork.api import create_app, pipes, tokens
 from segwork.config import PROJECT_DIR, Settings
 
-from tests.apikit import free_port, ndjson, serve, uvicorn_thread
+from tests.apikit import free_port, ndjson, serve, uvicorn_thread, written
 
 WRITERS, READERS, SECONDS, BATCH = 3, 3, 3.0, 200
 
 
 @pytest.fixture
-def server(client, database):
-    """create_app under uvicorn on 127.0.0.1 (a free port), in a thread; stopped after the test."""
-    settings = replace(Settings(dsn="chdb://memory", database=database), api_threads=4)
+def server(client, database, tmp_path, request):
+    """create_app under uvicorn on 127.0.0.1 (a free port), in a thread; stopped after the test.
+    Parametrized "spool": the Events API's spool on, as on the default embedded database."""
+    spool = getattr(request, "param", "") == "spool"
+    settings = replace(Settings(dsn="chdb://memory", database=database, data_dir=tmp_path), api_threads=4, api_spool=spool)
     admin, _ = tokens.create(client, "admin", ["ADMIN"], {}, pipes.PIPES)
     with uvicorn_thread(create_app(settings)) as base:
         yield base, admin, client
@@ -46,7 +48,8 @@ curl -X POST "{host}/v0/events?name=customer_events" \\
     "event_id": "evt456",
     "customer_id": "cust123", "event_type": "purchase", "event_value": 99.95, "product_id": "prod789",
     "category": "electronics", "timestamp": "2023-06-02 14:30:00" }}'
-echo; echo @@
+"""
+TUTORIAL_READS = """
 curl -X GET "{host}/v0/pipes/customer_segments_summary.json?location=New%20York&min_age=25&max_age=45&token=$TB_ADMIN_TOKEN"
 echo; echo @@
 curl -X GET "{host}/v0/pipes/customer_engagement_analysis.json?token=$TB_ADMIN_TOKEN&event_type=purchase&start_date=2023-01-01%2000:00:00&end_date=2023-12-31%2023:59:59&limit=50"
@@ -54,13 +57,25 @@ curl -X GET "{host}/v0/pipes/customer_engagement_analysis.json?token=$TB_ADMIN_T
 
 
 @pytest.mark.skipif(shutil.which("curl") is None, reason="curl is not installed")
+@pytest.mark.parametrize("server", ["", "spool"], indirect=True)
 def test_tutorial_curl_commands(server):
-    """The tutorial's commands with only the host changed (its '...' filled with the schema's fields)."""
+    """The tutorial's commands with only the host changed (its '...' filled with the schema's fields).
+    With the spool (the embedded default) its 202s come before the writes: the reads wait for them,
+    as the README says a script should."""
     host, admin, _ = server
-    proc = subprocess.run(["bash", "-c", TUTORIAL.format(host=host)], env={"TB_ADMIN_TOKEN": admin, "PATH": "/usr/bin:/bin"},
-                          capture_output=True, text=True, timeout=60)
-    assert proc.returncode == 0, proc.stderr
-    ingested_customer, ingested_event, summary, engagement = proc.stdout.split("\n@@\n")
+
+    def run(script: str) -> str:
+        proc = subprocess.run(["bash", "-c", script.format(host=host)], env={"TB_ADMIN_TOKEN": admin, "PATH": "/usr/bin:/bin"},
+                              capture_output=True, text=True, timeout=60)
+        assert proc.returncode == 0, proc.stderr
+        return proc.stdout
+
+    posted = [httpx.Response(202, json=json.loads(text)) for text in run(TUTORIAL).split("\n@@\n")[:2]]
+    for answer in posted:
+        if answer.json().get("status") == "queued":
+            written(host, answer, {"Authorization": f"Bearer {admin}"})
+    ingested_customer, ingested_event = (a.text for a in posted)
+    summary, engagement = run(TUTORIAL_READS).split("\n@@\n")
     assert json.loads(ingested_customer)["successful_rows"] == 1 and json.loads(ingested_event)["successful_rows"] == 1
     summary = json.loads(summary)
     assert summary["data"][0]["customer_count"] == 1 and summary["data"][0]["value_segment"] == "High Value"

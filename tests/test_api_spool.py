@@ -301,3 +301,22 @@ def test_the_workbench_stopping_writes_what_its_spool_holds_and_lets_it_go(clien
         assert [a.json()["status"] for a in answers] == ["queued"] * 20
     assert client.query("SELECT count() FROM customer_events").result_rows[0][0] == 20
     Spool(tmp_path / "spool").close()  # the stopped API let go of its spool
+
+
+def test_a_spool_written_up_to_a_rolled_over_segment_holds_nothing_for_another_database(client, database, tmp_path):
+    """Checkpointed at the end of a full segment while appends go to the next one: nothing waits
+    (the backlog once read below zero there, or past 64 MB reopened), so another database may take the spool."""
+    first = Accepting(settings_for(database, tmp_path))
+    first.drainer.stop(timeout=0)
+    first.spool.close()
+    spool = Spool(tmp_path / "spool", segment_bytes=1000)
+
+    async def add():
+        for i in range(3):
+            await spool.append({"id": str(i), "rows": 1}, b"x" * 400)
+    asyncio.run(add())
+    records, _ = spool.read(spool.checkpointed, spool.end(), 100)
+    spool.checkpoint(records[-1].end)  # what the drain does once they are written
+    assert spool.end()[0] == 2 and spool.backlog_bytes() == 0
+    spool.close()
+    Accepting(settings_for("another_db", tmp_path)).close()

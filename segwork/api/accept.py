@@ -11,6 +11,7 @@ final counts once written (`wait=true` answers them, after the write, as without
 from __future__ import annotations
 
 import itertools
+import logging
 import uuid
 from datetime import datetime, timezone
 
@@ -20,6 +21,8 @@ from segwork.api.drain import Drainer
 from segwork.api.responses import ApiError
 from segwork.config import Settings
 from segwork.errors import ConfigError
+
+log = logging.getLogger("segwork.api.spool")
 
 
 class Accepting:
@@ -87,9 +90,15 @@ def _claim(spooled: spool.Spool, target: str) -> None:
     the first are not written yet (the drain writes into the database it is started with)."""
     marker = spooled.dir / TARGET_FILE
     before = marker.read_text(encoding="utf-8").strip() if marker.exists() else ""
-    if before and before != target and spooled.backlog_bytes():
-        raise ConfigError(f"the Events API spool {spooled.dir} holds {spooled.backlog_bytes():,} bytes of events not yet "
+    waiting = spooled.backlog_bytes()  # may be below 0 for a moment after a segment rolled over: nothing waits then
+    if before and before != target and waiting > 0:
+        raise ConfigError(f"the Events API spool {spooled.dir} holds {waiting:,} bytes of events not yet "
                           f"written into {before}, and this process writes into {target}. Start it once with the "
                           "settings of that database to write them, or set SEGWORK_API_SPOOL=0 to run without the spool")
+    if not before and waiting > 0:  # spooled by a segwork from before the marker
+        log.warning("spool %s: %d bytes of events spooled before it recorded its database are written into %s",
+                    spooled.dir, waiting, target)
     if before != target:
-        marker.write_text(target + "\n", encoding="utf-8")
+        temporary = marker.with_suffix(".new")
+        temporary.write_text(target + "\n", encoding="utf-8")
+        temporary.replace(marker)  # whole or not at all

@@ -134,9 +134,13 @@ class Spool:
             return self._end
 
     def backlog_bytes(self) -> int:
-        """Bytes on disk not yet checkpointed as written (roughly: whole segments count in full)."""
+        """Bytes on disk not yet checkpointed as written (0 when the checkpoint is at the end of the
+        segment before the current one's start)."""
         (seg, off), (cseg, coff) = self.end(), self.checkpointed
-        return off - coff if seg == cseg else (seg - cseg) * self.segment_bytes + off - coff
+        if seg == cseg:
+            return off - coff
+        before = sum(self._path(s).stat().st_size for s in range(cseg, seg) if self._path(s).exists())
+        return before - coff + off
 
     # --- reading and checkpointing (the drain) --------------------------------------------
 

@@ -8,6 +8,8 @@ customer_segment_lookup, field by field.
 """
 from __future__ import annotations
 
+import time
+
 import csv
 import io
 import json
@@ -83,3 +85,15 @@ def assert_events_stored(server, sent: list[dict], period=APRIL) -> None:
     for kind in {r["event_type"] for r in sent}:
         typed = {c for c in server.events_by_customer(*period, event_type=kind) if c in mine}
         assert typed == {r["customer_id"] for r in sent if r["event_type"] == kind}, kind
+
+
+def eventually(check, seconds: float = 20.0) -> None:
+    """`check` passes within `seconds` (for writes the server accepted before doing them)."""
+    deadline = time.monotonic() + seconds
+    while True:
+        try:
+            return check()
+        except AssertionError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.5)

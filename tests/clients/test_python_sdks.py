@@ -9,13 +9,12 @@ same call over plain HTTP, appends are read back over plain HTTP row by row (tes
 from __future__ import annotations
 
 import json
-import time
 
 import pytest
 
 from tests.clients import envs
 from tests.clients.conftest import SEED_END, SEED_START, make_client
-from tests.clients.rows import (CUSTOMER_COLUMNS, assert_customers_stored, assert_events_stored, new_customers,
+from tests.clients.rows import (eventually, CUSTOMER_COLUMNS, assert_customers_stored, assert_events_stored, new_customers,
                                 new_events, to_csv, to_ndjson)
 
 # What each test needed beyond main before tbapi and tbsql were merged (issue 15; calls as the server logged them).
@@ -104,7 +103,7 @@ with Datasource("customer_events", TOKEN, api_url=HOST) as ds:
         ds << record
 print("{}")
 """, sent=sent)
-    _eventually(lambda: assert_events_stored(server, sent))  # wait=false: accepted, then written
+    eventually(lambda: assert_events_stored(server, sent))  # wait=false: accepted, then written
 
 
 def test_tinybird_python_sdk_reads_a_pipe(sdk, server):
@@ -189,15 +188,3 @@ print(json.dumps([[d["name"] for d in client.api.datasources.list().datasources]
 """)
     assert {"customers", "customer_events"} <= set(got[0])
     assert {"customer_segment_lookup", "customer_engagement_analysis", "customer_segments_summary"} <= set(got[1])
-
-
-def _eventually(check, seconds: float = 20.0) -> None:
-    """`check` passes within `seconds` (for writes the server accepted before doing them)."""
-    deadline = time.monotonic() + seconds
-    while True:
-        try:
-            return check()
-        except AssertionError:
-            if time.monotonic() > deadline:
-                raise
-            time.sleep(0.5)
