@@ -102,7 +102,7 @@ class Settings:
             api_max_upload_bytes=_int(env, "SEGWORK_API_MAX_UPLOAD_BYTES", s.api_max_upload_bytes),
             api_threads=_int(env, "SEGWORK_API_THREADS", s.api_threads),
             api_coalesce_bytes=_int(env, "SEGWORK_API_COALESCE_BYTES", s.api_coalesce_bytes),
-            api_spool=_bool(env, "SEGWORK_API_SPOOL", None),
+            api_spool=_bool(env, "SEGWORK_API_SPOOL", s.api_spool),
             api_spool_max_bytes=_positive(env, "SEGWORK_API_SPOOL_MAX_BYTES", s.api_spool_max_bytes, int),
             api_host=env.get("SEGWORK_API_HOST") or s.api_host,
             api_port=_int(env, "SEGWORK_API_PORT", s.api_port),

@@ -77,10 +77,9 @@ def serve(env: dict, port: int, *, stdout=subprocess.DEVNULL, stderr=subprocess.
     raise AssertionError(f"serve did not start in {seconds:.0f} s (exit {proc.poll()}): {said}")
 
 
-def written(base: str, answer: httpx.Response, headers: dict, seconds: float = 60) -> dict:
-    """The job of an Events API answer once it is done: a 202 from the spool (the embedded
-    default) is answered before its rows are written, a moment later."""
-    job_id = answer.json()["import_id"]
+def written(base: str, job_id: str, headers: dict, seconds: float = 60) -> dict:
+    """The job `job_id` (an Events API answer's import_id) once it is done: a 202 from the spool
+    (the embedded default) is answered before its rows are written, a moment later."""
     deadline = time.monotonic() + seconds
     while True:
         job = httpx.get(f"{base}/v0/jobs/{job_id}", headers=headers, timeout=10).json()

@@ -320,3 +320,18 @@ def test_a_spool_written_up_to_a_rolled_over_segment_holds_nothing_for_another_d
     assert spool.end()[0] == 2 and spool.backlog_bytes() == 0
     spool.close()
     Accepting(settings_for("another_db", tmp_path)).close()
+
+
+def test_a_spool_from_before_its_database_was_recorded_is_written_with_a_warning(client, database, tmp_path, caplog):
+    first = Accepting(settings_for(database, tmp_path))
+    first.drainer.stop(timeout=0)
+    _accept_all(first, [ndjson([event(i, prefix="m")]) for i in range(2)])
+    first.spool.close()
+    (tmp_path / "spool" / "target").unlink()  # as an earlier segwork left it
+    with caplog.at_level("WARNING", logger="segwork.api.spool"):
+        again = Accepting(settings_for(database, tmp_path))
+    assert any("before it recorded its database" in r.getMessage() for r in caplog.records)
+    assert again.drainer.wait_idle(60)
+    again.close()
+    assert client.query("SELECT count() FROM customer_events").result_rows[0][0] == 2
+    assert (tmp_path / "spool" / "target").read_text().strip() == "database '%s' of :memory:" % database

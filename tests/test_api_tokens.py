@@ -190,7 +190,7 @@ def test_cli_tokens_and_serve(tmp_path):
         r = httpx.post(f"{base}/v0/events?name=customers&token={admin}", content=ndjson(customers(3, prefix="c000")))
         assert r.status_code == 202 and r.json()["successful_rows"] == 3
         assert r.json()["status"] == "queued"  # the spool: the default of the embedded database a data folder holds
-        written(base, r, {"Authorization": f"Bearer {admin}"})
+        written(base, r.json()["import_id"], {"Authorization": f"Bearer {admin}"})
         r = httpx.get(f"{base}/v0/pipes/customer_segment_lookup.json?customer_id=c0000002", headers={"Authorization": f"Bearer {shop}"})
         assert r.status_code == 200 and [d["customer_id"] for d in r.json()["data"]] == ["c0000001"]
     finally:

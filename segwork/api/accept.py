@@ -82,7 +82,7 @@ def _target(settings: Settings) -> str:
     """The database the drain writes into, as the spool's marker names it (the default layout's
     embedded engine by no path: a data folder moved whole keeps its spool)."""
     where = db.target(settings=settings)
-    return f"database '{where.database}' of " + (f"{where.location}" if settings.dsn else "the embedded engine in its data folder")
+    return f"database '{where.database}' of " + (where.location if settings.dsn else "the embedded engine in its data folder")
 
 
 def _claim(spooled: spool.Spool, target: str) -> None:
@@ -90,7 +90,7 @@ def _claim(spooled: spool.Spool, target: str) -> None:
     the first are not written yet (the drain writes into the database it is started with)."""
     marker = spooled.dir / TARGET_FILE
     before = marker.read_text(encoding="utf-8").strip() if marker.exists() else ""
-    waiting = spooled.backlog_bytes()  # may be below 0 for a moment after a segment rolled over: nothing waits then
+    waiting = spooled.backlog_bytes()
     if before and before != target and waiting > 0:
         raise ConfigError(f"the Events API spool {spooled.dir} holds {waiting:,} bytes of events not yet "
                           f"written into {before}, and this process writes into {target}. Start it once with the "

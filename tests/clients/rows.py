@@ -8,11 +8,10 @@ customer_segment_lookup, field by field.
 """
 from __future__ import annotations
 
-import time
-
 import csv
 import io
 import json
+import time
 
 import pandas as pd
 

@@ -14,8 +14,8 @@ import pytest
 
 from tests.clients import envs
 from tests.clients.conftest import SEED_END, SEED_START, make_client
-from tests.clients.rows import (eventually, CUSTOMER_COLUMNS, assert_customers_stored, assert_events_stored, new_customers,
-                                new_events, to_csv, to_ndjson)
+from tests.clients.rows import (CUSTOMER_COLUMNS, assert_customers_stored, assert_events_stored, eventually,
+                                new_customers, new_events, to_csv, to_ndjson)
 
 # What each test needed beyond main before tbapi and tbsql were merged (issue 15; calls as the server logged them).
 # With both merged (main 3eaeace, 2026-12-01) all pass.
