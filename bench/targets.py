@@ -127,6 +127,15 @@ def why(tid: str, r: dict) -> str:
                 f"{aq['window_rows'] / aq['window_customers']:.1f} events per customer in the window, a per-customer "
                 f"pre-aggregate could not shrink it much. {_other(tid)} needs {med['engagement'][_other(tid)]:.0f} ms "
                 "for the same answer")
+    if tid.endswith("_layer") and tid.split("_")[0] in med:
+        query = tid.split("_")[0]
+        text = (f"segwork's layer adds {med[query]['segwork'] - med[query]['engine']:.1f} ms a call to the bare engine's "
+                f"{med[query]['engine']:.1f} ms: the parameters checked and bound on every call (the bare engine binds "
+                "them once), and the answer made into clickhouse-connect's dtypes")
+        if query != "lookup":
+            text += "; with an as_of, one more engine call first, to see whether a stored profile version is newer"
+            text += f" (any query costs {ms[anatomy.TRIVIAL]:.1f} ms here)" if ms else ""
+        return text + "; measured interleaved with the other contenders, each call finds caches cold"
     if tid.startswith("summary_vs"):
         return (f"the engine reads all {r['customer_rows']:,} profile rows with FINAL (the latest version of each) and "
                 f"applies both segment rules in {q['summary']['engine']['internal_ms']:.0f} ms; {_other(tid)} filters "
