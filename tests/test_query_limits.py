@@ -134,3 +134,23 @@ def test_after_a_pipe_refused_part_way_the_next_answer_on_that_engine_thread_is_
             assert api.http.get(url.format(100), headers=api.bearer()).status_code == 400
             r = api.http.get(url.format(5), headers=api.bearer())
             assert r.status_code == 200 and r.json()["rows"] == 5, r.text[:300]
+
+
+def test_an_answer_that_comes_back_past_the_time_limit_is_not_used(client, database):
+    """The engine stops a read at its time limit with TIMEOUT_EXCEEDED; an answer that still comes
+    back after the limit (once seen: a read stopped at 0.3 s answered a count of 0 over 900M rows)
+    may be cut short, so it is refused the same way: in the embedded read (a query file's answer)
+    and in the Query API's reader (db.past_time_limit)."""
+    import time
+
+    from segwork import embedded
+
+    embedded.answered_in_time(time.monotonic(), {"max_execution_time": 30.0})  # in time: nothing
+    embedded.answered_in_time(time.monotonic() - 60, {})  # no limit asked for: nothing
+    with pytest.raises(embedded.EngineRefused) as late:
+        embedded.answered_in_time(time.monotonic() - 0.31, {"max_execution_time": 0.3})
+    assert (late.value.code, late.value.name) == (159, "TIMEOUT_EXCEEDED") and "past the time limit of 0.3 s" in str(late.value)
+    c = limited(database, query_timeout_seconds=0.3)
+    assert not db.past_time_limit(c, time.monotonic()) and db.past_time_limit(c, time.monotonic() - 0.3)
+    reader = db.reader_client({}, settings=replace(Settings.from_env(), query_timeout_seconds=0.3))
+    assert db.past_time_limit(reader, time.monotonic() - 0.3) and not db.past_time_limit(reader, time.monotonic())

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import json
 import re
+import time
 from dataclasses import dataclass
 from typing import Any, Iterator
 
@@ -233,13 +234,20 @@ def _run(reader: Client, sql: str, parameters: dict | None, what: str, *, databa
     previous = reader.database
     if database:
         reader.database = database
+    started = time.monotonic()
     try:
-        return reader.raw_query(sql, parameters=parameters, fmt=fmt)
+        answer = reader.raw_query(sql, parameters=parameters, fmt=fmt)
     except ClickHouseError as exc:
         db.discard(reader)  # its connection may hold the failed query's partial output
         raise _refusal(exc, what) from None
     finally:
         reader.database = previous
+    if db.past_time_limit(reader, started):  # may be cut short: segwork.embedded.answered_in_time
+        db.discard(reader)
+        raise EngineError(f"{what}: stopped at a limit (SEGWORK_QUERY_TIMEOUT_SECONDS): narrow the query or retry later. "
+                          f"The engine answered after {time.monotonic() - started:.2f} s, past the limit, so the answer "
+                          "may be cut short and is not used", code=159, name="TIMEOUT_EXCEEDED")
+    return answer
 
 
 PARSING = "parsing the query"
