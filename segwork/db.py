@@ -5,7 +5,6 @@ import contextvars
 import logging
 import re
 import threading
-import time
 import weakref
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -145,12 +144,6 @@ def limit_queries(client: Client, settings: Settings) -> None:
     _limits[client] = settings
 
 
-def past_time_limit(client: Client, started: float) -> bool:
-    """True when a read begun at `started` (time.monotonic()) came back after the client's time
-    limit (segwork.embedded.answered_in_time says why that answer is not used)."""
-    return time.monotonic() - started >= (_limits.get(client) or Settings()).query_timeout_seconds
-
-
 def read_settings(client: Client) -> dict[str, Any]:
     """The ClickHouse settings that carry the client's limits, sent with each read."""
     limits = _limits.get(client) or Settings()
@@ -190,7 +183,7 @@ def reader_client(session: dict[str, Any], *, settings: Settings | None = None) 
     if key not in clients:
         client = _open(where.engine_dsn, session)
         client.database = where.database
-        limit_queries(client, settings)  # its session carries them; past_time_limit reads them here
+        limit_queries(client, settings)  # its session carries them; sqlguard reads them back (read_settings)
         clients[key] = client
     return clients[key]
 

@@ -143,9 +143,10 @@ def query_raw(client, sql: str, parameters: dict[str, Any], fmt: str,
 def answered_in_time(started: float, settings: dict[str, Any] | None) -> None:
     """Refuse, as the engine's own TIMEOUT_EXCEEDED, an answer that came back after the read's
     max_execution_time. The engine stops such a read with that error, yet once (a full test run,
-    the other test worker busy) a read stopped at its 0.3 s limit came back as a success: a count
-    of 0 "in 0.298 s" over 900M hashed rows, which take 4.2 s here. An answer past the limit may
-    be cut short, so it is never shown as if it were whole (segwork.sqlguard checks its reads so too)."""
+    the other test worker busy) a Query API read with a 0.3 s limit came back as a success: a
+    count of 0 "in 0.298 s" over 900M hashed rows, work that takes 4.2 s here, so most likely
+    stopped at the limit and cut short. An answer past the limit is never shown as if it were
+    whole (segwork.sqlguard checks the Query API's reads with this too)."""
     limit = (settings or {}).get("max_execution_time")
     elapsed = time.monotonic() - started
     if limit and elapsed >= limit:

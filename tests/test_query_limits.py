@@ -138,9 +138,9 @@ def test_after_a_pipe_refused_part_way_the_next_answer_on_that_engine_thread_is_
 
 def test_an_answer_that_comes_back_past_the_time_limit_is_not_used(client, database):
     """The engine stops a read at its time limit with TIMEOUT_EXCEEDED; an answer that still comes
-    back after the limit (once seen: a read stopped at 0.3 s answered a count of 0 over 900M rows)
-    may be cut short, so it is refused the same way: in the embedded read (a query file's answer)
-    and in the Query API's reader (db.past_time_limit)."""
+    back after the limit (once seen: a read with a 0.3 s limit answered a count of 0 over 900M rows)
+    may be cut short, so it is refused the same way (embedded.answered_in_time), in the embedded
+    read of a query file and in the Query API's reader, which reads its own limit back."""
     import time
 
     from segwork import embedded
@@ -150,7 +150,14 @@ def test_an_answer_that_comes_back_past_the_time_limit_is_not_used(client, datab
     with pytest.raises(embedded.EngineRefused) as late:
         embedded.answered_in_time(time.monotonic() - 0.31, {"max_execution_time": 0.3})
     assert (late.value.code, late.value.name) == (159, "TIMEOUT_EXCEEDED") and "past the time limit of 0.3 s" in str(late.value)
-    c = limited(database, query_timeout_seconds=0.3)
-    assert not db.past_time_limit(c, time.monotonic()) and db.past_time_limit(c, time.monotonic() - 0.3)
-    reader = db.reader_client({}, settings=replace(Settings.from_env(), query_timeout_seconds=0.3))
-    assert db.past_time_limit(reader, time.monotonic() - 0.3) and not db.past_time_limit(reader, time.monotonic())
+    from segwork import sqlguard
+
+    roomy = replace(Settings.from_env(), query_timeout_seconds=30.0)
+    reader = db.reader_client(sqlguard.session_settings(roomy), settings=roomy)
+    assert db.read_settings(reader)["max_execution_time"] == 30.0  # the limit sqlguard checks its answers against
+    assert sqlguard.run(reader, "SELECT sleep(0.2) AS x", database, "TabSeparated") == b"0\n"  # in time
+    # The engine's session keeps 30 s, so only the check of the answer can refuse it: a 0.2 s answer past 0.1 s.
+    db.limit_queries(reader, replace(roomy, query_timeout_seconds=0.1))
+    with pytest.raises(EngineError, match=r"stopped at a limit \(SEGWORK_QUERY_TIMEOUT_SECONDS\).*past the time limit of 0\.1 s") as stopped:
+        sqlguard.run(reader, "SELECT sleep(0.2) AS x", database, "TabSeparated")
+    assert (stopped.value.code, stopped.value.name) == (159, "TIMEOUT_EXCEEDED")

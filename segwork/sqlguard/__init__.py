@@ -29,7 +29,7 @@ from typing import Any, Iterator
 from clickhouse_connect.driver.client import Client
 from clickhouse_connect.driver.exceptions import ClickHouseError
 
-from segwork import db, sqlfiles
+from segwork import db, embedded, sqlfiles
 from segwork.config import Settings
 from segwork.errors import EngineError, SegworkError
 from segwork.sqlguard.catalog import FunctionPolicy, functions  # noqa: F401 (functions: part of this package's API)
@@ -237,17 +237,13 @@ def _run(reader: Client, sql: str, parameters: dict | None, what: str, *, databa
     started = time.monotonic()
     try:
         answer = reader.raw_query(sql, parameters=parameters, fmt=fmt)
-    except ClickHouseError as exc:
+        embedded.answered_in_time(started, db.read_settings(reader))  # past the limit it may be cut short
+        return answer
+    except (ClickHouseError, embedded.EngineRefused) as exc:
         db.discard(reader)  # its connection may hold the failed query's partial output
         raise _refusal(exc, what) from None
     finally:
         reader.database = previous
-    if db.past_time_limit(reader, started):  # may be cut short: segwork.embedded.answered_in_time
-        db.discard(reader)
-        raise EngineError(f"{what}: stopped at a limit (SEGWORK_QUERY_TIMEOUT_SECONDS): narrow the query or retry later. "
-                          f"The engine answered after {time.monotonic() - started:.2f} s, past the limit, so the answer "
-                          "may be cut short and is not used", code=159, name="TIMEOUT_EXCEEDED")
-    return answer
 
 
 PARSING = "parsing the query"
