@@ -135,7 +135,7 @@ def why(tid: str, r: dict) -> str:
         if query != "lookup":
             text += "; with an as_of, one more engine call first, to see whether a stored profile version is newer"
             text += f" (any query costs {ms[anatomy.TRIVIAL]:.1f} ms here)" if ms else ""
-        return text + "; measured interleaved with the other contenders, each call finds caches cold"
+        return text + "; measured interleaved with the other contenders, as every figure here"
     if tid.startswith("summary_vs"):
         return (f"the engine reads all {r['customer_rows']:,} profile rows with FINAL (the latest version of each) and "
                 f"applies both segment rules in {q['summary']['engine']['internal_ms']:.0f} ms; {_other(tid)} filters "
