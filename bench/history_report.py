@@ -65,7 +65,7 @@ def section(h: dict) -> list[str]:
                    + " | " + " | ".join(f"{by[n]['median_ms'] / base:.2f}x" for n in names[1:]) + " |")
     check = p["figures"].get("check")
     if check:
-        out += ["", f"The check for a version newer than as_of alone (segwork.queries.at: newest_profile_version through "
+        out += ["", f"The check for a version newer than as_of alone (segwork.queries.needs_history: newest_profile_version through "
                     f"segwork's query path), in the lookup's rounds: {cell(check)} ms."]
     problems = h["problems"] + p["problems"]
     out += ["", "Answers: " + ("all agree" if not problems else "**DISAGREE**: " + "; ".join(problems))

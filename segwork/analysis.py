@@ -61,7 +61,7 @@ def cohort_retention(client: Client, *, as_of=None, start_date=None, event_types
     start = params.timestamp("start_date", start_date) or EPOCH
     _check_order(start, as_of_dt)
     p = {"as_of": as_of_dt, "start_date": start, "event_types": params.event_types("event_types", event_types)}
-    return db.query_df(client, queries.at(client, "cohort_retention", as_of, as_of_dt), p)
+    return queries.read_at(client, "cohort_retention", as_of, p)
 
 
 def retention_matrix(cohorts: pd.DataFrame, value: str = "retention") -> pd.DataFrame:

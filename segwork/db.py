@@ -7,6 +7,7 @@ import re
 import threading
 import weakref
 from contextlib import contextmanager
+from datetime import datetime
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -39,6 +40,8 @@ class QueryOutput:
     query: str | None = None  # name of the sql/<name>.sql that ran
     sql: str | None = None  # with format None (query_capture): the query's text and parameters, not run
     parameters: dict[str, Any] | None = None
+    latest_read: datetime | None = None  # see note_latest_read
+
 
 
 @contextmanager
@@ -61,6 +64,23 @@ def query_capture():
     keeps its SQL text and parameters (the Query API puts a pipe's result in a table so)."""
     with query_output(None) as out:
         yield out
+
+
+def note_latest_read(as_of: datetime) -> None:
+    """Within query_output: the query kept read the latest profiles, checked against `as_of` after it
+    ran (segwork.queries.exactly_at). A captured one has not run yet: whoever runs it checks after,
+    and captures again if a version newer than `as_of` is stored by then."""
+    out = _output.get()
+    if out is not None:
+        out.latest_read = as_of
+
+
+def forget_answer() -> None:
+    """Within query_output: drop the query kept so far, so another can take its place (exactly_at
+    reads again from the history when the first answer may show a newer profile)."""
+    out = _output.get()
+    if out is not None:
+        out.body = out.sql = out.parameters = out.query = out.latest_read = None
 
 
 def answering() -> bool:

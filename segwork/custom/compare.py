@@ -5,10 +5,10 @@ from __future__ import annotations
 import pandas as pd
 from clickhouse_connect.driver.client import Client
 
-from segwork import db, params
+from segwork import params
 from segwork.custom import store
 from segwork.custom.compile import Compiler, base_sql
-from segwork.custom.run import _as_of, _expanded, _segment
+from segwork.custom.run import _as_of, _segment, run_compiled
 from segwork.segments import DEFAULT_RULES, SegmentRules
 
 BY = {  # composition dimension -> SQL expression over the profile (whitelist)
@@ -36,7 +36,7 @@ def overlap(client: Client, a, b=None, *, as_of=None, rules: SegmentRules | None
     sql = (f"SELECT countIf({wa.where}) AS a, countIf({cond_b}) AS b, countIf(({wa.where}) AND ({cond_b})) AS both, "
            f"countIf(({wa.where}) AND NOT ({cond_b})) AS only_a, countIf(NOT ({wa.where}) AND ({cond_b})) AS only_b, "
            f"count() AS everyone\n{base_sql(last)}")
-    row = db.query_text_df(client, "custom segment overlap", _expanded(client, sql, as_of, as_of_dt), last.parameters).iloc[0]
+    row = run_compiled(client, "custom segment overlap", sql, as_of, as_of_dt, last.parameters).iloc[0]
     return {k: int(row[k]) for k in ("a", "b", "both", "only_a", "only_b", "everyone")}
 
 
@@ -53,7 +53,7 @@ def composition(client: Client, segment=None, by: str = "location", *, as_of=Non
         compiled = compiler.segment(_segment(client, segment))
     sql = (f"SELECT {BY[by]} AS {by}, count() AS customers, customers / sum(customers) OVER () AS share\n"
            f"{base_sql(compiled)}WHERE {compiled.where}\nGROUP BY {by}\nORDER BY customers DESC, {by} ASC")
-    return db.query_text_df(client, "custom segment composition", _expanded(client, sql, as_of, as_of_dt), compiled.parameters)
+    return run_compiled(client, "custom segment composition", sql, as_of, as_of_dt, compiled.parameters)
 
 
 def event_mix(client: Client, segment=None, *, days: int = 30, as_of=None, rules: SegmentRules | None = None) -> pd.DataFrame:
@@ -71,7 +71,7 @@ def event_mix(client: Client, segment=None, *, days: int = 30, as_of=None, rules
            "WHERE timestamp <= {as_of:DateTime('UTC')} AND timestamp > {as_of:DateTime('UTC')} - toIntervalDay({mix_days:UInt32})\n"
            "  AND customer_id IN (SELECT customer_id FROM members)\n"
            "GROUP BY event_type ORDER BY events DESC, event_type ASC")
-    return db.query_text_df(client, "custom segment event mix", _expanded(client, sql, as_of, as_of_dt), compiled.parameters)
+    return run_compiled(client, "custom segment event mix", sql, as_of, as_of_dt, compiled.parameters)
 
 
 def _everyone():

@@ -27,8 +27,8 @@ MEMBER_COLUMNS = ("p.customer_id AS customer_id, p.name AS name, p.email AS emai
 
 def count(client: Client, segment, *, as_of=None, rules: SegmentRules | None = None) -> int:
     """How many customers are in the segment at as_of."""
-    sql, p = _query(client, segment, as_of, rules, "SELECT count() AS customers\n{base}WHERE {where}")
-    return int(db.query_text_df(client, "custom segment count", sql, p)["customers"].iloc[0])
+    found = _read(client, "custom segment count", segment, as_of, rules, "SELECT count() AS customers\n{base}WHERE {where}")
+    return int(found["customers"].iloc[0])
 
 
 def members(client: Client, segment, *, as_of=None, limit: int = 100, offset: int = 0,
@@ -40,8 +40,7 @@ def members(client: Client, segment, *, as_of=None, limit: int = 100, offset: in
     offset = params.integer("offset", offset, default=0, minimum=0)
     template = (f"SELECT {MEMBER_COLUMNS}, count() OVER () AS total_rows\n{{base}}WHERE {{where}}\n"
                 "ORDER BY lifetime_value DESC, customer_id ASC\nLIMIT {limit:UInt32} OFFSET {offset:UInt64}")
-    sql, p = _query(client, segment, as_of, rules, template)
-    return db.query_text_df(client, "custom segment members", sql, {**p, "limit": limit, "offset": offset}, utc=True)
+    return _read(client, "custom segment members", segment, as_of, rules, template, {"limit": limit, "offset": offset})
 
 
 def condition_counts(client: Client, segment, *, as_of=None, rules: SegmentRules | None = None) -> pd.DataFrame:
@@ -53,8 +52,7 @@ def condition_counts(client: Client, segment, *, as_of=None, rules: SegmentRules
     compiled = Compiler(as_of_dt, rules or DEFAULT_RULES, store.resolver(client)).segment(segment)
     columns = ", ".join(f"countIf({expr}) AS c{i}" for i, (_, expr) in enumerate(compiled.leaves))
     sql = f"SELECT {columns}, countIf({compiled.where}) AS segment, count() AS everyone\n{base_sql(compiled)}"
-    found = db.query_text_df(client, "custom segment condition counts", _expanded(client, sql, as_of, as_of_dt),
-                             compiled.parameters)
+    found = run_compiled(client, "custom segment condition counts", sql, as_of, as_of_dt, compiled.parameters)
     labels = [label for label, _ in compiled.leaves] + ["the segment", "every customer"]
     return pd.DataFrame({"condition": labels, "customers": [int(v) for v in found.iloc[0].tolist()]})
 
@@ -73,7 +71,7 @@ def sizes(client: Client, segments=None, *, as_of=None, rules: SegmentRules | No
         compiled.parameters[f"segment_name_{i}"] = s.name
     pairs = ", ".join(f"({{segment_name_{i}:String}}, countIf({w}))" for i, w in enumerate(wheres))
     sql = f"SELECT pair.1 AS segment, pair.2 AS customers\nFROM (SELECT [{pairs}] AS pairs\n{base_sql(compiled)})\nARRAY JOIN pairs AS pair"
-    return db.query_text_df(client, "custom segment sizes", _expanded(client, sql, as_of, as_of_dt), compiled.parameters)
+    return run_compiled(client, "custom segment sizes", sql, as_of, as_of_dt, compiled.parameters)
 
 
 def sql_of(client: Client, segment, *, as_of=None, rules: SegmentRules | None = None) -> tuple[str, dict]:
@@ -83,18 +81,35 @@ def sql_of(client: Client, segment, *, as_of=None, rules: SegmentRules | None = 
 
 
 def _query(client: Client, segment, as_of, rules, template: str) -> tuple[str, dict]:
+    """The text shown for a definition at as_of: it reads the history when a stored profile
+    version is newer than as_of (checked now; running it later is a snapshot's business)."""
+    sql, parameters, as_of_dt = _compiled(client, segment, as_of, rules, template)
+    return _expanded(sql, queries.needs_history(client, as_of, as_of_dt)), parameters
+
+
+def _read(client: Client, what: str, segment, as_of, rules, template: str, extra: dict | None = None) -> pd.DataFrame:
+    sql, parameters, as_of_dt = _compiled(client, segment, as_of, rules, template)
+    return run_compiled(client, what, sql, as_of, as_of_dt, {**parameters, **(extra or {})})
+
+
+def run_compiled(client: Client, what: str, sql: str, as_of, as_of_dt: datetime, parameters: dict) -> pd.DataFrame:
+    """The compiled SQL read exactly as of as_of, as the segmentation queries are (queries.exactly_at)."""
+    return queries.exactly_at(client, as_of, as_of_dt,
+                              lambda history: db.query_text_df(client, what, _expanded(sql, history), parameters, utc=True))
+
+
+def _compiled(client: Client, segment, as_of, rules, template: str) -> tuple[str, dict, datetime]:
     segment = _segment(client, segment)
     as_of_dt = _as_of(as_of)
     compiled = Compiler(as_of_dt, rules or DEFAULT_RULES, store.resolver(client)).segment(segment)
     sql = template.replace("{base}", base_sql(compiled)).replace("{where}", compiled.where)
+    return sql, compiled.parameters, as_of_dt
+
+
+def _expanded(sql: str, history: bool) -> str:
     # No name or description in the text, not even in a comment: no user text in SQL at all.
-    return "-- a custom segment (segwork.custom): its values are the parameters\n" + _expanded(client, sql, as_of, as_of_dt), \
-        compiled.parameters
-
-
-def _expanded(client: Client, sql: str, as_of, as_of_dt: datetime) -> str:
-    variant = "as_of" if queries.needs_history(client, as_of, as_of_dt) else ""
-    return sqlfiles.expand(sql, tables=sqlfiles.VARIANTS[variant])
+    return "-- a custom segment (segwork.custom): its values are the parameters\n" + \
+        sqlfiles.expand(sql, tables=sqlfiles.VARIANTS["as_of" if history else ""])
 
 
 def _segment(client: Client, segment) -> Segment:
