@@ -3,6 +3,7 @@ they are given end up in the traces, empty input says so, and every segment and 
 one colour and one place in the order, whichever chart shows it and whatever else it shows."""
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 import pytest
@@ -112,8 +113,16 @@ def test_heatmap_puts_each_segment_in_its_cell(summary):
     heat = fig.data[0]
     assert list(heat.y) == ["High Value", "Medium Value", "Low Value"] and list(heat.x) == ["Loyal", "Regular", "New"]
     for row in summary.itertuples():
-        assert heat.z[list(heat.y).index(row.value_segment)][list(heat.x).index(row.loyalty_segment)] == row.customer_count
-    assert sum(sum(r) for r in heat.z) == 400
+        cell = list(heat.y).index(row.value_segment), list(heat.x).index(row.loyalty_segment)
+        assert heat.customdata[cell[0]][cell[1]] == row.customer_count
+        assert heat.text[cell[0]][cell[1]] == f"{row.customer_count:,}"
+        assert heat.z[cell[0]][cell[1]] == pytest.approx(np.log10(row.customer_count + 1))  # shades by magnitude
+    assert sum(sum(r) for r in heat.customdata) == 400
+    labels = dict(zip(heat.colorbar.ticktext, heat.colorbar.tickvals))  # the colour bar reads in counts
+    assert labels["0"] == 0 and labels["100"] == pytest.approx(np.log10(101)) and "(log scale)" in heat.colorbar.title.text
+    assert max(int(t.replace(",", "")) for t in labels) <= summary["customer_count"].max()
+    avg = charts.segment_heatmap(summary, "avg_lifetime_value").data[0]  # other measures keep a linear scale
+    assert avg.z[0][0] == summary.set_index(["value_segment", "loyalty_segment"]).loc[("High Value", "Loyal"), "avg_lifetime_value"]
 
 
 def test_segment_bars_follow_the_fixed_segment_order_not_the_measure(summary):
