@@ -176,8 +176,9 @@ def add_form(event_types: tuple[str, ...], locations: tuple[str, ...], saved: tu
     c = st.columns([2, 1, 1])
     target = c[0].radio("Add to", ("the segment", "the nested group"), key="bd_new_target", horizontal=True,
                         help="The nested group combines its conditions with its own all / any; it counts as one condition of the segment.")
-    c[1].selectbox("The nested group matches", ("any", "all"), key="bd_group_match",
-                   format_func=lambda m: f"{m} of its conditions")
+    if target == "the nested group" or s["bd_group"]:  # asked once there is (or will be) a nested group
+        c[1].selectbox("The nested group matches", ("any", "all"), key="bd_group_match",
+                       format_func=lambda m: f"{m} of its conditions")
     c[2].button("Add condition", type="primary", on_click=_add, key="bd_add", icon=":material/add:")
     if s.get("bd_add_error"):
         st.error(s.pop("bd_add_error"), icon=":material/error:")
