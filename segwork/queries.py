@@ -207,6 +207,12 @@ def needs_history(client: Client, as_of, as_of_dt: datetime) -> bool:
     return newest > as_of_dt
 
 
+def forget_versions(client: Client) -> None:
+    """Forget the newest profile version seen in the client's database (segwork.reset empties it):
+    reads at an as_of before it would go on reading the history (exact, only slower)."""
+    _newest_seen.pop(_database_key(client), None)
+
+
 def _database_key(client: Client) -> tuple[str, str]:
     return str(getattr(client, "path", None) or getattr(client, "url", "")), str(client.database)
 

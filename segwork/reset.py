@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from clickhouse_connect.driver.client import Client
 
-from segwork import db, overview
+from segwork import db, overview, queries
 from segwork.ingestion import dedup
 
 # In this order: the block and id indexes before the rows they index (a run cut short leaves
@@ -24,7 +24,8 @@ def empty(client: Client) -> dict[str, int]:
     """Remove all data (EMPTIED; the API tokens stay); returns the row counts before.
 
     Writers of this process wait (each table's one writer), and the embedded engine's
-    in-memory index of event ids is dropped, so the same rows loaded again go in again.
+    in-memory index of event ids is dropped, so the same rows loaded again go in again (and the
+    newest profile version seen, so queries at an as_of read the latest profiles again).
     A run cut short is simply run again."""
     before = overview.table_counts(client)
     with dedup.writer(client, "customers"), dedup.writer(client, "customer_events"):
@@ -33,4 +34,5 @@ def empty(client: Client) -> dict[str, int]:
                 db.command(client, "empty_table", {"table": table})
         finally:
             dedup.forget(client)
+            queries.forget_versions(client)
     return before

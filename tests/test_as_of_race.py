@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 
 import segwork
-from segwork import analysis, custom, db, queries
+from segwork import analysis, custom, db, queries, reset
 from segwork.custom import Field, Segment, compare
 from segwork.segments import SegmentRules
 from tests import oracle
@@ -156,3 +156,6 @@ def test_once_a_newer_version_is_seen_the_history_is_read_alone(shop, monkeypatc
     assert summary_calls("2024-05-01") == ["customer_segments_summary@as_of"]
     assert summary_calls("2025-01-01") == ["customer_segments_summary", "newest_profile_version"]  # no newer one
     assert summary_calls(None) == ["customer_segments_summary"]
+    reset.empty(shop)  # emptied, then older versions only: the latest profiles are read again
+    segwork.ingest(shop, "customers", pd.DataFrame(FIRST))
+    assert summary_calls(AS_OF) == ["customer_segments_summary", "newest_profile_version"]
