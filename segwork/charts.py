@@ -75,6 +75,7 @@ def segment_heatmap(summary: pd.DataFrame, measure: str = "customer_count") -> g
     fig = go.Figure(go.Heatmap(
         z=z, x=list(grid.columns), y=list(grid.index), text=text.to_numpy(), texttemplate="%{text}",
         customdata=grid.to_numpy(), colorscale="Blues", colorbar=colorbar,
+        zmin=0 if measure == "customer_count" else None,  # the lightest shade is 0 customers, not the fewest
         hovertemplate="%{y} / %{x}: %{text}<extra></extra>",
     ))
     fig.update_layout(title=f"{MEASURE_LABELS.get(measure, measure).capitalize()} by value and loyalty segment",

@@ -121,6 +121,7 @@ def test_heatmap_puts_each_segment_in_its_cell(summary):
     labels = dict(zip(heat.colorbar.ticktext, heat.colorbar.tickvals))  # the colour bar reads in counts
     assert labels["0"] == 0 and labels["100"] == pytest.approx(np.log10(101)) and "(log scale)" in heat.colorbar.title.text
     assert max(int(t.replace(",", "")) for t in labels) <= summary["customer_count"].max()
+    assert heat.zmin == 0  # the colour bar starts at 0 customers, so its 0 and 1 ticks show
     avg = charts.segment_heatmap(summary, "avg_lifetime_value").data[0]  # other measures keep a linear scale
     assert avg.z[0][0] == summary.set_index(["value_segment", "loyalty_segment"]).loc[("High Value", "Loyal"), "avg_lifetime_value"]
 
