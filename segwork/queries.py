@@ -162,14 +162,15 @@ def read_at(client: Client, name: str, as_of, parameters: dict, *, utc: bool = F
 def exactly_at(client: Client, as_of, as_of_dt: datetime, run: Callable[[bool], T]) -> T:
     """run(history) answered as of as_of: run(False) reads the latest profiles (quicker), run(True)
     each customer's profile at as_of from the history; they agree when no stored profile version
-    is newer than as_of, and as_of None means now.
+    is newer than as_of. as_of None: the latest profiles, nothing checked.
 
     The latest profiles are read first and the newest version checked after: one committed
     during the read is then seen, and the answer read again from the history (checked first, a
     version committed between the check and the read would be shown). Versions only grow, so
     once one newer than as_of has been seen in this database, run(True) goes first and alone
-    (after a reset of the database that costs speed only: the history read is exact too).
-    A captured query (db.query_capture) runs later: the caller checks after it (db.latest_read).
+    (segwork.reset forgets it; were it stale, that would cost speed only: the history read is
+    exact too). A captured query (db.query_capture) runs later: the caller checks after running
+    it (db.note_latest_read says against which as_of).
     """
     if as_of is None:
         return run(False)
