@@ -233,10 +233,12 @@ def segment_color(place: str) -> str:
     return SEGMENT_COLORS.get(place) or SEGMENT_COLORS.get(str(place).split(SEPARATOR)[0], SEGMENT_COLORS[OUTSIDE])
 
 
-def segment_sizes(sizes: pd.DataFrame, by: str = "segment", *, title: str | None = None) -> go.Figure:
+def segment_sizes(sizes: pd.DataFrame, by: str = "segment", *, log: bool = False, title: str | None = None) -> go.Figure:
     """One line per segment over time, from through_time.segment_sizes: per (value, loyalty) segment
     (by='segment': the value segment's colour, a dash and marker per loyalty segment), or summed
-    per value or loyalty segment (by='value' / 'loyalty': their own colours); legend in the fixed order."""
+    per value or loyalty segment (by='value' / 'loyalty': their own colours); legend in the fixed order.
+    log=True: a logarithmic customers axis, so small segments show beside a large one (a point with
+    0 customers has no place on it and is left out of its line)."""
     column, order = _SEGMENTINGS[by]
     if sizes.empty:
         return _empty("no segment sizes in the selection")
@@ -253,7 +255,12 @@ def segment_sizes(sizes: pd.DataFrame, by: str = "segment", *, title: str | None
             hovertemplate="%{y:,}<extra>" + label + "</extra>"))
     fig.update_layout(title=title or f"Customers per {_SEGMENTING_WORDS[by]} over time", xaxis_title="end of day (UTC)",
                       yaxis_title="customers", hovermode="x unified", legend={"title": _SEGMENTING_WORDS[by]}, height=460)
-    fig.update_yaxes(rangemode="tozero", tickformat=",")
+    if log:
+        fig.update_yaxes(type="log", tickformat=",", title="customers (log scale)")
+        for trace in fig.data:
+            trace.y = [None if v <= 0 else v for v in trace.y]
+    else:
+        fig.update_yaxes(rangemode="tozero", tickformat=",")
     fig.update_xaxes(hoverformat="%Y-%m-%d")
     return _tidy(fig)
 

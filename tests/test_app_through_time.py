@@ -114,6 +114,11 @@ def test_segment_sizes_are_those_of_pandas_at_every_month_end(hist, versions):
     assert [t["line"]["color"] for t in chart["data"]] == [charts.segment_color(s) for s in SEGMENTS]
     assert chart["data"][0]["line"]["color"] == charts.SEGMENT_COLORS["High Value"]  # as the Segments page's bars
     assert [b.key for b in at.get("download_button")][0] == "tt_sizes_csv"
+    assert json.loads([c for c in at.get("plotly_chart") if "over time" in c.proto.spec][0].proto.spec)["layout"]["yaxis"].get("type") != "log"
+    at.checkbox(key="tt_log").check().run()  # small segments beside a large one: the log axis, kept in the URL
+    [chart] = [json.loads(c.proto.spec) for c in at.get("plotly_chart") if "over time" in c.proto.spec]
+    assert chart["layout"]["yaxis"]["type"] == "log" and at.query_params["log"] == "1"
+    assert table(at, "tt_sizes_table").set_index("day").equals(sizes)  # the same sizes
 
 
 def test_segment_sizes_per_value_segment_in_one_location_weekly(hist, versions):

@@ -255,6 +255,11 @@ def test_segment_sizes_one_line_per_segment_in_the_fixed_order_and_colours():
     by_loyalty = charts.segment_sizes(SIZES, "loyalty")
     assert [(t.name, t.line.color) for t in by_loyalty.data] == [("Loyal", charts.SEGMENT_COLORS["Loyal"]),
                                                                  ("New", charts.SEGMENT_COLORS["New"])]
+    assert fig.layout.yaxis.type != "log"
+    logged = charts.segment_sizes(SIZES, log=True)  # small segments beside a large one: a log axis
+    assert logged.layout.yaxis.type == "log" and "log scale" in logged.layout.yaxis.title.text
+    assert {t.name: list(t.y) for t in logged.data} == {"High Value · Loyal": [2, 3], "High Value · New": [1, None],
+                                                        "Low Value · New": [5, 4]}  # 0 has no place on a log axis
 
 
 def test_transition_sankey_nodes_in_order_and_colours_links_sum_the_flows():

@@ -33,6 +33,7 @@ def sizes_section(shown: list, latest: date) -> None:
         state.Field("tt_lines", "lines", "segment", options=BY),
         state.Field("tt_location", "location", "", options=locations),
         state.Field("tt_age", "age", filters.AGE_RANGE, "range", minimum=filters.AGE_RANGE[0], maximum=filters.AGE_RANGE[1]),
+        state.Field("tt_log", "log", False, "bool"),
     )
     shown.extend(fields)
     ui.problems(state.init(*fields))
@@ -57,7 +58,8 @@ def sizes_section(shown: list, latest: date) -> None:
     note = tables.sizes_note(sizes)
     if note:
         st.info(note, icon=":material/history_toggle_off:")
-    st.plotly_chart(charts.segment_sizes(sizes, v["lines"]), key="tt_sizes_chart")
+    st.checkbox("Log scale (small segments visible beside a large one)", key="tt_log")
+    st.plotly_chart(charts.segment_sizes(sizes, v["lines"], log=v["log"]), key="tt_sizes_chart")
     wide = tables.sizes_by_day(sizes, v["lines"])
     with st.expander(f"The sizes as a table ({len(wide):,} points)"):
         ui.table(wide, key="tt_sizes_table")
