@@ -63,6 +63,8 @@ LIBRARY = {
     "engagement": lambda c: _frame(segwork.customer_engagement_analysis(c, "2023-01-01", "2024-06-01", as_of=AS_OF)),
     "engagement, located": lambda c: _frame(segwork.customer_engagement_analysis(c, "2023-01-01", "2024-06-01",
                                                                                  location="Paris", as_of=AS_OF)),
+    "engagement with inactive": lambda c: _frame(segwork.customer_engagement_analysis(c, "2023-01-01", "2024-06-01",
+                                                                                      include_inactive=True, as_of=AS_OF)),
     "segment customers": lambda c: _frame(segwork.segment_customers(c, "High Value", as_of=AS_OF)),
     "rule change": lambda c: _frame(queries.rule_change_impact(c, SegmentRules(high_value=1600), as_of=AS_OF)),
     "lookup": lambda c: _frame(segwork.customer_segment_lookup(c, "up", as_of=AS_OF)),
