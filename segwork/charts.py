@@ -69,27 +69,26 @@ def segment_heatmap(summary: pd.DataFrame, measure: str = "customer_count") -> g
     if measure == "customer_count":
         grid = grid.fillna(0)
     text = grid.map(lambda v: "" if pd.isna(v) else (f"{v:,.0f}" if measure == "customer_count" else f"{v:,.2f}"))
-    z, colorbar = grid.to_numpy(), {"title": MEASURE_LABELS.get(measure, measure)}
-    if measure == "customer_count":  # shades by order of magnitude: one large segment leaves the others visible
-        z, colorbar = _log_shades(z, colorbar)
+    label = MEASURE_LABELS.get(measure, measure)
+    # customer counts shaded by order of magnitude: one large segment leaves the others visible
+    shades = _log_shades(grid.to_numpy(), label) if measure == "customer_count" else {"z": grid.to_numpy(), "colorbar": {"title": label}}
     fig = go.Figure(go.Heatmap(
-        z=z, x=list(grid.columns), y=list(grid.index), text=text.to_numpy(), texttemplate="%{text}",
-        customdata=grid.to_numpy(), colorscale="Blues", colorbar=colorbar,
-        zmin=0 if measure == "customer_count" else None,  # the lightest shade is 0 customers, not the fewest
-        hovertemplate="%{y} / %{x}: %{text}<extra></extra>",
+        x=list(grid.columns), y=list(grid.index), text=text.to_numpy(), texttemplate="%{text}", colorscale="Blues",
+        hovertemplate="%{y} / %{x}: %{text}<extra></extra>", **shades,
     ))
-    fig.update_layout(title=f"{MEASURE_LABELS.get(measure, measure).capitalize()} by value and loyalty segment",
+    fig.update_layout(title=f"{label.capitalize()} by value and loyalty segment",
                       xaxis_title="loyalty segment", yaxis_title="value segment", yaxis_autorange="reversed")
     return _tidy(fig)
 
 
-def _log_shades(counts: np.ndarray, colorbar: dict) -> tuple[np.ndarray, dict]:
-    """log10(count + 1) as the colour of each cell (0 stays the lightest), and a colour bar that
-    reads in counts: 1, 10, 100, ... up to the largest."""
+def _log_shades(counts: np.ndarray, label: str) -> dict:
+    """A heatmap's z, zmin and colour bar for counts: log10(count + 1) as each cell's colour, the
+    lightest shade at 0, a colour bar that reads in counts (0, 1, 10, 100, ... up to the largest)."""
     top = max(float(np.nanmax(counts)), 1.0)
     ticks = [0, *(10 ** k for k in range(int(np.floor(np.log10(top))) + 1))]
-    return np.log10(counts + 1), {**colorbar, "title": f"{colorbar['title']} (log scale)",
-                                  "tickvals": [float(np.log10(t + 1)) for t in ticks], "ticktext": [f"{t:,}" for t in ticks]}
+    # plotly uses zmin only with zmax (else it scales from the smallest cell: 4 in the demo, hiding the 0 and 1 ticks)
+    return {"z": np.log10(counts + 1), "zmin": 0, "zmax": float(np.log10(top + 1)), "colorbar": {
+        "title": f"{label} (log scale)", "tickvals": [float(np.log10(t + 1)) for t in ticks], "ticktext": [f"{t:,}" for t in ticks]}}
 
 
 def segment_bars(summary: pd.DataFrame, measure: str = "customer_count") -> go.Figure:
