@@ -7,8 +7,8 @@ import re
 import threading
 import weakref
 from contextlib import contextmanager
-from datetime import datetime
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, unquote, urlencode
@@ -41,7 +41,6 @@ class QueryOutput:
     sql: str | None = None  # with format None (query_capture): the query's text and parameters, not run
     parameters: dict[str, Any] | None = None
     latest_read: datetime | None = None  # see note_latest_read
-
 
 
 @contextmanager
