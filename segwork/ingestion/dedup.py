@@ -75,7 +75,7 @@ CONFIRM_MAX = 10_000  # fingerprint hits confirmed by the whole hash; more are m
 
 def _confirmed(client: Client, maybe: np.ndarray) -> np.ndarray:
     """Of the hashes the index may hold (fingerprint hits), those event_ids holds whole. A
-    fingerprint shared by chance is rare (~90 in 1M probes at 100M stored ids): many hits mean
+    fingerprint shared by chance is rare (~360 in 1M probes at 100M stored ids): many hits mean
     an input sent again, whose hits are real and go straight to the id check (as they did
     before the index kept fingerprints), not through a lookup that would confirm them all."""
     if len(maybe) > CONFIRM_MAX:
