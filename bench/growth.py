@@ -7,12 +7,14 @@ measures the peak RSS of both files' ingest in fresh processes (bench.memprobe: 
 and the engine's own file load as the baseline); it stores them in bench/runs/growth.json and
 writes bench/GROWTH.md from them and the stored query runs of M and L (`python -m bench --size M
 --only queries`, then `--size L`: the rows each query reads, and each size's own run).
-`--only queries|memory` measures one of the two; `--render` nothing.
+`--only queries|memory` measures one of the two (memory alone, without stored query runs, rewrites only
+GROWTH.md's memory section); `--rounds N` probes each size N times; `--render` measures nothing.
 """
 from __future__ import annotations
 
 import argparse
 import json
+import statistics
 from datetime import datetime, timezone
 
 from bench import data, ingestion, report
@@ -22,6 +24,7 @@ STORED = report.RUNS / "growth.json"
 FLAT = 1.2  # "lookup flat": at most 20 % slower at L (medians move 10-20 % from run to run here)
 MEMORY_GOAL = 20.0  # %: the 100M-event ingest's peak RSS within 20 % of the 30M one
 WAYS = ("segwork", "engine")
+MEMORY_HEADING = "## Peak memory of ingesting the whole events file (Parquet), M -> L"
 
 
 ROUNDS = {"lookup": 100, "engagement": 10, "summary": 15}
@@ -58,16 +61,32 @@ def queries(log=None) -> dict:
     return out
 
 
-def memory(log=None, ways: tuple[str, ...] = WAYS) -> dict:
-    """Peak RSS of loading M's and L's whole events file, each way in a fresh process: segwork's
-    probes first (the goal's), then the engine's own loads."""
+def memory(log=None, ways: tuple[str, ...] = WAYS, rounds: int = 1) -> dict:
+    """Peak RSS of loading M's and L's whole events file, each way in a fresh process, `rounds`
+    times (M, L, M, L...: one peak moves by ~3 % from probe to probe here): segwork's probes first
+    (the goal's), then the engine's own loads."""
     log, out = log or _log, {**_when(), "files": {}}
     for way in ways:
-        for size in ("M", "L"):
-            p = out["files"].setdefault(size, {})[way] = ingestion.probe(data.dataset(size, log=log).events_parquet, way)
-            log(f"  {size} {p['rows']:,} events, {way}: peak RSS {p['peak_rss_mb']:.0f} MB in {p['seconds']:.0f} s")
+        for _ in range(rounds):
+            for size in ("M", "L"):
+                p = ingestion.probe(data.dataset(size, log=log).events_parquet, way)
+                out["files"].setdefault(size, {}).setdefault(way, []).append(p)
+                log(f"  {size} {p['rows']:,} events, {way}: peak RSS {p['peak_rss_mb']:.0f} MB in {p['seconds']:.0f} s")
     out["load_average_end"] = open("/proc/loadavg").read().split()[:3]
     return out
+
+
+def _probes(by: dict, way: str) -> list[dict]:
+    """A way's probes of one size (runs stored before --rounds hold one probe, not a list)."""
+    got = by.get(way) or []
+    return [got] if isinstance(got, dict) else got
+
+
+def _mb(probes: list[dict], key: str) -> str:
+    """Median MB of the probes, with the range when there are several."""
+    values = sorted(p[key] for p in probes)
+    mid = statistics.median(values)
+    return f"{mid:.0f} MB" + (f" ({values[0]:.0f}-{values[-1]:.0f})" if len(values) > 1 else "")
 
 
 def rows_read(r: dict) -> dict[str, tuple[int, str]]:
@@ -140,7 +159,7 @@ def render(runs: dict[str, dict], stored: dict) -> str:
 
 def _memory(mem: dict) -> list[str]:
     files = mem["files"]
-    out = ["## Peak memory of ingesting the whole events file (Parquet), M -> L", "",
+    out = [MEMORY_HEADING, "",
            f"Measured {mem['date']}, commit {mem['commit']}, load average at start {' '.join(mem['load_average'])}, "
            f"at end {' '.join(mem['load_average_end'])}: one fresh `python -m bench.memprobe` process per file and way "
            "(peak RSS: Python, Arrow and the engine; live data: the most Arrow's pool held and the engine tracked, "
@@ -148,17 +167,26 @@ def _memory(mem: dict) -> list[str]:
            "| size | events | file | segwork.ingest: peak RSS | live: Arrow + engine | seconds | engine's own load: peak RSS | "
            "live: engine | seconds |", "|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
     for size, by in files.items():
-        s, e = by["segwork"], by.get("engine")
-        out.append(f"| {size} | {s['rows']:,} | {s['bytes'] / 2**20:.0f} MB | {s['peak_rss_mb']:.0f} MB | "
-                   f"{s['arrow_peak_mb']:.0f} + {s['engine_tracked_peak_mb']:.0f} MB | {s['seconds']:.0f} | "
-                   + (f"{e['peak_rss_mb']:.0f} MB | {e['engine_tracked_peak_mb']:.0f} MB | {e['seconds']:.0f} |" if e
+        s, e = _probes(by, "segwork"), _probes(by, "engine")
+        seconds = lambda ps: f"{statistics.median(p['seconds'] for p in ps):.0f}"
+        out.append(f"| {size} | {s[0]['rows']:,} | {s[0]['bytes'] / 2**20:.0f} MB | {_mb(s, 'peak_rss_mb')} | "
+                   f"{_mb(s, 'arrow_peak_mb').split()[0]} + {_mb(s, 'engine_tracked_peak_mb').split()[0]} MB | {seconds(s)} | "
+                   + (f"{_mb(e, 'peak_rss_mb')} | {_mb(e, 'engine_tracked_peak_mb')} | {seconds(e)} |" if e
                       else "not measured | | |"))
-    g = {way: (files["L"][way]["peak_rss_mb"] / files["M"][way]["peak_rss_mb"] - 1) * 100 for way in WAYS
-         if all(way in files[size] for size in ("M", "L"))}
-    met = "met" if g["segwork"] < MEMORY_GOAL else "**missed**"
-    out += ["", f"Growth of the peak RSS from {files['M']['segwork']['rows']:,} to {files['L']['segwork']['rows']:,} events: "
-                f"{g['segwork']:+.0f} % through segwork.ingest (goal: within {MEMORY_GOAL:.0f} %, {met})"
-                + (f"; {g['engine']:+.0f} % for the engine's own load of the same files." if "engine" in g else ".")
+    growth = {}
+    for way in WAYS:
+        m, big = _probes(files["M"], way), _probes(files["L"], way)
+        if m and big:
+            peak = lambda ps: statistics.median(p["peak_rss_mb"] for p in ps)
+            pairs = [(b["peak_rss_mb"] / a["peak_rss_mb"] - 1) * 100 for a in m for b in big]
+            growth[way] = ((peak(big) / peak(m) - 1) * 100, min(pairs), max(pairs), len(m) * len(big))
+    g, low, high, n = growth["segwork"]
+    met = "met" if g < MEMORY_GOAL else "**missed**"
+    spread = f" (every M probe against every L probe: {low:+.0f} to {high:+.0f} %)" if n > 1 else ""
+    out += ["", f"Growth of the peak RSS from {_probes(files['M'], 'segwork')[0]['rows']:,} to "
+                f"{_probes(files['L'], 'segwork')[0]['rows']:,} events, medians: "
+                f"{g:+.0f} % through segwork.ingest{spread} (goal: within {MEMORY_GOAL:.0f} %, {met})"
+                + (f"; {growth['engine'][0]:+.0f} % for the engine's own load of the same files." if "engine" in growth else ".")
                 + (f" {mem['note']}" if mem.get("note") else ""), ""]
     return out
 
@@ -167,20 +195,26 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="python -m bench.growth", description=__doc__)
     ap.add_argument("--only", choices=("queries", "memory"), help="measure only this (the other is kept as stored)")
     ap.add_argument("--ways", default=",".join(WAYS), help="memory: whose loads to probe (segwork,engine)")
+    ap.add_argument("--rounds", type=int, default=1, help="memory: probes of each size and way (M, L, M, L...)")
     ap.add_argument("--render", action="store_true", help="write GROWTH.md from the stored figures, measuring nothing")
     args = ap.parse_args(argv)
     runs = {s: json.loads((report.RUNS / f"{s}.json").read_text()) for s in ("M", "L")
             if (report.RUNS / f"{s}.json").exists()}
     missing = [s for s in ("M", "L") if "queries" not in runs.get(s, {})]
-    if missing:
+    memory_alone = missing and args.only == "memory" and GROWTH_MD.exists()
+    if missing and not memory_alone:
         ap.error(f"no stored query run of size {', '.join(missing)}: run `python -m bench --size {missing[0]} --only queries` first")
     stored = json.loads(STORED.read_text()) if STORED.exists() else {}
     ways = tuple(w for w in args.ways.split(",") if w in WAYS) or WAYS
-    for part, measure in (("queries", queries), ("memory", lambda: memory(ways=ways))):
+    for part, measure in (("queries", queries), ("memory", lambda: memory(ways=ways, rounds=args.rounds))):
         if not args.render and args.only in (None, part):
             stored[part] = measure()
             STORED.write_text(json.dumps(stored, indent=1) + "\n")
-    GROWTH_MD.write_text(render(runs, stored))
+    if memory_alone:  # the query runs are not here: keep GROWTH.md's query sections as written
+        kept = GROWTH_MD.read_text().split(MEMORY_HEADING)[0].rstrip("\n")
+        GROWTH_MD.write_text(kept + "\n\n" + "\n".join(_memory(stored["memory"])))
+    else:
+        GROWTH_MD.write_text(render(runs, stored))
     print(f"wrote {GROWTH_MD.relative_to(report.BENCH.parent)}")
     return 0
 
