@@ -182,10 +182,10 @@ def _memory(mem: dict) -> list[str]:
             growth[way] = ((peak(big) / peak(m) - 1) * 100, min(pairs), max(pairs), len(m) * len(big))
     g, low, high, n = growth["segwork"]
     met = "met" if g < MEMORY_GOAL else "**missed**"
-    spread = f" (every M probe against every L probe: {low:+.0f} to {high:+.0f} %)" if n > 1 else ""
+    spread = f"; every M probe against every L probe: {low:+.0f} to {high:+.0f} %" if n > 1 else ""
     out += ["", f"Growth of the peak RSS from {_probes(files['M'], 'segwork')[0]['rows']:,} to "
                 f"{_probes(files['L'], 'segwork')[0]['rows']:,} events, medians: "
-                f"{g:+.0f} % through segwork.ingest{spread} (goal: within {MEMORY_GOAL:.0f} %, {met})"
+                f"{g:+.1f} % through segwork.ingest (goal: within {MEMORY_GOAL:.0f} %, {met}{spread})"
                 + (f"; {growth['engine'][0]:+.0f} % for the engine's own load of the same files." if "engine" in growth else ".")
                 + (f" {mem['note']}" if mem.get("note") else ""), ""]
     return out
