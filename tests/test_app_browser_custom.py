@@ -28,6 +28,10 @@ def test_builder_on_the_demo_data_then_saved_segments(tmp_path):
         page.goto(f"{url}/builder")
         settle(page)
         page.get_by_text("Add a condition to see how many customers match.").wait_for()
+        button = page.get_by_role("button", name="Add condition").bounding_box()
+        choices = page.get_by_role("radiogroup", name="Add to").bounding_box()
+        middle = lambda box: box["y"] + box["height"] / 2
+        assert abs(middle(button) - middle(choices)) < 12, (button, choices)  # level with the choices, not above them
         choose(page, "Field", "value_segment")
         choose(page, "Value", "High Value")
         page.get_by_role("button", name="Add condition").click()

@@ -173,7 +173,7 @@ def add_form(event_types: tuple[str, ...], locations: tuple[str, ...], saved: tu
             st.info("No saved segments yet: save one first to use it here.")
         c[0].selectbox("Saved segment", saved, key="bd_new_segment")
         c[1].checkbox("not in it", key="bd_new_negate")
-    c = st.columns([2, 1, 1])
+    c = st.columns([2, 1, 1], vertical_alignment="bottom")  # the button level with the choices, not with their labels
     target = c[0].radio("Add to", ("the segment", "the nested group"), key="bd_new_target", horizontal=True,
                         help="The nested group combines its conditions with its own all / any; it counts as one condition of the segment.")
     if target == "the nested group" or s["bd_group"]:  # asked once there is (or will be) a nested group
