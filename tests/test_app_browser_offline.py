@@ -38,6 +38,7 @@ def test_empty_overview_shows_a_plain_dash_not_a_heading(empty_url):
         page.get_by_text("No customers yet").wait_for()
         assert page.get_by_role("heading", name="Latest event").count() == 0
         assert page.get_by_role("heading", name="Latest ingest").count() == 0
-        assert page.locator("hr").count() <= 1  # the sidebar's divider only
+        assert page.locator("hr").count() == 0  # none here; the sidebar's below the navigation drew a second line under its own
+        assert page.locator('[data-testid="stSidebarNavSeparator"]').count() == 1
         block = page.locator('[data-testid="stMarkdownContainer"]', has_text="Latest event")
         assert block.inner_text().split("\n") == ["Latest event", "-"]

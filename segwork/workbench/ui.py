@@ -39,8 +39,7 @@ def problems(notes: list[str]) -> None:
 
 def sidebar() -> None:
     """The engine in use and the segment rules in force, on every page."""
-    with st.sidebar:
-        st.divider()
+    with st.sidebar:  # below the navigation's own separator line (a divider here drew a second one)
         with errors():
             st.caption(f"**Engine:** {data.engine_description()}")
         rules = state.rules()
