@@ -104,6 +104,12 @@ def segment_bars(summary: pd.DataFrame, measure: str = "customer_count") -> go.F
                  hover_data={"customer_count": ":,", "avg_lifetime_value": ":,.2f"},
                  title=f"{label.capitalize()} per segment")
     fig.update_yaxes(categoryorder="array", categoryarray=list(frame["segment"])[::-1])
+    # each bar says its value: beside a 14k segment one of 7 customers is a sliver no eye can read
+    fig.update_traces(texttemplate="%{x:,}" if measure == "customer_count" else "%{x:,.2f}", textposition="outside",
+                      cliponaxis=False)
+    low, top = float(frame[measure].min()), float(frame[measure].max())
+    if low >= 0 and top > 0:  # room for the longest bar's value beside it (autorange leaves none)
+        fig.update_xaxes(range=[0, top * 1.22])
     fig.update_layout(height=max(300, 34 * len(frame) + 120), showlegend=False)
     return _tidy(fig)
 

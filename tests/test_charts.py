@@ -132,6 +132,9 @@ def test_segment_bars_follow_the_fixed_segment_order_not_the_measure(summary):
     assert list(fig.layout.yaxis.categoryarray)[::-1] == [s for s in segments.SEGMENTS if s in present]
     shown = {label: x for trace in fig.data for label, x in zip(trace.y, trace.x)}
     assert shown == dict(zip(segments.segment_labels(summary), summary["avg_lifetime_value"]))
+    assert {(t.texttemplate, t.textposition) for t in fig.data} == {("%{x:,.2f}", "outside")}  # every bar says its value
+    assert {t.texttemplate for t in charts.segment_bars(summary, "customer_count").data} == {"%{x:,}"}
+    assert fig.layout.xaxis.range[1] > summary["avg_lifetime_value"].max() * 1.2  # the longest bar's value fits beside it
 
 
 def test_figures_of_empty_results_say_so():
