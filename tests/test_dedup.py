@@ -63,6 +63,10 @@ def test_a_packed_set_merged_into_equals_one_packed_at_once():
     merged, whole = idindex.Packed(first).with_(later), idindex.Packed(kept)
     assert (merged.remainders == whole.remainders).all() and (merged.offsets == whole.offsets).all()
     assert merged.steps == whole.steps and (merged.unpacked() == kept).all()
+    again = merged.with_(kept[:50])  # fingerprints held already (two hashes sharing one): held twice, found
+    absent = np.setdiff1d(kept[:20] + np.uint32(1), kept)
+    assert len(again) == len(kept) + 50 and again.contains(kept).all() and not again.contains(absent).any()
+    assert len(absent) and (again.unpacked() == np.sort(np.concatenate([kept, kept[:50]]))).all()
 
 
 @pytest.fixture(params=["plain", "packed"])

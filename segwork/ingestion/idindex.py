@@ -71,8 +71,9 @@ class Packed:
         return np.repeat(buckets, np.diff(self.offsets)) | self.remainders
 
     def with_(self, kept: np.ndarray) -> "Packed":
-        """This set and the sorted uint32 `kept` (none of them in it): an insert into the
-        remainders at each one's place, without unpacking (a shard's merge, 1/16 of it new)."""
+        """This set and the sorted uint32 `kept`: an insert into the remainders at each one's place,
+        without unpacking (a shard's merge, 1/16 of it new). A value already in the set (two
+        hashes sharing a fingerprint) is then held twice, which membership does not mind."""
         merged = object.__new__(Packed)
         counts = np.diff(self.offsets) + np.bincount(kept >> REMAINDER_BITS, minlength=BUCKETS).astype(np.uint32)
         merged._set(counts, np.insert(self.remainders, self._lower_bounds(kept)[0], kept.astype(np.uint16)))
