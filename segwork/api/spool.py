@@ -135,12 +135,20 @@ class Spool:
 
     def backlog_bytes(self) -> int:
         """Bytes on disk not yet checkpointed as written (0 when the checkpoint is at the end of the
-        segment before the current one's start)."""
-        (seg, off), (cseg, coff) = self.end(), self.checkpointed
-        if seg == cseg:
-            return off - coff
-        before = sum(self._path(s).stat().st_size for s in range(cseg, seg) if self._path(s).exists())
-        return before - coff + off
+        segment before the current one's start). Called on the event loop while the drain's thread
+        checkpoints and deletes spent segments: a segment gone during the count means the
+        checkpoint moved past it, so the count starts again from the new checkpoint (a count mixing
+        the two was wrong, and a segment deleted between an exists() and its stat() was a 500)."""
+        for _ in range(100):
+            (seg, off), (cseg, coff) = self.end(), self.checkpointed
+            if seg == cseg:
+                return off - coff
+            try:
+                return sum(os.stat(self._path(s)).st_size for s in range(cseg, seg)) - coff + off
+            except FileNotFoundError:
+                if self.checkpointed == (cseg, coff):  # not the drain: a segment removed by hand
+                    raise
+        raise RuntimeError(f"spool {self.dir}: the backlog could not be counted while segments were deleted")
 
     # --- reading and checkpointing (the drain) --------------------------------------------
 
