@@ -37,6 +37,7 @@ import pandas as pd
 
 ROOT = Path(__file__).resolve().parent.parent
 FOLDER = ROOT / "bench" / "cache" / "api"
+SERVER_LOG = ROOT / "bench" / "cache" / "api-server.log"  # the servers' own log, kept to read a 500's traceback
 DATABASE = "api_bench_{size}"  # the benchmark's data of one size, loaded once, queried while ingesting
 INGEST_DATABASE = "api_ingest"  # empty at the start of each run, for ingestion alone
 BATCH = 10_000
@@ -384,10 +385,15 @@ def _python(*args) -> subprocess.CompletedProcess:
 
 
 def _serve(port: int, database: str, **extra: str) -> subprocess.Popen:
-    """`segwork serve` on the benchmark's engine folder; `extra`: more environment (SEGWORK_API_SPOOL=...)."""
-    proc = subprocess.Popen([sys.executable, "-m", "segwork", "serve", "--port", str(port)], cwd=ROOT,
-                            env={**_env(database), "SEGWORK_DATA_DIR": str(FOLDER), **extra},
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    """`segwork serve` on the benchmark's engine folder; `extra`: more environment (SEGWORK_API_SPOOL=...).
+    Its log (a 500's traceback under the reference the answer gives) goes to SERVER_LOG, appended."""
+    SERVER_LOG.parent.mkdir(parents=True, exist_ok=True)
+    with SERVER_LOG.open("ab") as log:
+        log.write(f"--- segwork serve on port {port}, {database}, {extra}\n".encode())
+        log.flush()
+        proc = subprocess.Popen([sys.executable, "-m", "segwork", "serve", "--port", str(port)], cwd=ROOT,
+                                env={**_env(database), "SEGWORK_DATA_DIR": str(FOLDER), **extra},
+                                stdout=log, stderr=log)
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
         try:

@@ -28,7 +28,7 @@ import shutil
 import subprocess
 import time
 
-from bench.api_bench import (FOLDER, Batches, INGEST_DATABASE, ROOT, _concurrently, _free_port, _load, _pct, _python, _serve, _stop,
+from bench.api_bench import (FOLDER, SERVER_LOG, Batches, INGEST_DATABASE, ROOT, _concurrently, _free_port, _load, _pct, _python, _serve, _stop,
                              log)
 
 CASES = ((1, False), (1, True), (100, False), (100, True))  # (events per request, wait=true)
@@ -114,7 +114,7 @@ class Poster:
             raise SystemExit(f"wrk failed ({proc.returncode}): {proc.stderr[-500:] or proc.stdout[-500:]}")
         d = json.loads(lines[-1])
         if d["failed"] or d["wrong_rows"] or d["socket_errors"]:
-            raise SystemExit(f"small-payload ingestion failed: {d}")
+            raise SystemExit(f"small-payload ingestion failed: {d} (the server's log: {SERVER_LOG})")
         return (d["requests"] * size / d["seconds"], d["p50_ms"] / 1000, d["p95_ms"] / 1000, d["requests"],
                 d["last_import_id"])
 
@@ -144,7 +144,7 @@ class Poster:
 
         took = _concurrently(client, self.clients)
         if errors:
-            raise SystemExit(f"small-payload ingestion failed: {errors[0]}")
+            raise SystemExit(f"small-payload ingestion failed: {errors[0]} (the server's log: {SERVER_LOG})")
         return sum(done) * size / took, _pct(spent, 50), _pct(spent, 95), sum(done), last[0]
 
 
