@@ -60,7 +60,7 @@ def test_a_packed_set_merged_into_equals_one_packed_at_once():
     rng = np.random.default_rng(8)
     kept = np.unique(rng.integers(0, 2**idindex.KEPT_BITS, 60_000).astype(np.uint32))
     first, later = kept[::3], np.setdiff1d(kept, kept[::3])
-    merged, whole = idindex.Packed(first).with_(later), idindex.Packed(kept)
+    merged, whole = idindex.Packed.of(first).with_(later), idindex.Packed.of(kept)
     assert (merged.remainders == whole.remainders).all() and (merged.offsets == whole.offsets).all()
     assert merged.steps == whole.steps and (merged.unpacked() == kept).all()
     again = merged.with_(kept[:50])  # fingerprints held already (two hashes sharing one): held twice, found
