@@ -384,11 +384,16 @@ def _python(*args) -> subprocess.CompletedProcess:
     return proc
 
 
+_served: list[int] = []  # ports of the servers this process started (the first one starts SERVER_LOG afresh)
+
+
 def _serve(port: int, database: str, **extra: str) -> subprocess.Popen:
     """`segwork serve` on the benchmark's engine folder; `extra`: more environment (SEGWORK_API_SPOOL=...).
-    Its log (a 500's traceback under the reference the answer gives) goes to SERVER_LOG, appended."""
+    Its log (a 500's traceback under the reference the answer gives) goes to SERVER_LOG: this bench
+    process's servers one after another (~10 MB for `--only small`), the previous process's dropped."""
     SERVER_LOG.parent.mkdir(parents=True, exist_ok=True)
-    with SERVER_LOG.open("ab") as log:
+    with SERVER_LOG.open("ab" if _served else "wb") as log:
+        _served.append(port)
         log.write(f"--- segwork serve on port {port}, {database}, {extra}\n".encode())
         log.flush()
         proc = subprocess.Popen([sys.executable, "-m", "segwork", "serve", "--port", str(port)], cwd=ROOT,

@@ -82,11 +82,14 @@ def _probes(by: dict, way: str) -> list[dict]:
     return [got] if isinstance(got, dict) else got
 
 
+def _median(probes: list[dict], key: str) -> float:
+    return statistics.median(p[key] for p in probes)
+
+
 def _mb(probes: list[dict], key: str) -> str:
     """Median MB of the probes, with the range when there are several."""
-    values = sorted(p[key] for p in probes)
-    mid = statistics.median(values)
-    return f"{mid:.0f} MB" + (f" ({values[0]:.0f}-{values[-1]:.0f})" if len(values) > 1 else "")
+    values = [p[key] for p in probes]
+    return f"{_median(probes, key):.0f} MB" + (f" ({min(values):.0f}-{max(values):.0f})" if len(values) > 1 else "")
 
 
 def rows_read(r: dict) -> dict[str, tuple[int, str]]:
@@ -168,18 +171,17 @@ def _memory(mem: dict) -> list[str]:
            "live: engine | seconds |", "|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
     for size, by in files.items():
         s, e = _probes(by, "segwork"), _probes(by, "engine")
-        seconds = lambda ps: f"{statistics.median(p['seconds'] for p in ps):.0f}"
         out.append(f"| {size} | {s[0]['rows']:,} | {s[0]['bytes'] / 2**20:.0f} MB | {_mb(s, 'peak_rss_mb')} | "
-                   f"{_mb(s, 'arrow_peak_mb').split()[0]} + {_mb(s, 'engine_tracked_peak_mb').split()[0]} MB | {seconds(s)} | "
-                   + (f"{_mb(e, 'peak_rss_mb')} | {_mb(e, 'engine_tracked_peak_mb')} | {seconds(e)} |" if e
+                   f"{_median(s, 'arrow_peak_mb'):.0f} + {_median(s, 'engine_tracked_peak_mb'):.0f} MB | "
+                   f"{_median(s, 'seconds'):.0f} | "
+                   + (f"{_mb(e, 'peak_rss_mb')} | {_mb(e, 'engine_tracked_peak_mb')} | {_median(e, 'seconds'):.0f} |" if e
                       else "not measured | | |"))
     growth = {}
     for way in WAYS:
         m, big = _probes(files["M"], way), _probes(files["L"], way)
         if m and big:
-            peak = lambda ps: statistics.median(p["peak_rss_mb"] for p in ps)
             pairs = [(b["peak_rss_mb"] / a["peak_rss_mb"] - 1) * 100 for a in m for b in big]
-            growth[way] = ((peak(big) / peak(m) - 1) * 100, min(pairs), max(pairs), len(m) * len(big))
+            growth[way] = ((_median(big, "peak_rss_mb") / _median(m, "peak_rss_mb") - 1) * 100, min(pairs), max(pairs), len(pairs))
     g, low, high, n = growth["segwork"]
     met = "met" if g < MEMORY_GOAL else "**missed**"
     spread = f"; every M probe against every L probe: {low:+.0f} to {high:+.0f} %" if n > 1 else ""
